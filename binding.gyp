@@ -1,0 +1,50 @@
+{
+  # One build for everything native: the addon, the pause binary and (later) the per-pod
+  # supervisor. The executor sources (native/exec) are compiled into both the addon and
+  # the supervisor, so the two spawn containers with the very same code.
+  "target_defaults": {
+    "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-format-truncation", "-Werror", "-fno-strict-aliasing"],
+    "cflags_c": ["-std=gnu11"],
+  },
+  "targets": [
+    {
+      "target_name": "minipod",
+      "sources": [
+        "native/addon/addon.cc",
+        "native/exec/json.c",
+        "native/exec/plan.c",
+        "native/exec/spawn.c",
+        "native/exec/child.c",
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags_cc": ["-fexceptions", "-std=c++17"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+    },
+    {
+      "target_name": "minipod-pause",
+      "type": "executable",
+      "sources": ["native/pause/pause.c"],
+      "cflags": ["-Os"],
+      "ldflags": ["-static", "-s"],
+    },
+    {
+      "target_name": "minipod-shim",
+      "type": "executable",
+      "sources": [
+        "native/shim/main.c",
+        "native/shim/pod.c",
+        "native/shim/logs.c",
+        "native/shim/state.c",
+        "native/shim/util.c",
+        "native/exec/json.c",
+        "native/exec/plan.c",
+        "native/exec/spawn.c",
+        "native/exec/child.c",
+      ],
+      "cflags": ["-O2"],
+      "ldflags": ["-static", "-s"],
+    },
+  ],
+}

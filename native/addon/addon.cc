@@ -1,0 +1,327 @@
+// minipod's Node addon: the mechanism behind src/native/binding.ts, nothing else.
+//
+// spawn() decodes a ProcessPlan (JSON, the same text `minipod plan` prints) and hands it to
+// the executor in native/exec (the same code the per-pod supervisor uses). Exits are
+// watched through pidfds polled by libuv: no waitpid(-1), no SIGCHLD handler, no thread
+// parked in waitpid. Arguments are checked in TypeScript first; here they are only
+// type-checked so that a wrong call throws instead of crashing.
+#include <errno.h>
+#include <fcntl.h>
+#include <napi.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <map>
+#include <string>
+
+extern "C" {
+#include "../exec/json.h"
+#include "../exec/plan.h"
+#include "../exec/spawn.h"
+}
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+namespace {
+
+Napi::Error SysError(Napi::Env env, const char* syscall, int err, const char* path = nullptr) {
+  Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + strerror(err));
+  e.Set("syscall", syscall);
+  e.Set("errno", Napi::Number::New(env, err));
+  if (path) e.Set("path", path);
+  return e;
+}
+
+int ToFd(const Napi::Value& v) {
+  return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : -1;
+}
+
+struct Refs {
+  std::map<std::string, int> pids;
+};
+
+int ResolveRef(void* ctx, const char* who) {
+  auto* refs = static_cast<Refs*>(ctx);
+  auto it = refs->pids.find(who);
+  return it == refs->pids.end() ? -1 : it->second;
+}
+
+// spawn(planJson, stdio[3], extraFds[], refs{name: pid}) -> {pid, pidfd}
+// Throws an Error carrying {step, syscall, errno, path, dest, detail} from the executor.
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsArray())
+    throw Napi::TypeError::New(env, "spawn(planJson, stdio, extraFds?, refs?)");
+  std::string text = info[0].As<Napi::String>().Utf8Value();
+  Napi::Array stdio = info[1].As<Napi::Array>();
+  if (stdio.Length() != 3) throw Napi::TypeError::New(env, "stdio must have 3 entries");
+  int extra[16];
+  int nextra = 0;
+  if (info.Length() > 2 && info[2].IsArray()) {
+    Napi::Array a = info[2].As<Napi::Array>();
+    if (a.Length() > 16) throw Napi::TypeError::New(env, "at most 16 extra fds");
+    for (uint32_t i = 0; i < a.Length(); i++) extra[nextra++] = ToFd(a.Get(i));
+  }
+  Refs refs;
+  if (info.Length() > 3 && info[3].IsObject()) {
+    Napi::Object o = info[3].As<Napi::Object>();
+    Napi::Array keys = o.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); i++) {
+      std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+      refs.pids[k] = o.Get(k).As<Napi::Number>().Int32Value();
+    }
+  }
+
+  mp_arena arena = {nullptr};
+  char msg[512];
+  mp_json* j = mp_json_parse(&arena, text.data(), text.size(), msg, sizeof(msg));
+  mp_proc proc;
+  if (!j || mp_plan_decode(&arena, j, &proc, ResolveRef, &refs, msg, sizeof(msg)) < 0) {
+    mp_arena_free(&arena);
+    Napi::Error e = Napi::Error::New(env, msg);
+    e.Set("code", "ERR_MINIPOD_PLAN");
+    throw e;
+  }
+  mp_spawn_io io;
+  for (int i = 0; i < 3; i++) io.stdio[i] = ToFd(stdio.Get(i));
+  io.extra = extra;
+  io.nextra = nextra;
+  mp_spawn_result res;
+  mp_error err;
+  int rc = mp_spawn(&proc, &io, &res, &err);
+  mp_arena_free(&arena);
+  if (rc < 0) {
+    Napi::Error e = SysError(env, err.syscall, err.err, err.path[0] ? err.path : nullptr);
+    e.Set("step", err.step);
+    if (err.dest[0]) e.Set("dest", err.dest);
+    if (err.detail[0]) e.Set("detail", err.detail);
+    throw e;
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", res.pid);
+  out.Set("pidfd", res.pidfd);
+  return out;
+}
+
+// One watched process: a uv_poll on its pidfd. When it becomes readable the process has
+// exited; waitid(P_PIDFD) reaps exactly that child (or, for a process that is not our
+// child, we only learn that it is gone).
+struct Watch {
+  uv_poll_t poll;
+  int pidfd;
+  Napi::FunctionReference cb;
+  napi_env env;
+};
+
+void OnClosed(uv_handle_t* h) {
+  delete static_cast<Watch*>(h->data);
+}
+
+void OnReadable(uv_poll_t* handle, int status, int events) {
+  (void)events;
+  Watch* w = static_cast<Watch*>(handle->data);
+  siginfo_t si;
+  memset(&si, 0, sizeof(si));
+  int child = 1;
+  if (status == 0) {
+    while (syscall(SYS_waitid, P_PIDFD, w->pidfd, &si, WEXITED | __WALL, nullptr) < 0) {
+      if (errno == EINTR) continue;
+      child = 0;  // ECHILD: not our child; it has exited all the same
+      break;
+    }
+  }
+  uv_poll_stop(handle);
+  close(w->pidfd);
+  Napi::Env env(w->env);
+  Napi::HandleScope scope(env);
+  Napi::Object r = Napi::Object::New(env);
+  if (child && si.si_code == CLD_EXITED) {
+    r.Set("code", si.si_status);
+    r.Set("signal", env.Null());
+  } else if (child && (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)) {
+    r.Set("code", env.Null());
+    r.Set("signal", si.si_status);
+    r.Set("coreDumped", si.si_code == CLD_DUMPED);
+  } else {
+    r.Set("code", env.Null());
+    r.Set("signal", env.Null());
+  }
+  r.Set("pid", si.si_pid);
+  Napi::FunctionReference cb = std::move(w->cb);
+  uv_close(reinterpret_cast<uv_handle_t*>(handle), OnClosed);
+  cb.MakeCallback(env.Global(), {r});
+}
+
+// watch(pidfd, cb(exit), keepAlive = true): takes ownership of pidfd.
+Napi::Value WatchExit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction())
+    throw Napi::TypeError::New(env, "watch(pidfd, callback, keepAlive?)");
+  uv_loop_t* loop;
+  napi_get_uv_event_loop(env, &loop);
+  Watch* w = new Watch();
+  w->pidfd = info[0].As<Napi::Number>().Int32Value();
+  w->cb = Napi::Persistent(info[1].As<Napi::Function>());
+  w->env = env;
+  if (uv_poll_init(loop, &w->poll, w->pidfd) != 0) {
+    delete w;
+    throw SysError(env, "uv_poll_init", EBADF);
+  }
+  w->poll.data = w;
+  uv_poll_start(&w->poll, UV_READABLE, OnReadable);
+  if (info.Length() > 2 && info[2].IsBoolean() && !info[2].As<Napi::Boolean>().Value())
+    uv_unref(reinterpret_cast<uv_handle_t*>(&w->poll));
+  return env.Undefined();
+}
+
+// signal(pidfd, signo): pidfd_send_signal; a pidfd cannot hit a recycled pid.
+Napi::Value Signal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ToFd(info[0]);
+  int sig = info[1].As<Napi::Number>().Int32Value();
+  if (syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0) < 0) throw SysError(env, "pidfd_send_signal", errno);
+  return env.Undefined();
+}
+
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = (int)syscall(SYS_pidfd_open, info[0].As<Napi::Number>().Int32Value(), 0);
+  if (fd < 0) throw SysError(env, "pidfd_open", errno);
+  return Napi::Number::New(env, fd);
+}
+
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) throw SysError(env, "pipe2", errno);
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, fds[0]);
+  a.Set(1u, fds[1]);
+  return a;
+}
+
+Napi::Value SocketPair(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) throw SysError(env, "socketpair", errno);
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, fds[0]);
+  a.Set(1u, fds[1]);
+  return a;
+}
+
+// openpty() -> {master, slave, path}; both CLOEXEC, neither becomes our controlling tty.
+Napi::Value OpenPty(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (m < 0) throw SysError(env, "posix_openpt", errno);
+  char name[128];
+  if (grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof(name)) != 0) {
+    int e = errno;
+    close(m);
+    throw SysError(env, "unlockpt", e);
+  }
+  int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (s < 0) {
+    int e = errno;
+    close(m);
+    throw SysError(env, "open", e, name);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("master", m);
+  o.Set("slave", s);
+  o.Set("path", name);
+  return o;
+}
+
+Napi::Value SetWinsize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct winsize ws = {};
+  ws.ws_row = (unsigned short)info[1].As<Napi::Number>().Uint32Value();
+  ws.ws_col = (unsigned short)info[2].As<Napi::Number>().Uint32Value();
+  if (ioctl(ToFd(info[0]), TIOCSWINSZ, &ws) < 0) throw SysError(env, "ioctl(TIOCSWINSZ)", errno);
+  return env.Undefined();
+}
+
+// flock(fd, exclusive, wait) -> true when taken, false when it would block (wait=false).
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int op = info[1].ToBoolean() ? LOCK_EX : LOCK_SH;
+  if (!info[2].ToBoolean()) op |= LOCK_NB;
+  while (flock(ToFd(info[0]), op) < 0) {
+    if (errno == EINTR) continue;
+    if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+    throw SysError(env, "flock", errno);
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+// mount(source, target, fstype, flags[], data): host-side mounts of the parent (the pod's
+// /dev/shm tmpfs). Namespaces are never touched from Node; this is the host's own table.
+Napi::Value Mount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string source = info[0].As<Napi::String>().Utf8Value();
+  std::string target = info[1].As<Napi::String>().Utf8Value();
+  std::string fstype = info[2].As<Napi::String>().Utf8Value();
+  unsigned long flags = 0;
+  Napi::Array f = info[3].As<Napi::Array>();
+  for (uint32_t i = 0; i < f.Length(); i++) {
+    std::string n = f.Get(i).As<Napi::String>().Utf8Value();
+    if (n == "ro") flags |= MS_RDONLY;
+    else if (n == "nosuid") flags |= MS_NOSUID;
+    else if (n == "nodev") flags |= MS_NODEV;
+    else if (n == "noexec") flags |= MS_NOEXEC;
+    else throw Napi::TypeError::New(env, "unknown mount flag " + n);
+  }
+  std::string data = info[4].IsString() ? info[4].As<Napi::String>().Utf8Value() : "";
+  if (mount(source.c_str(), target.c_str(), fstype.c_str(), flags, data.empty() ? nullptr : data.c_str()) < 0)
+    throw SysError(env, "mount", errno, target.c_str());
+  return env.Undefined();
+}
+
+// umount(target, detach): MNT_DETACH when asked; EINVAL (not a mount) and ENOENT are errors
+// for the caller to judge.
+Napi::Value Umount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string target = info[0].As<Napi::String>().Utf8Value();
+  int flags = info[1].ToBoolean() ? MNT_DETACH : 0;
+  if (umount2(target.c_str(), flags | UMOUNT_NOFOLLOW) < 0) throw SysError(env, "umount2", errno, target.c_str());
+  return env.Undefined();
+}
+
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  close(ToFd(info[0]));
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("spawn", Napi::Function::New(env, Spawn));
+  exports.Set("watch", Napi::Function::New(env, WatchExit));
+  exports.Set("signal", Napi::Function::New(env, Signal));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  exports.Set("pipe", Napi::Function::New(env, Pipe));
+  exports.Set("socketpair", Napi::Function::New(env, SocketPair));
+  exports.Set("openpty", Napi::Function::New(env, OpenPty));
+  exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
+  exports.Set("flock", Napi::Function::New(env, Flock));
+  exports.Set("close", Napi::Function::New(env, Close));
+  exports.Set("mount", Napi::Function::New(env, Mount));
+  exports.Set("umount", Napi::Function::New(env, Umount));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(minipod, Init)

@@ -1,0 +1,99 @@
+/* The process plan in C: what src/plan/types.ts calls ProcessPlan, decoded from its JSON.
+ *
+ * Decoding allocates (arena); the child walks the decoded structure without allocating.
+ * Field meanings are documented on the TypeScript side, which is the source of truth.
+ */
+#ifndef MP_PLAN_H
+#define MP_PLAN_H
+
+#include <sys/types.h>
+
+#include "json.h"
+
+#define MP_MAX_NS 8
+#define MP_MAX_OPTS 16
+#define MP_MAX_GROUPS 64
+
+enum mp_ns_action { MP_NS_CREATE, MP_NS_JOIN };
+
+struct mp_ns_op {
+  const char *type;   /* "net", "mnt", ... */
+  int flag;           /* CLONE_NEWNET, ... */
+  enum mp_ns_action action;
+  const char *path;   /* join: resolved path of the namespace file */
+};
+
+enum mp_mount_kind {
+  MP_M_PROPAGATION,
+  MP_M_ROOTFS_OVERLAY,
+  MP_M_ROOTFS_BIND,
+  MP_M_MOUNT,
+  MP_M_BIND,
+  MP_M_MKNOD,
+  MP_M_SYMLINK,
+  MP_M_MKDIR,
+  MP_M_MASK,
+  MP_M_READONLY,
+  MP_M_PIVOT,
+};
+
+struct mp_mount_opt {
+  const char *key;
+  const char *value; /* NULL: a flag option */
+};
+
+struct mp_mount_op {
+  enum mp_mount_kind kind;
+  const char *name;      /* the op's name in the plan, for error messages */
+  const char *source;    /* bind/mount source; rootfs bind source */
+  const char *source_root; /* bind: resolve source beneath this directory (no escape) */
+  const char *dst;       /* inside the rootfs; for rootfs ops: the host target */
+  const char *fstype;
+  const char *lower;     /* overlay: colon-joined lower dirs */
+  const char *upper, *work;
+  const char *link_target;
+  unsigned long attrs;   /* MP_MOUNT_ATTR_* */
+  int readonly, recursive, optional, create_source;
+  unsigned long propagation; /* MS_PRIVATE / MS_SLAVE */
+  mode_t mode;
+  int dev_kind;          /* 'c' or 'b' */
+  unsigned major, minor;
+  long uid, gid;         /* mknod owner, -1 to keep */
+  struct mp_mount_opt opts[MP_MAX_OPTS];
+  int nopts;
+};
+
+struct mp_proc {
+  const char *pod, *container;
+  struct mp_ns_op ns[MP_MAX_NS];
+  int nns;
+  int loopback_up;
+  const char *hostname;
+  struct mp_mount_op *mounts;
+  int nmounts;
+  int rootfs_readonly;
+  uid_t uid;
+  gid_t gid;
+  gid_t groups[MP_MAX_GROUPS];
+  int ngroups;
+  int keep_all_caps;
+  unsigned long long caps; /* bit per CAP_* kept */
+  int no_new_privs;
+  const char *cwd;
+  char **argv;
+  char **env;
+  int setsid, ctty;
+};
+
+/* Resolves "@pause/net" and "@container:NAME/mnt" style namespace paths to a pid; returns
+ * -1 when the name is unknown. NULL resolver: such paths are an error. */
+typedef int (*mp_resolve_fn)(void *ctx, const char *who);
+
+/* Decodes a ProcessPlan JSON object. Returns 0, or -1 with a message in err. */
+int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *out, mp_resolve_fn resolve,
+                   void *resolve_ctx, char *err, size_t errlen);
+
+/* CAP_* name to number, -1 if unknown. */
+int mp_cap_from_name(const char *name);
+
+#endif

@@ -1,0 +1,289 @@
+/* minipod-shim RUN_DIR
+ *
+ * Reads RUN_DIR/plan.json, supervises the pod until it ends, writes RUN_DIR/state.json.
+ * fd 3, when open, is a control socket to whoever launched it (the minipod CLI or the
+ * library), one line per message:
+ *   shim -> launcher:  "pause PID", "running", "error WHAT MESSAGE", "done PHASE"
+ *   launcher -> shim:  "go" (host network is ready: start containers), "stop", "kill"
+ *                      (stop without grace), "detach" (keep running after you go)
+ * If the launcher goes away without "detach" (it crashed, or a test process died), the pod
+ * is stopped: nothing outlives its owner by accident. At the end, when nobody is attached
+ * (or always, with supervisor.teardownAtExit), the supervisor execs supervisor.onExit —
+ * minipod's host-side teardown — in its place, or supervisor.onOwnerGone when the pod was
+ * stopped because its owner went away (that one removes the pod entirely).
+ * Signals: SIGTERM/SIGINT/SIGHUP stop the pod gracefully (a second SIGINT: no grace);
+ * SIGUSR1 stops it and skips onExit, for a caller that tears down the host side itself;
+ * SIGUSR2 does the same without a grace period.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+static char ctlbuf[256];
+static size_t ctllen;
+
+void epoll_add(struct pod *p, int fd, uint64_t tag) {
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
+  if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) logmsg(p, "epoll_ctl add %d: %s", fd, strerror(errno));
+}
+
+void epoll_del(struct pod *p, int fd) {
+  epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+void ctl_send(struct pod *p, const char *fmt, ...) {
+  if (p->ctl < 0) return;
+  char line[600];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if (n > (int)sizeof(line) - 2) n = (int)sizeof(line) - 2;
+  line[n++] = '\n';
+  if (send(p->ctl, line, (size_t)n, MSG_NOSIGNAL) < 0) {
+    /* the launcher is gone; the EOF on its socket will tell us */
+  }
+}
+
+static void ctl_gone(struct pod *p) {
+  epoll_del(p, p->ctl);
+  close(p->ctl);
+  p->ctl = -1;
+  p->wait_go = 0;
+  if (!p->detached) {
+    p->owner_gone = 1;
+    pod_stop(p, "its owner went away");
+  }
+}
+
+static void on_ctl(struct pod *p) {
+  ssize_t n = read(p->ctl, ctlbuf + ctllen, sizeof(ctlbuf) - ctllen - 1);
+  if (n <= 0) {
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    ctl_gone(p);
+    return;
+  }
+  ctllen += (size_t)n;
+  char *nl;
+  while ((nl = memchr(ctlbuf, '\n', ctllen))) {
+    *nl = 0;
+    if (!strcmp(ctlbuf, "go")) p->wait_go = 0;
+    else if (!strcmp(ctlbuf, "stop")) pod_stop(p, "asked to stop");
+    else if (!strcmp(ctlbuf, "kill")) { p->grace_ms = 0; pod_stop(p, "asked to stop now"); }
+    else if (!strcmp(ctlbuf, "detach")) p->detached = 1;
+    else logmsg(p, "unknown control message \"%s\"", ctlbuf);
+    size_t used = (size_t)(nl - ctlbuf) + 1;
+    memmove(ctlbuf, ctlbuf + used, ctllen - used);
+    ctllen -= used;
+  }
+  if (ctllen == sizeof(ctlbuf) - 1) ctllen = 0; /* garbage without newlines */
+}
+
+static void on_signal(struct pod *p, int sfd) {
+  struct signalfd_siginfo si;
+  while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+    if (si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2) {
+      /* `minipod rm` (USR2: rm -f, no grace): stop, and leave the host side to the caller */
+      p->skip_on_exit = 1;
+      if (si.ssi_signo == SIGUSR2) p->grace_ms = 0;
+      pod_stop(p, "removed");
+    } else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) {
+      if (p->stopping && si.ssi_signo == SIGINT) p->grace_ms = 0; /* a second interrupt: no more grace */
+      pod_stop(p, signal_name((int)si.ssi_signo));
+    }
+  }
+}
+
+static char *slurp(const char *path, size_t *len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  struct stat st;
+  char *buf = NULL;
+  if (fstat(fd, &st) == 0 && (buf = malloc((size_t)st.st_size + 1))) {
+    ssize_t n = read(fd, buf, (size_t)st.st_size);
+    if (n != st.st_size) { free(buf); buf = NULL; }
+    else { buf[n] = 0; *len = (size_t)n; }
+  }
+  close(fd);
+  return buf;
+}
+
+static int policy(const char *s) {
+  if (s && !strcmp(s, "Never")) return RP_NEVER;
+  if (s && !strcmp(s, "OnFailure")) return RP_ONFAILURE;
+  return RP_ALWAYS;
+}
+
+static int load_containers(struct pod *p, struct mp_arena *a, const struct mp_json *list, int init) {
+  if (!list) return 0;
+  for (struct mp_json *j = list->child; j; j = j->next) {
+    struct ctr *c = &p->ctrs[p->nctrs++];
+    memset(c, 0, sizeof(*c));
+    c->name = mp_json_str(j, "name", "?");
+    c->init = init;
+    c->process = mp_json_get(j, "process");
+    c->policy = policy(mp_json_str(j, "restartPolicy", NULL));
+    c->sidecar = init && mp_json_bool(j, "sidecar", 0);
+    c->stop_signal = signal_number(mp_json_str(j, "stopSignal", "SIGTERM"));
+    c->log_dir = mp_json_str(j, "logDir", NULL);
+    c->pidfd = c->logfd = c->out.fd = c->err.fd = -1;
+    struct mp_json *ops = mp_json_get(c->process, "mounts");
+    for (struct mp_json *m = ops ? ops->child : NULL; m; m = m->next) {
+      if (strcmp(mp_json_str(m, "op", ""), "rootfs") || strcmp(mp_json_str(m, "kind", ""), "overlay")) continue;
+      c->upper = mp_json_str(m, "upper", NULL);
+      c->work = mp_json_str(m, "work", NULL);
+    }
+    if (!c->process || !c->log_dir) {
+      fprintf(stderr, "minipod-shim: container %s: plan needs process and logDir\n", c->name);
+      return -1;
+    }
+  }
+  (void)a;
+  return 0;
+}
+
+static char *const *argv_of(struct mp_arena *a, const struct mp_json *arr) {
+  if (!arr || arr->type != MP_JARR || !arr->len) return NULL;
+  char **v = mp_arena_alloc(a, (arr->len + 1) * sizeof(char *));
+  if (!v) return NULL;
+  int i = 0;
+  for (struct mp_json *e = arr->child; e; e = e->next)
+    if (e->type == MP_JSTR) v[i++] = (char *)e->str;
+  v[i] = NULL;
+  return i ? v : NULL;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: minipod-shim RUN_DIR\n");
+    return 2;
+  }
+  static struct pod pod;
+  struct pod *p = &pod;
+  memset(p, 0, sizeof(*p));
+  p->run_dir = argv[1];
+  p->pause_pidfd = -1;
+  snprintf(p->phase, sizeof(p->phase), "Pending");
+
+  char path[4096];
+  snprintf(path, sizeof(path), "%s/plan.json", p->run_dir);
+  size_t len = 0;
+  char *text = slurp(path, &len);
+  if (!text) {
+    fprintf(stderr, "minipod-shim: read %s: %s\n", path, strerror(errno));
+    return 1;
+  }
+  static struct mp_arena arena;
+  char err[512];
+  struct mp_json *root = mp_json_parse(&arena, text, len, err, sizeof(err));
+  const struct mp_json *plan = mp_json_get(root, "pod"), *sup = mp_json_get(root, "supervisor");
+  if (!root || !plan || !sup) {
+    fprintf(stderr, "minipod-shim: %s: %s\n", path, root ? "needs \"pod\" and \"supervisor\"" : err);
+    return 1;
+  }
+  p->name = mp_json_str(plan, "pod", "?");
+  p->uid = mp_json_str(plan, "uid", "");
+  p->pause_plan = mp_json_get(plan, "pause");
+  p->grace_ms = (int)(mp_json_num(plan, "terminationGracePeriodSeconds", 30) * 1000);
+  p->state_file = mp_json_str(sup, "stateFile", NULL);
+  p->attach = mp_json_bool(sup, "attach", 0);
+  p->wait_go = mp_json_bool(sup, "waitForGo", 0);
+  const struct mp_json *bo = mp_json_get(sup, "backoff");
+  p->backoff_initial = (int64_t)mp_json_num(bo, "initialMs", 10000);
+  p->backoff_max = (int64_t)mp_json_num(bo, "maxMs", 300000);
+  p->backoff_reset = (int64_t)mp_json_num(bo, "resetMs", 600000);
+  p->on_exit = argv_of(&arena, mp_json_get(sup, "onExit"));
+  p->on_owner_gone = argv_of(&arena, mp_json_get(sup, "onOwnerGone"));
+  p->teardown_at_exit = mp_json_bool(sup, "teardownAtExit", 0);
+  const struct mp_json *inits = mp_json_get(plan, "initContainers"), *apps = mp_json_get(plan, "containers");
+  int total = (int)((inits ? inits->len : 0) + (apps ? apps->len : 0));
+  p->ctrs = mp_arena_alloc(&arena, (size_t)(total ? total : 1) * sizeof(struct ctr));
+  if (!p->state_file || !p->pause_plan || !p->ctrs || load_containers(p, &arena, inits, 1) < 0) return 1;
+  p->ninit = p->nctrs;
+  if (load_containers(p, &arena, apps, 0) < 0) return 1;
+
+  /* fd 3 is the control socket when the launcher passed one. */
+  p->ctl = fcntl(3, F_GETFD) >= 0 ? 3 : -1;
+  if (p->ctl >= 0) fcntl(p->ctl, F_SETFD, FD_CLOEXEC);
+  if (p->ctl < 0) p->detached = 1;
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGUSR1);
+  sigaddset(&mask, SIGUSR2);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  signal(SIGPIPE, SIG_IGN); /* the executor resets it to default in every child */
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  p->epfd = epoll_create1(EPOLL_CLOEXEC);
+  prctl(PR_SET_NAME, "minipod-shim", 0, 0, 0);
+  epoll_add(p, sfd, TAG(T_SIGNAL, 0));
+  if (p->ctl >= 0) epoll_add(p, p->ctl, TAG(T_CTL, 0));
+  rfc3339(p->started_at, sizeof(p->started_at));
+  state_write(p);
+
+  pod_start_pause(p);
+  if (!p->pause_dead) ctl_send(p, "pause %d", p->pause_pid);
+
+  struct epoll_event evs[16];
+  while (!pod_finished(p)) {
+    int timeout = -1;
+    int64_t next = pod_next_deadline(p);
+    if (next) timeout = next <= now_ms() ? 0 : (int)(next - now_ms());
+    int n = epoll_wait(p->epfd, evs, 16, timeout);
+    if (n < 0 && errno != EINTR) {
+      logmsg(p, "epoll_wait: %s", strerror(errno));
+      break;
+    }
+    for (int i = 0; i < n; i++) {
+      uint64_t t = evs[i].data.u64;
+      int v = TAG_VAL(t);
+      switch (TAG_KIND(t)) {
+        case T_SIGNAL: on_signal(p, sfd); break;
+        case T_CTL: if (p->ctl >= 0) on_ctl(p); break;
+        case T_PIDFD: pod_on_exit(p, v); break;
+        case T_OUT: if (p->ctrs[v].out.fd >= 0) logs_on_readable(p, &p->ctrs[v], &p->ctrs[v].out); break;
+        case T_ERR: if (p->ctrs[v].err.fd >= 0) logs_on_readable(p, &p->ctrs[v], &p->ctrs[v].err); break;
+      }
+    }
+    pod_on_deadline(p);
+    if (!p->wait_go || p->stopping) pod_step(p);
+  }
+
+  /* A pod stopped from outside ends in the phase its containers' exits say. */
+  if (!strcmp(p->phase, "Pending") || !strcmp(p->phase, "Running")) {
+    int failed = 0;
+    for (int i = p->ninit; i < p->nctrs; i++)
+      if (p->ctrs[i].state == CS_TERMINATED && (p->ctrs[i].exit_code || p->ctrs[i].signal)) failed = 1;
+    snprintf(p->phase, sizeof(p->phase), "%s", failed ? "Failed" : "Succeeded");
+  }
+  rfc3339(p->finished_at, sizeof(p->finished_at));
+  state_write(p);
+  ctl_send(p, "done %s", p->phase);
+  if (p->skip_on_exit) return 0; /* `minipod rm` tears the host side down itself */
+  if (p->ctl >= 0 && !p->detached && !p->teardown_at_exit) return 0; /* so does a foreground run */
+  char *const *cmd = p->owner_gone && p->on_owner_gone ? p->on_owner_gone : p->on_exit;
+  if (cmd) {
+    if (p->ctl >= 0) close(p->ctl);
+    execv(cmd[0], cmd);
+    logmsg(p, "exec %s: %s", cmd[0], strerror(errno));
+    return 1;
+  }
+  return 0;
+}

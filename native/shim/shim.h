@@ -1,0 +1,142 @@
+/* minipod-shim: the per-pod supervisor.
+ *
+ * One small native process per pod (like conmon, but one per pod rather than one per
+ * container). It reads the pod plan that TypeScript wrote (plan.json: the same JSON that
+ * `minipod plan` prints plus a "supervisor" section), starts pause and the containers with
+ * the executor in native/exec, captures their output into CRI log files, restarts them per
+ * restartPolicy with exponential backoff, stops them gracefully, and writes state.json on
+ * every transition. Every decision it takes is spelled out as data in the plan; it holds no
+ * policy of its own beyond Kubernetes' container state machine.
+ */
+#ifndef MP_SHIM_H
+#define MP_SHIM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../exec/json.h"
+#include "../exec/spawn.h"
+
+#define LOGBUF 16384
+
+enum restart_policy { RP_ALWAYS, RP_ONFAILURE, RP_NEVER };
+enum cstate { CS_WAITING, CS_RUNNING, CS_TERMINATED };
+
+struct stream {
+  int fd;                 /* read end of the pipe, -1 when closed */
+  int is_err;
+  size_t len;
+  char buf[LOGBUF];
+};
+
+struct term_info {        /* one termination, for state.json's lastState */
+  int valid;
+  int exit_code;
+  int signal;
+  char reason[32];
+  char message[512];
+  char started_at[40], finished_at[40];
+};
+
+struct probe;             /* probes.c */
+
+struct ctr {
+  const char *name;
+  int init;               /* an init container */
+  int sidecar;            /* an init container with restartPolicy Always */
+  const struct mp_json *process; /* ProcessPlan JSON, decoded at each start */
+  enum restart_policy policy;
+  int stop_signal;
+  const char *log_dir;
+  const char *upper, *work; /* writable layer, emptied before a restart */
+
+  enum cstate state;
+  char reason[32];
+  char message[512];
+  pid_t pid;
+  int pidfd;
+  struct stream out, err;
+  int logfd;
+  int exit_code, signal;
+  int restart_count;
+  int started_once;
+  int64_t started_mono;
+  char started_at[40], finished_at[40];
+  int64_t next_start;     /* monotonic ms; 0 = no restart pending */
+  int backoff_n;
+  int64_t kill_at;        /* monotonic ms; 0 = not stopping */
+  int stopping;
+  int ready;
+  int has_error;          /* the last start failed: error holds the executor's report */
+  struct mp_error error;
+  int completed;          /* init container finished successfully */
+  struct term_info last;
+};
+
+struct pod {
+  const char *name, *uid, *state_file, *run_dir;
+  const struct mp_json *pause_plan;
+  struct ctr *ctrs;       /* init containers first, then app containers */
+  int nctrs, ninit;
+  int grace_ms;
+  int64_t backoff_initial, backoff_max, backoff_reset;
+  int attach;
+  char *const *on_exit;   /* argv exec'ed at the end when nobody is attached */
+  char *const *on_owner_gone; /* instead of on_exit when the pod stopped because its owner went */
+  int teardown_at_exit;   /* exec on_exit even when the launcher is still attached (the API) */
+  int owner_gone;
+
+  pid_t pause_pid;
+  int pause_pidfd;
+  int ctl;                /* control socket to the launcher, -1 when gone */
+  int detached;           /* launcher said "detach": keep running when it goes */
+  int skip_on_exit;       /* SIGUSR1: whoever stops us does the host teardown itself */
+  int wait_go;
+  int started;            /* init done and every app container started once */
+  int next_init;          /* index of the init container to run next */
+  int stopping;           /* a stop was requested or the pod ended */
+  int pause_dead;
+  char phase[16];
+  char reason[64];
+  char started_at[40], finished_at[40];
+  int epfd;
+};
+
+/* util.c */
+int64_t now_ms(void);
+void rfc3339(char *buf, size_t n);
+void logmsg(struct pod *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int signal_number(const char *name);
+const char *signal_name(int sig);
+int rm_rf_contents(const char *dir);
+
+/* pod.c */
+void pod_start_pause(struct pod *p);
+void pod_step(struct pod *p);          /* start what is due, decide the phase */
+void pod_on_exit(struct pod *p, int pidfd);
+void pod_stop(struct pod *p, const char *why);
+int64_t pod_next_deadline(struct pod *p);
+void pod_on_deadline(struct pod *p);
+int pod_finished(struct pod *p);
+struct ctr *pod_by_pidfd(struct pod *p, int pidfd);
+
+/* logs.c */
+int logs_open(struct pod *p, struct ctr *c, int fds[2][2]);
+void logs_on_readable(struct pod *p, struct ctr *c, struct stream *s);
+void logs_close(struct pod *p, struct ctr *c);
+
+/* state.c */
+void state_write(struct pod *p);
+
+/* main.c */
+void ctl_send(struct pod *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void epoll_add(struct pod *p, int fd, uint64_t tag);
+void epoll_del(struct pod *p, int fd);
+
+/* epoll tags: the high byte says what kind of fd it is. */
+#define TAG_KIND(t) ((int)((t) >> 56))
+#define TAG_VAL(t) ((int)((t) & 0xffffffff))
+#define TAG(kind, val) (((uint64_t)(kind) << 56) | (uint32_t)(val))
+enum { T_SIGNAL = 1, T_CTL, T_PIDFD, T_OUT, T_ERR };
+
+#endif

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine for minipod, from this checkout (as root):
+#   1. the Debian packages minipod and its tests use,
+#   2. the npm dependencies (npm ci) and the build (addon, pause, supervisor, bundle),
+#   3. the busybox:latest image the examples use (built from Debian's busybox-static).
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[[ $(id -u) == 0 ]] || { echo "setup: run as root (sudo $0)" >&2; exit 1; }
+
+pkgs=(iproute2 iptables nftables conntrack busybox-static util-linux procps make g++ python3)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -d node_modules || package-lock.json -nt node_modules ]]; then
+  npm ci --no-audit --no-fund
+fi
+npm run build
+
+# The image the examples name (busybox = busybox:latest).
+bash rootfs/build-busybox.sh
+echo "setup: done. Try: sudo bin/minipod run examples/pod.yaml" >&2

@@ -1,0 +1,212 @@
+// minipod as a library, for integration tests that need a real pod:
+//
+//   import { runPod } from 'minipod';
+//   const pod = await runPod('test/fixtures/web.yaml');   // or a Pod object
+//   await pod.waitReady({ timeout: 10_000 });
+//   const r = await pod.exec('web', ['wget', '-qO-', 'http://localhost:8080/']);
+//   await pod.remove();
+//
+// A pod started here belongs to this process: when the process exits or dies, its
+// supervisor notices (the control socket closes) and removes the pod — unless the pod was
+// started with { outlive: true }. Needs root, like the CLI.
+
+import './runtime/all-hooks.ts';
+
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+
+import { MinipodError } from './errors.ts';
+import type { NativeBinding } from './native/binding.ts';
+import { loadNative } from './native/load.ts';
+import { removePod, stopPod } from './runtime/control.ts';
+import { execPlan, exitCodeOf, pickContainer, spawnAndWait } from './runtime/exec.ts';
+import { CriParser, logFile, logIndex } from './runtime/logs.ts';
+import { podInfo } from './runtime/pods.ts';
+import { startPod } from './runtime/start.ts';
+import { statusView, type PodStatusView } from './runtime/view.ts';
+import { formatDiagnostic, parseManifestFile, parseManifestObject } from './spec/index.ts';
+import type { ConfigMap, Pod, Secret } from './spec/types.ts';
+import { podDirs, stateRoots, type StateRoots } from './state/paths.ts';
+
+export type * from './spec/types.ts';
+export type { PodStatusView, K8sContainerStatus, K8sContainerState } from './runtime/view.ts';
+
+export interface RunPodOptions {
+  /** State root (default: MINIPOD_ROOT, else /var/lib/minipod and /run/minipod). */
+  root?: string;
+  /** Keep the pod after this process exits (remove it with remove() or `minipod rm`). */
+  outlive?: boolean;
+  /** ConfigMaps and Secrets for the pod (a manifest file's own are used too). */
+  configMaps?: ConfigMap[];
+  secrets?: Secret[];
+  /** Restart backoff base in ms (Kubernetes: 10 000). */
+  backoffBaseMs?: number;
+  /** Reject unsupported manifest fields instead of warning. */
+  strict?: boolean;
+  /** Where manifest warnings go (default: stderr). */
+  onWarning?: (message: string) => void;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface PodHandle {
+  readonly name: string;
+  /** The pod's IP (undefined when it has none). */
+  readonly ip: string | undefined;
+  /** Runs argv in a container (all of its namespaces, its user and env). */
+  exec(container: string, argv: string[], opts?: { input?: string }): Promise<ExecResult>;
+  /** A container's output so far (previous: the run before the last restart). */
+  logs(container: string, opts?: { previous?: boolean }): Promise<string>;
+  /** Resolves when every container is ready; rejects when the pod fails or time runs out. */
+  waitReady(opts?: { timeout?: number }): Promise<void>;
+  status(): PodStatusView;
+  /** Graceful stop (stop signal, SIGKILL after the grace period); status and logs stay. */
+  stop(): Promise<void>;
+  /** Stops if needed and removes everything of the pod. */
+  remove(): Promise<void>;
+}
+
+function readAll(native: NativeBinding, fd: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = new net.Socket({ fd, readable: true, writable: false });
+    let out = '';
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => (out += d));
+    s.on('error', () => resolve(out));
+    s.on('close', () => resolve(out));
+    void native;
+  });
+}
+
+class Handle implements PodHandle {
+  private removed = false;
+  constructor(
+    private native: NativeBinding,
+    private roots: StateRoots,
+    readonly name: string,
+    readonly ip: string | undefined,
+  ) {}
+
+  private info() {
+    if (this.removed) throw new MinipodError(`pod "${this.name}" was removed`);
+    return podInfo(this.roots, this.name);
+  }
+
+  async exec(container: string, argv: string[], opts: { input?: string } = {}): Promise<ExecResult> {
+    const info = this.info();
+    const { plan, status } = pickContainer(info, container, 'exec');
+    const p = execPlan(info, plan, status, argv, false);
+    const [outR, outW] = this.native.pipe();
+    const [errR, errW] = this.native.pipe();
+    const [inR, inW] = opts.input === undefined ? [undefined, undefined] : this.native.pipe();
+    let child;
+    try {
+      child = spawnAndWait(this.native, p, [inR ?? 'null', outW, errW]);
+    } finally {
+      for (const fd of [outW, errW, inR]) if (fd !== undefined) this.native.close(fd);
+    }
+    if (inW !== undefined) {
+      const w = new net.Socket({ fd: inW, readable: false, writable: true });
+      w.on('error', () => undefined);
+      w.end(opts.input ?? '');
+    }
+    const [stdout, stderr, e] = await Promise.all([readAll(this.native, outR), readAll(this.native, errR), child.exit]);
+    return { exitCode: exitCodeOf(e), stdout, stderr };
+  }
+
+  async logs(container: string, opts: { previous?: boolean } = {}): Promise<string> {
+    const info = this.info();
+    const { plan, status } = pickContainer(info, container, 'logs');
+    const file = logFile(info.dirs, plan.name, logIndex(status, !!opts.previous, plan.name));
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    return new CriParser()
+      .push(text)
+      .map((l) => `${l.text}\n`)
+      .join('');
+  }
+
+  async waitReady(opts: { timeout?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (opts.timeout ?? 30_000);
+    for (;;) {
+      const info = this.info();
+      const s = info.state;
+      const apps = s?.containers.filter((c) => !c.init || c.sidecar) ?? [];
+      if (s && s.allStarted && apps.length && apps.every((c) => c.ready)) return;
+      if (s && (s.phase === 'Failed' || s.phase === 'Succeeded' || info.liveness !== 'running')) {
+        throw new MinipodError(`pod "${this.name}" will not become ready: it is ${s.phase}${s.reason ? ` (${s.reason})` : ''}`);
+      }
+      if (Date.now() > deadline) {
+        const waiting = apps.filter((c) => !c.ready).map((c) => `${c.name} (${c.state}${c.reason ? `: ${c.reason}` : ''})`);
+        throw new MinipodError(`pod "${this.name}" not ready after ${opts.timeout ?? 30_000} ms: ${waiting.join(', ')}`);
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  status(): PodStatusView {
+    return statusView(this.info());
+  }
+
+  async stop(): Promise<void> {
+    await stopPod(this.native, this.info());
+  }
+
+  async remove(): Promise<void> {
+    if (this.removed) return;
+    await removePod(this.native, this.roots, podInfo(this.roots, this.name), false);
+    this.removed = true;
+  }
+
+  /** At exit, files of a pod that was stopped but not removed (its host side is already undone). */
+  forgetAtExit(): void {
+    process.once('exit', () => {
+      if (this.removed) return;
+      const info = podInfo(this.roots, this.name);
+      if (info.liveness === 'running' || info.liveness === 'creating') return; // its supervisor removes it
+      const dirs = podDirs(this.roots, this.name);
+      rmSync(dirs.run, { recursive: true, force: true });
+      rmSync(dirs.lib, { recursive: true, force: true });
+    });
+  }
+}
+
+function loadPod(manifest: Pod | string, o: RunPodOptions): { pod: Pod; configMaps: ConfigMap[]; secrets: Secret[]; file?: string } {
+  // An object is validated like a file (its JSON form stands in for positions).
+  const parsed = typeof manifest === 'string' ? parseManifestFile(manifest, { strict: o.strict }) : parseManifestObject(manifest, { strict: o.strict });
+  for (const w of parsed.warnings) (o.onWarning ?? ((m) => process.stderr.write(`${m}\n`)))(formatDiagnostic(w));
+  const label = typeof manifest === 'string' ? manifest : 'manifest object';
+  if (parsed.pods.length !== 1) throw new MinipodError(`${label}: expected exactly one Pod, found ${parsed.pods.length}`);
+  return {
+    pod: parsed.pods[0].value,
+    configMaps: [...parsed.configMaps.map((c) => c.value), ...(o.configMaps ?? [])],
+    secrets: [...parsed.secrets.map((s) => s.value), ...(o.secrets ?? [])],
+    file: typeof manifest === 'string' ? manifest : undefined,
+  };
+}
+
+/** Starts a pod (a Pod object or a manifest file) and returns once every container started. */
+export async function runPod(manifest: Pod | string, o: RunPodOptions = {}): Promise<PodHandle> {
+  if (process.getuid?.() !== 0) throw new MinipodError('runPod needs root (namespaces, mounts and the network are root\'s)', { code: 'EPERM' });
+  const { pod, configMaps, secrets, file } = loadPod(manifest, o);
+  const roots = stateRoots(o.root ?? process.env.MINIPOD_ROOT);
+  if (o.root) process.env.MINIPOD_ROOT = o.root; // the supervisor's teardown command uses it
+  const native = loadNative();
+  const started = await startPod(pod, {
+    native,
+    roots,
+    mode: o.outlive ? 'detached' : 'owned',
+    manifest: file,
+    configMaps,
+    secrets,
+    backoffInitialMs: o.backoffBaseMs,
+  });
+  if (o.outlive) started.link.detach();
+  else started.link.keepUnref();
+  const h = new Handle(native, roots, started.name, started.facts.podIP);
+  if (!o.outlive) h.forgetAtExit();
+  return h;
+}

@@ -1,0 +1,123 @@
+// What every CLI verb shares: option parsing, the state root, manifest loading with
+// positions, and turning errors into one message and an exit code.
+
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+import { EXIT, FieldError, MinipodError } from '../errors.ts';
+import { ManifestError, formatDiagnostic, parseManifests, type Located, type ParsedManifests } from '../spec/index.ts';
+import type { Pod } from '../spec/types.ts';
+import { stateRoots, type StateRoots } from '../state/paths.ts';
+
+export interface Verb {
+  name: string;
+  summary: string;
+  usage: string;
+  main(argv: string[]): Promise<number>;
+}
+
+export class UsageError extends MinipodError {
+  constructor(message: string) {
+    super(message, { code: 'ERR_USAGE', exitCode: EXIT.usage });
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export const GLOBAL_OPTIONS: Options = {
+  root: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+/** parseArgs with minipod's global options; unknown options are usage errors. */
+export function parse<O extends Options>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** --root DIR, else MINIPOD_ROOT, else /var/lib/minipod + /run/minipod. */
+export function rootsFrom(values: Record<string, unknown>): StateRoots {
+  if (typeof values.root === 'string') process.env.MINIPOD_ROOT = values.root;
+  return stateRoots();
+}
+
+export function requireRoot(what: string): void {
+  if (process.getuid?.() !== 0) throw new MinipodError(`${what} needs root (namespaces, mounts and the network are root's): try sudo`, { code: 'EPERM' });
+}
+
+export interface LoadedManifest extends ParsedManifests {
+  file: string;
+}
+
+export function loadManifest(file: string, strict: boolean, warn: (s: string) => void): LoadedManifest {
+  let text: string;
+  try {
+    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new MinipodError(`${file}: ${(e as Error).message}`, { code: (e as NodeJS.ErrnoException).code });
+  }
+  const parsed = parseManifests(text, file === '-' ? '<stdin>' : file, { strict });
+  for (const w of parsed.warnings) warn(formatDiagnostic(w));
+  return { ...parsed, file };
+}
+
+/** The one pod of a manifest (minipod runs one pod per command). */
+export function onePod(m: LoadedManifest): Located<Pod> {
+  if (m.pods.length === 1) return m.pods[0];
+  if (m.pods.length === 0) throw new MinipodError(`${m.file}: no Pod in this file (found ${m.configMaps.length} ConfigMap(s), ${m.secrets.length} Secret(s))`);
+  const second = m.pods[1];
+  const pos = second.pos('metadata.name');
+  throw new MinipodError(
+    `${m.file}:${pos?.line ?? 1}:${pos?.col ?? 1} metadata.name: a second Pod ("${second.value.metadata.name}"); minipod runs one pod per command`,
+  );
+}
+
+/** Adds FILE:LINE:COL to a FieldError raised while planning or starting. */
+export function locate(e: unknown, pod: Located<Pod> | undefined): unknown {
+  if (!(e instanceof FieldError) || !pod) return e;
+  const pos = pod.pos(e.field);
+  if (!pos) return e;
+  e.message = `${pod.file}:${pos.line}:${pos.col} ${e.message}`;
+  return e;
+}
+
+/** Prints an error the way every verb does and returns its exit code. */
+export function report(e: unknown): number {
+  if (e instanceof ManifestError) {
+    process.stderr.write(`${e.message}\n`);
+    return EXIT.minipod;
+  }
+  if (e instanceof MinipodError) {
+    process.stderr.write(`minipod: ${e.message}\n`);
+    return e.exitCode;
+  }
+  const err = e as NodeJS.ErrnoException;
+  process.stderr.write(`minipod: ${err?.message ?? String(e)}\n`);
+  if (process.env.MINIPOD_DEBUG && err?.stack) process.stderr.write(`${err.stack}\n`);
+  return EXIT.minipod;
+}
+
+export function warn(line: string): void {
+  process.stderr.write(line.startsWith('warning') ? `${line}\n` : `warning: ${line}\n`);
+}
+
+export function help(verb: Verb): number {
+  process.stdout.write(`${verb.usage.trim()}\n`);
+  return EXIT.ok;
+}
+
+/** Left-aligned columns separated by three spaces, as kubectl prints them. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('   ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function outputFormat(value: unknown, allowed: string[]): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !allowed.includes(value)) throw new UsageError(`--output must be one of ${allowed.join(', ')}`);
+  return value;
+}

@@ -1,0 +1,422 @@
+// The local image store.
+//
+//   <lib>/images/                      mode 0700: image trees hold setuid binaries
+//     index.json                       {"version":1,"images":{"busybox:latest":"<id>"}}
+//     <id>/rootfs/                     the tree, the overlay's lower layer
+//     <id>/config.json                 {name, tag, created, size, entries, env, cmd?, ..., source}
+//     .lock                            pid of the process changing index.json
+//     .tmp-<pid>-*/  .trash-<pid>-*/   an import being unpacked / a tree being deleted
+//
+// An import unpacks into a fresh `.tmp-` directory without any lock (imports run in
+// parallel), then, holding the lock, renames it to `<id>` and rewrites index.json (temp file +
+// fsync + rename: readers never see a half-written index and take no lock). The tree an index
+// entry stops pointing at is renamed to `.trash-` under the lock and deleted after it. A
+// crashed import leaves only `.tmp-<pid>-*`, which later imports delete once that pid is dead.
+// Several names may point at one id (tagImage); a tree is deleted when no name points at it and
+// the caller's `inUse` callback does not claim it (a running pod's overlay still reads it); a
+// tree kept that way is "dangling" until pruneImages.
+
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { imagesDir, type StateRoots } from '../state/paths.ts';
+import { lookupCandidates, parseImageRef } from './ref.ts';
+import { imageError, unpack, wrapSystemError, type UnpackResult } from './unpack.ts';
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface ImageConfig {
+  env: string[];
+  cmd?: string[];
+  entrypoint?: string[];
+  workingDir?: string;
+  user?: string;
+}
+
+export interface ImageRecord {
+  id: string;
+  /** Canonical name (see ref.ts) this record was found under. */
+  name: string;
+  /** Absolute path of the root filesystem tree. */
+  rootfs: string;
+  config: ImageConfig;
+  /** Bytes of regular-file content. */
+  size: number;
+  /** ISO 8601 time of the import. */
+  created: string;
+}
+
+/** Who still uses an image's tree: a description ("pod web") or true, else falsy. */
+export type InUse = (record: ImageRecord) => string | boolean | null | undefined | Promise<string | boolean | null | undefined>;
+
+export interface ImportOptions {
+  config?: Partial<ImageConfig>;
+  /** Asked before the tree a re-import replaces is deleted; a used tree is kept (dangling). */
+  inUse?: InUse;
+}
+
+interface ConfigFile extends ImageConfig {
+  name: string;
+  tag?: string;
+  digest?: string;
+  created: string;
+  size: number;
+  entries: number;
+  source: UnpackResult['source'];
+}
+
+interface IndexFile {
+  version: 1;
+  images: Record<string, string>;
+}
+
+const ID = /^[0-9a-f]{32}$/;
+const LEFTOVER = /^\.(tmp|trash)-(\d+)-/;
+
+export function imageRootfs(record: ImageRecord): string {
+  return record.rootfs;
+}
+
+/** Import a rootfs directory or tarball under `ref`, replacing what that name pointed to. */
+export async function importImage(roots: StateRoots, ref: string, source: string, opts: ImportOptions = {}): Promise<ImageRecord> {
+  const r = parseImageRef(ref);
+  const what = `image import ${r.canonical}`;
+  const dir = imagesDir(roots);
+  try {
+    ensureStoreDir(dir);
+  } catch (err) {
+    throw wrapSystemError(what, err);
+  }
+  const staging = path.join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  let committed = false;
+  try {
+    await fsp.mkdir(path.join(staging, 'rootfs'), { recursive: true, mode: 0o755 });
+    const result = await unpack(source, path.join(staging, 'rootfs'), what);
+    const tag = r.tag ?? (r.digest === undefined ? 'latest' : undefined);
+    const config: ConfigFile = {
+      name: r.name,
+      ...(tag !== undefined && { tag }),
+      ...(r.digest !== undefined && { digest: r.digest }),
+      created: new Date().toISOString(),
+      size: result.size,
+      entries: result.entries,
+      env: withPath(opts.config?.env),
+      ...pick(opts.config),
+      source: result.source,
+    };
+    await fsp.writeFile(path.join(staging, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    const id = randomBytes(16).toString('hex');
+    const trash = await withImagesLock(roots, async () => {
+      const index = readIndex(dir);
+      const old = index.images[r.canonical];
+      await fsp.rename(staging, path.join(dir, id));
+      committed = true;
+      index.images[r.canonical] = id;
+      writeIndex(dir, index);
+      const doomed = old !== undefined ? await unreferenced(dir, index, old, r.canonical, opts.inUse) : [];
+      return [...doomed, ...sweepLeftovers(dir)];
+    });
+    await removeAll(dir, trash);
+    return toRecord(dir, r.canonical, id, config);
+  } catch (err) {
+    if (!committed) await removeTree(staging);
+    throw wrapSystemError(what, err);
+  }
+}
+
+/** All named images, sorted by name. */
+export function listImages(roots: StateRoots): ImageRecord[] {
+  const dir = imagesDir(roots);
+  const index = readIndex(dir);
+  const out: ImageRecord[] = [];
+  for (const name of Object.keys(index.images).sort()) {
+    const rec = readRecord(dir, name, index.images[name]);
+    if (rec) out.push(rec);
+  }
+  return out;
+}
+
+/**
+ * The image a reference names, by the lookup rule of ref.ts (exact canonical name first, then
+ * the bare / localhost/ / docker.io/ spellings of a familiar name). Throws ImageRefError for an
+ * invalid reference. Synchronous and lock-free: index.json is only ever replaced by rename.
+ */
+export function resolveImage(roots: StateRoots, ref: string): ImageRecord | undefined {
+  const candidates = lookupCandidates(ref);
+  const dir = imagesDir(roots);
+  const index = readIndex(dir);
+  for (const name of candidates) {
+    const id = index.images[name];
+    const rec = id === undefined ? undefined : readRecord(dir, name, id);
+    if (rec) return rec;
+  }
+  return undefined;
+}
+
+/**
+ * Remove a name. Its tree is deleted when no other name points at it; if `inUse` then claims
+ * the image, nothing changes and the call fails with ERR_IMAGE_IN_USE.
+ */
+export async function removeImage(roots: StateRoots, ref: string, opts: { inUse?: InUse } = {}): Promise<ImageRecord> {
+  const what = `image remove ${ref}`;
+  const dir = imagesDir(roots);
+  const { rec, trash } = await withImagesLock(roots, async () => {
+    const rec = resolveImage(roots, ref);
+    if (!rec) throw imageError(`${what}: no such image`, 'ERR_IMAGE_NOT_FOUND');
+    const index = readIndex(dir);
+    delete index.images[rec.name];
+    const shared = Object.values(index.images).includes(rec.id);
+    if (!shared && opts.inUse) {
+      const user = await opts.inUse(rec);
+      if (user) throw imageError(`image remove ${rec.name}: in use${typeof user === 'string' ? ` by ${user}` : ''}`, 'ERR_IMAGE_IN_USE');
+    }
+    writeIndex(dir, index);
+    return { rec, trash: shared ? [] : [moveToTrash(dir, rec.id)] };
+  });
+  await removeAll(dir, trash);
+  return rec;
+}
+
+/** Give the image `source` names another name too (replacing what `ref` pointed at). */
+export async function tagImage(roots: StateRoots, source: string, ref: string, opts: { inUse?: InUse } = {}): Promise<ImageRecord> {
+  const canonical = parseImageRef(ref).canonical;
+  const dir = imagesDir(roots);
+  const { rec, trash } = await withImagesLock(roots, async () => {
+    const src = resolveImage(roots, source);
+    if (!src) throw imageError(`image tag ${source}: no such image`, 'ERR_IMAGE_NOT_FOUND');
+    const index = readIndex(dir);
+    const old = index.images[canonical];
+    index.images[canonical] = src.id;
+    writeIndex(dir, index);
+    const trash = old !== undefined && old !== src.id ? await unreferenced(dir, index, old, canonical, opts.inUse) : [];
+    return { rec: { ...src, name: canonical }, trash };
+  });
+  await removeAll(dir, trash);
+  return rec;
+}
+
+/** Delete dangling trees (no name points at them) that `inUse` does not claim. Returns their ids. */
+export async function pruneImages(roots: StateRoots, opts: { inUse?: InUse } = {}): Promise<string[]> {
+  const dir = imagesDir(roots);
+  const { ids, trash } = await withImagesLock(roots, async () => {
+    const named = new Set(Object.values(readIndex(dir).images));
+    const ids: string[] = [];
+    const trash = sweepLeftovers(dir);
+    for (const e of listDir(dir)) {
+      if (!ID.test(e) || named.has(e)) continue;
+      const rec = readRecord(dir, '', e);
+      if (rec && opts.inUse && (await opts.inUse(rec))) continue;
+      ids.push(e);
+      trash.push(moveToTrash(dir, e));
+    }
+    return { ids, trash };
+  });
+  await removeAll(dir, trash);
+  return ids;
+}
+
+/**
+ * Run `fn` holding the store's lock: `images/.lock`, created with O_EXCL and holding the
+ * owner's pid. A lock whose pid is dead is stale and broken (under a second O_EXCL file so two
+ * waiters cannot both break it and then both take it). Not re-entrant.
+ */
+export async function withImagesLock<T>(roots: StateRoots, fn: () => Promise<T> | T, timeoutMs = 120_000): Promise<T> {
+  const dir = imagesDir(roots);
+  const lock = path.join(dir, '.lock');
+  ensureStoreDir(dir);
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    try {
+      const fd = fs.openSync(lock, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+      try {
+        fs.writeSync(fd, `${process.pid}\n`);
+      } finally {
+        fs.closeSync(fd);
+      }
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = readPid(lock);
+    if (holder !== undefined && !alive(holder)) {
+      breakStaleLock(lock, holder);
+      continue;
+    }
+    if (Date.now() > deadline) throw imageError(`the image store ${dir} is locked by pid ${holder ?? '?'} (${lock})`, 'ERR_IMAGE_LOCKED');
+    await sleep(delay);
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+/** The store is 0700 (image trees hold setuid binaries); its parents get the default mode. */
+function ensureStoreDir(dir: string): void {
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+function breakStaleLock(lock: string, deadPid: number): void {
+  const guard = `${lock}.break`;
+  try {
+    fs.closeSync(fs.openSync(guard, 'wx'));
+  } catch {
+    // Another process is breaking it; a guard left by a breaker that died is removed here.
+    try {
+      if (Date.now() - fs.statSync(guard).mtimeMs > 10_000) fs.rmSync(guard, { force: true });
+    } catch {
+      // gone meanwhile
+    }
+    return;
+  }
+  try {
+    if (readPid(lock) === deadPid) fs.rmSync(lock, { force: true });
+  } finally {
+    fs.rmSync(guard, { force: true });
+  }
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const n = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readIndex(dir: string): IndexFile {
+  const file = path.join(dir, 'index.json');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, images: {} };
+    throw wrapSystemError('image store: reading the index', err);
+  }
+  try {
+    const idx = JSON.parse(text) as IndexFile;
+    if (idx?.version !== 1 || typeof idx.images !== 'object' || idx.images === null) throw new Error('unexpected content');
+    return idx;
+  } catch (err) {
+    throw imageError(`image store: ${file} is corrupt: ${(err as Error).message}`, 'ERR_IMAGE_STORE_CORRUPT');
+  }
+}
+
+function writeIndex(dir: string, index: IndexFile): void {
+  const file = path.join(dir, 'index.json');
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const sorted: IndexFile = { version: 1, images: Object.fromEntries(Object.entries(index.images).sort(([a], [b]) => (a < b ? -1 : 1))) };
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, JSON.stringify(sorted, null, 2) + '\n');
+    fs.fsyncSync(fd); // so a crash right after the rename cannot leave an empty index
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+function readRecord(dir: string, name: string, id: string): ImageRecord | undefined {
+  if (!ID.test(id)) return undefined;
+  let config: ConfigFile;
+  try {
+    config = JSON.parse(fs.readFileSync(path.join(dir, id, 'config.json'), 'utf8')) as ConfigFile;
+  } catch {
+    return undefined; // removed meanwhile, or an interrupted import
+  }
+  const own = config.name + (config.tag ? `:${config.tag}` : '') + (config.digest ? `@${config.digest}` : '');
+  return toRecord(dir, name || own, id, config);
+}
+
+function toRecord(dir: string, name: string, id: string, c: ConfigFile): ImageRecord {
+  return { id, name, rootfs: path.join(dir, id, 'rootfs'), config: { env: c.env ?? [], ...pick(c) }, size: c.size, created: c.created };
+}
+
+/** The given environment, with the default PATH first unless it sets PATH itself. */
+function withPath(env: string[] | undefined): string[] {
+  const e = [...(env ?? [])];
+  return e.some((v) => v.startsWith('PATH=')) ? e : [`PATH=${DEFAULT_PATH}`, ...e];
+}
+
+function pick(c: Partial<ImageConfig> | undefined): Omit<ImageConfig, 'env'> {
+  const out: Omit<ImageConfig, 'env'> = {};
+  if (c?.cmd) out.cmd = [...c.cmd];
+  if (c?.entrypoint) out.entrypoint = [...c.entrypoint];
+  if (c?.workingDir) out.workingDir = c.workingDir;
+  if (c?.user) out.user = c.user;
+  return out;
+}
+
+/** Trees to delete once `name` no longer points at `id` (none if shared or in use). */
+async function unreferenced(dir: string, index: IndexFile, id: string, name: string, inUse?: InUse): Promise<string[]> {
+  if (Object.values(index.images).includes(id)) return [];
+  const rec = readRecord(dir, name, id);
+  if (rec && inUse && (await inUse(rec))) return [];
+  return [moveToTrash(dir, id)];
+}
+
+function moveToTrash(dir: string, id: string): string {
+  const trash = path.join(dir, `.trash-${process.pid}-${id}`);
+  try {
+    fs.renameSync(path.join(dir, id), trash);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return trash;
+    throw err;
+  }
+  return trash;
+}
+
+/** Renames `.tmp-`/`.trash-` directories of dead processes to trash; returns what to delete. */
+function sweepLeftovers(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of listDir(dir)) {
+    const m = LEFTOVER.exec(e);
+    if (m && Number(m[2]) !== process.pid && !alive(Number(m[2]))) out.push(path.join(dir, e));
+  }
+  return out;
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+async function removeAll(dir: string, paths: string[]): Promise<void> {
+  for (const p of paths) if (path.dirname(p) === dir) await removeTree(p);
+}
+
+/** rm -rf that also copes with read-only directories from an image when not root. */
+async function removeTree(p: string): Promise<void> {
+  try {
+    await fsp.rm(p, { recursive: true, force: true });
+  } catch {
+    const chmodAll = async (d: string): Promise<void> => {
+      await fsp.chmod(d, 0o700).catch(() => {});
+      const entries = await fsp.readdir(d, { withFileTypes: true }).catch(() => []);
+      for (const e of entries) if (e.isDirectory()) await chmodAll(path.join(d, e.name));
+    };
+    await chmodAll(p);
+    await fsp.rm(p, { recursive: true, force: true }).catch(() => {});
+  }
+}

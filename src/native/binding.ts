@@ -1,0 +1,113 @@
+// The one typed seam between TypeScript and the addon (native/addon/addon.cc).
+//
+// Everything minipod does with namespaces, mounts and processes goes through this
+// interface. The real binding loads build/Release/minipod.node; unit tests use FakeNative
+// (./fake.ts), which records the plans it is given, so planning and supervision logic can
+// be tested without root.
+
+import type { ProcessPlan } from '../plan/types.ts';
+
+/** What the child's fd 0, 1, 2 become: an fd of ours, /dev/null, or our own. */
+export type NativeStdio = number | 'null' | 'inherit';
+
+export interface SpawnRequest {
+  plan: ProcessPlan;
+  stdio?: [NativeStdio, NativeStdio, NativeStdio];
+  /** fds that become 3, 4, ... in the child. */
+  extraFds?: number[];
+  /** pids for "@pause/..." and "@container:NAME/..." namespace references. */
+  refs?: Record<string, number>;
+}
+
+export interface Spawned {
+  pid: number;
+  /** A pidfd for the workload; owned by the caller until handed to watch(). */
+  pidfd: number;
+}
+
+export interface ExitInfo {
+  pid: number;
+  /** Exit status when it exited, else null. */
+  code: number | null;
+  /** Signal number when a signal ended it, else null. */
+  signal: number | null;
+  coreDumped?: boolean;
+}
+
+/** The raw failure the executor reports, before it is given a message. */
+export interface NativeFailure {
+  step?: string;
+  syscall: string;
+  errno: number;
+  path?: string;
+  dest?: string;
+  detail?: string;
+  code?: string;
+}
+
+export interface NativeBinding {
+  /** Spawns one process from a plan; throws a NativeFailure-shaped Error on failure. */
+  spawn(req: SpawnRequest): Spawned;
+  /** Calls back once when the process behind pidfd exits (takes ownership of pidfd). */
+  watch(pidfd: number, onExit: (e: ExitInfo) => void, keepAlive?: boolean): void;
+  signal(pidfd: number, signo: number): void;
+  pidfdOpen(pid: number): number;
+  pipe(): [number, number];
+  socketpair(): [number, number];
+  openpty(): { master: number; slave: number; path: string };
+  setWinsize(fd: number, rows: number, cols: number): void;
+  /** true when taken; false when it would block and wait is false. */
+  flock(fd: number, exclusive: boolean, wait: boolean): boolean;
+  close(fd: number): void;
+  /** A host-side mount by the parent (flags: ro, nosuid, nodev, noexec). */
+  mount(source: string, target: string, fstype: string, flags: string[], data?: string): void;
+  umount(target: string, detach: boolean): void;
+}
+
+interface RawAddon {
+  spawn(plan: string, stdio: number[], extra: number[], refs: Record<string, number>): Spawned;
+  watch(pidfd: number, cb: (e: ExitInfo) => void, keepAlive: boolean): void;
+  signal(pidfd: number, signo: number): void;
+  pidfdOpen(pid: number): number;
+  pipe(): [number, number];
+  socketpair(): [number, number];
+  openpty(): { master: number; slave: number; path: string };
+  setWinsize(fd: number, rows: number, cols: number): void;
+  flock(fd: number, exclusive: boolean, wait: boolean): boolean;
+  close(fd: number): void;
+  mount(source: string, target: string, fstype: string, flags: string[], data: string): void;
+  umount(target: string, detach: boolean): void;
+}
+
+const STDIO_NULL = -1;
+const STDIO_INHERIT = -2;
+
+function stdioFd(s: NativeStdio): number {
+  if (s === 'null') return STDIO_NULL;
+  if (s === 'inherit') return STDIO_INHERIT;
+  if (!Number.isInteger(s) || s < 0) throw new TypeError(`stdio fd must be a non-negative integer, got ${s}`);
+  return s;
+}
+
+/** Wraps the raw addon, checking arguments before they reach C. */
+export function wrapAddon(raw: RawAddon): NativeBinding {
+  return {
+    spawn(req) {
+      const stdio = (req.stdio ?? ['null', 'inherit', 'inherit']).map(stdioFd);
+      for (const fd of req.extraFds ?? []) if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`bad extra fd ${fd}`);
+      if (!req.plan.argv.length) throw new TypeError('plan.argv must not be empty');
+      return raw.spawn(JSON.stringify(req.plan), stdio, req.extraFds ?? [], req.refs ?? {});
+    },
+    watch: (pidfd, onExit, keepAlive = true) => raw.watch(pidfd, onExit, keepAlive),
+    signal: (pidfd, signo) => raw.signal(pidfd, signo),
+    pidfdOpen: (pid) => raw.pidfdOpen(pid),
+    pipe: () => raw.pipe(),
+    socketpair: () => raw.socketpair(),
+    openpty: () => raw.openpty(),
+    setWinsize: (fd, rows, cols) => raw.setWinsize(fd, rows, cols),
+    flock: (fd, exclusive, wait) => raw.flock(fd, exclusive, wait),
+    close: (fd) => raw.close(fd),
+    mount: (source, target, fstype, flags, data = '') => raw.mount(source, target, fstype, flags, data),
+    umount: (target, detach) => raw.umount(target, detach),
+  };
+}

@@ -1,0 +1,64 @@
+// A fake NativeBinding for unit tests: records every plan it is asked to spawn and lets
+// the test decide what each spawn does (succeed with a pid, or fail like the executor).
+
+import type { ExitInfo, NativeBinding, NativeFailure, SpawnRequest, Spawned } from './binding.ts';
+
+export class FakeNative implements NativeBinding {
+  readonly spawned: SpawnRequest[] = [];
+  readonly signals: { pidfd: number; signo: number }[] = [];
+  private nextPid = 1000;
+  private nextFd = 100;
+  private watchers = new Map<number, (e: ExitInfo) => void>();
+  /** Set to make the next spawn fail with this executor failure. */
+  failNext?: NativeFailure;
+
+  spawn(req: SpawnRequest): Spawned {
+    this.spawned.push(structuredClone(req));
+    if (this.failNext) {
+      const f = this.failNext;
+      this.failNext = undefined;
+      throw Object.assign(new Error(`${f.syscall}: failed`), f);
+    }
+    return { pid: this.nextPid++, pidfd: this.nextFd++ };
+  }
+
+  watch(pidfd: number, onExit: (e: ExitInfo) => void): void {
+    this.watchers.set(pidfd, onExit);
+  }
+
+  /** Makes the process behind pidfd "exit". */
+  exit(pidfd: number, e: Partial<ExitInfo> = {}): void {
+    const cb = this.watchers.get(pidfd);
+    this.watchers.delete(pidfd);
+    cb?.({ pid: 0, code: 0, signal: null, ...e });
+  }
+
+  signal(pidfd: number, signo: number): void {
+    this.signals.push({ pidfd, signo });
+  }
+  pidfdOpen(): number {
+    return this.nextFd++;
+  }
+  pipe(): [number, number] {
+    return [this.nextFd++, this.nextFd++];
+  }
+  socketpair(): [number, number] {
+    return [this.nextFd++, this.nextFd++];
+  }
+  openpty() {
+    return { master: this.nextFd++, slave: this.nextFd++, path: '/dev/pts/99' };
+  }
+  setWinsize(): void {}
+  flock(): boolean {
+    return true;
+  }
+  close(): void {}
+  readonly mounts: { source: string; target: string; fstype: string; flags: string[]; data?: string }[] = [];
+  mount(source: string, target: string, fstype: string, flags: string[], data?: string): void {
+    this.mounts.push({ source, target, fstype, flags, data });
+  }
+  umount(target: string): void {
+    const i = this.mounts.findIndex((m) => m.target === target);
+    if (i >= 0) this.mounts.splice(i, 1);
+  }
+}

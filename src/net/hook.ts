@@ -1,0 +1,2 @@
+// The pod network hook (issue: pod network). Registers itself with the runtime.
+export {};

@@ -1,0 +1,190 @@
+// The plan of one container: namespaces, mounts, identity, env and argv, from its manifest
+// entry, its pod and its image. Pure: no file is read, nothing is started.
+
+import path from 'node:path';
+
+import { FieldError } from '../errors.ts';
+import type { Container, Pod } from '../spec/types.ts';
+import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_PATH, protectionMounts, systemMounts } from './defaults.ts';
+import { expand, expandEnvList, type EnvEntry } from './expand.ts';
+import { withProbes } from './probes.ts';
+import type { ContainerPlan, MountOp, NamespaceOp, ProcessUser } from './types.ts';
+
+/** An image as the planner needs it: where its tree is and its defaults. */
+export interface ImageInfo {
+  ref: string;
+  rootfs: string;
+  env: string[];
+  entrypoint?: string[];
+  cmd?: string[];
+  workingDir?: string;
+  user?: string;
+}
+
+/** What every container of one pod shares. */
+export interface PodContext {
+  pod: Pod;
+  uid: string;
+  hostname: string;
+  dirs: { run: string; lib: string };
+  /** Image of each container, by container name. */
+  images: Map<string, ImageInfo>;
+  /** Mounts contributed by volumes and by the network (/etc/hosts ...), per container name. */
+  extraMounts?: Map<string, MountOp[]>;
+  /**
+   * The container's env list fully resolved by a hook (envFrom, then env with valueFrom
+   * looked up), in Kubernetes' order, per container name. When absent, the manifest's plain
+   * `value` entries are used.
+   */
+  resolvedEnv?: Map<string, EnvEntry[]>;
+}
+
+export function shmDir(dirs: { run: string }): string {
+  return path.join(dirs.run, 'shm');
+}
+
+export function layerDir(dirs: { lib: string }, container: string): string {
+  return path.join(dirs.lib, 'containers', container);
+}
+
+export function logDir(dirs: { lib: string }, container: string): string {
+  return path.join(dirs.lib, 'logs', container);
+}
+
+function capName(c: string): string {
+  const u = c.toUpperCase();
+  return u === 'ALL' ? u : u.startsWith('CAP_') ? u : `CAP_${u}`;
+}
+
+function capabilities(c: Container, field: string): string[] | null {
+  const sc = c.securityContext;
+  if (sc?.privileged) return null;
+  const drop = new Set((sc?.capabilities?.drop ?? []).map(capName));
+  const add = (sc?.capabilities?.add ?? []).map(capName);
+  let caps: string[] = drop.has('ALL') ? [] : DEFAULT_CAPABILITIES.filter((x) => !drop.has(x));
+  for (const a of add) {
+    if (a === 'ALL') caps = [...ALL_CAPABILITIES];
+    else if (!(ALL_CAPABILITIES as readonly string[]).includes(a)) {
+      throw new FieldError(`${field}.securityContext.capabilities.add`, `unknown capability "${a}"`);
+    } else if (!caps.includes(a)) caps.push(a);
+  }
+  return caps;
+}
+
+/** "1000", "1000:1000"; names need the image's /etc/passwd, which minipod does not read. */
+function imageUser(user: string | undefined): { uid?: number; gid?: number } {
+  const m = user?.match(/^(\d+)(?::(\d+))?$/);
+  return m ? { uid: Number(m[1]), gid: m[2] === undefined ? undefined : Number(m[2]) } : {};
+}
+
+function identity(pod: Pod, c: Container, image: ImageInfo, field: string): ProcessUser {
+  const psc = pod.spec.securityContext;
+  const sc = c.securityContext;
+  const fromImage = imageUser(image.user);
+  const uid = sc?.runAsUser ?? psc?.runAsUser ?? fromImage.uid ?? 0;
+  const gid = sc?.runAsGroup ?? psc?.runAsGroup ?? fromImage.gid ?? 0;
+  const nonRoot = sc?.runAsNonRoot ?? psc?.runAsNonRoot;
+  if (nonRoot && uid === 0) {
+    throw new FieldError(`${field}.securityContext.runAsNonRoot`, 'container has runAsNonRoot and would run as root (uid 0); set runAsUser');
+  }
+  const groups = [...(psc?.supplementalGroups ?? [])];
+  if (psc?.fsGroup !== undefined && !groups.includes(psc.fsGroup)) groups.push(psc.fsGroup);
+  return { uid, gid, groups };
+}
+
+/** Kubernetes' rule: command replaces the image's entrypoint, args replace its cmd. */
+function argv(c: Container, image: ImageInfo, env: Map<string, string>, field: string): string[] {
+  const entry = c.command ?? image.entrypoint ?? [];
+  const args = c.args ?? (c.command ? [] : (image.cmd ?? []));
+  const lookup = (n: string) => env.get(n);
+  const v = [...entry, ...args].map((a) => expand(a, lookup));
+  if (!v.length || !v[0]) throw new FieldError(`${field}.command`, `no command: the image "${image.ref}" has none either; set command`);
+  return v;
+}
+
+function environment(ctx: PodContext, c: Container, image: ImageInfo): Map<string, string> {
+  const env = new Map<string, string>();
+  for (const e of image.env) {
+    const i = e.indexOf('=');
+    if (i > 0) env.set(e.slice(0, i), e.slice(i + 1));
+  }
+  if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
+  env.set('HOSTNAME', ctx.hostname);
+  const own = ctx.resolvedEnv?.get(c.name) ?? (c.env ?? []).filter((e) => !e.valueFrom).map((e) => ({ name: e.name, value: e.value ?? '' }));
+  for (const [k, v] of expandEnvList(own)) env.set(k, v);
+  return env;
+}
+
+/**
+ * Mounts from volumes and the network, parents before children (as containerd sorts them):
+ * a volume at /etc must not hide /etc/hosts mounted before it. Stable for equal depth.
+ */
+function byDepth(mounts: MountOp[]): MountOp[] {
+  const depth = (m: MountOp) => ('dst' in m ? m.dst.split('/').filter(Boolean).length : 0);
+  return mounts.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m) - depth(b.m) || a.i - b.i).map((x) => x.m);
+}
+
+export function containerPlan(ctx: PodContext, c: Container, field: string, init: boolean): ContainerPlan {
+  const { pod } = ctx;
+  const image = ctx.images.get(c.name);
+  if (!image) throw new FieldError(`${field}.image`, `image "${c.image}" is not resolved`);
+  const privileged = c.securityContext?.privileged === true;
+  const layer = layerDir(ctx.dirs, c.name);
+  const env = environment(ctx, c, image);
+
+  const namespaces: NamespaceOp[] = [
+    { type: 'ipc', action: 'join', path: '@pause/ipc' },
+    { type: 'uts', action: 'join', path: '@pause/uts' },
+    { type: 'net', action: 'join', path: '@pause/net' },
+    pod.spec.shareProcessNamespace ? { type: 'pid', action: 'join', path: '@pause/pid' } : { type: 'pid', action: 'create' },
+    { type: 'mnt', action: 'create' },
+  ];
+
+  const cwd = c.workingDir ?? image.workingDir ?? '/';
+  const mounts: MountOp[] = [
+    { op: 'propagation', mode: 'rprivate' },
+    {
+      op: 'rootfs',
+      kind: 'overlay',
+      lower: [image.rootfs],
+      upper: path.join(layer, 'upper'),
+      work: path.join(layer, 'work'),
+      target: path.join(layer, 'rootfs'),
+      readOnly: c.securityContext?.readOnlyRootFilesystem === true,
+    },
+    ...systemMounts(shmDir(ctx.dirs), privileged),
+    ...byDepth(ctx.extraMounts?.get(c.name) ?? []),
+    ...(cwd !== '/' ? [{ op: 'mkdir', dst: cwd, mode: 0o755 } as MountOp] : []),
+    ...protectionMounts(privileged),
+    { op: 'pivot' },
+  ];
+
+  // An init container runs to completion: under a pod's Always it is retried on failure
+  // only (OnFailure). A sidecar is an init container with its own restartPolicy Always.
+  const podPolicy = pod.spec.restartPolicy ?? 'Always';
+  const sidecar = init && c.restartPolicy === 'Always';
+  const restartPolicy = sidecar ? 'Always' : init ? (podPolicy === 'Never' ? 'Never' : 'OnFailure') : podPolicy;
+  return withProbes({
+    name: c.name,
+    image: image.ref,
+    imageDir: image.rootfs,
+    process: {
+      pod: pod.metadata.name,
+      container: c.name,
+      namespaces,
+      loopbackUp: false,
+      mounts,
+      user: identity(pod, c, image, field),
+      capabilities: capabilities(c, field),
+      noNewPrivileges: c.securityContext?.allowPrivilegeEscalation === false && !privileged,
+      cwd,
+      argv: argv(c, image, env, field),
+      env: [...env].map(([k, v]) => `${k}=${v}`),
+    },
+    restartPolicy,
+    sidecar,
+    stopSignal: 'SIGTERM',
+    logDir: logDir(ctx.dirs, c.name),
+    layerDir: layer,
+  }, c, field, init);
+}

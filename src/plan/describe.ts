@@ -1,0 +1,73 @@
+// The plan as text, one line per step, for people (`minipod plan`). `-o json` prints the
+// exact plan instead.
+
+import type { ContainerPlan, MountOp, PodPlan, ProcessPlan } from './types.ts';
+
+function mountLine(m: MountOp): string {
+  switch (m.op) {
+    case 'propagation':
+      return `propagation ${m.mode} /`;
+    case 'rootfs':
+      return m.kind === 'overlay'
+        ? `rootfs overlay lower=${m.lower.join(':')} upper=${m.upper} work=${m.work} -> ${m.target}${m.readOnly ? ' (ro)' : ''}`
+        : `rootfs bind ${m.source} -> ${m.target}${m.readOnly ? ' (ro)' : ''}`;
+    case 'mount': {
+      const opts = Object.entries(m.options ?? {}).map(([k, v]) => (v === true ? k : `${k}=${v}`));
+      return `mount ${m.fstype} -> ${m.dst} (${[...m.flags, ...opts].join(',')})`;
+    }
+    case 'bind': {
+      const flags = [m.readOnly ? 'ro' : 'rw', ...(m.flags ?? []), ...(m.recursive ? ['rbind'] : []), ...(m.optional ? ['optional'] : [])];
+      const src = m.sourceRoot ? `${m.sourceRoot} beneath: ${m.source}` : m.source;
+      return `bind ${src} -> ${m.dst} (${flags.join(',')})`;
+    }
+    case 'mknod':
+      return `mknod ${m.dst} ${m.kind} ${m.major}:${m.minor} mode ${m.mode.toString(8)}`;
+    case 'symlink':
+      return `symlink ${m.dst} -> ${m.target}`;
+    case 'mkdir':
+      return `mkdir ${m.dst} mode ${m.mode.toString(8)}`;
+    case 'mask':
+      return `mask ${m.dst}`;
+    case 'readonly':
+      return `readonly ${m.dst}`;
+    case 'pivot':
+      return 'pivot_root into the rootfs, detach the old root';
+  }
+}
+
+function processLines(p: ProcessPlan, indent: string): string[] {
+  const out: string[] = [];
+  out.push(`${indent}namespaces: ${p.namespaces.map((n) => (n.action === 'join' ? `join ${n.type} ${n.path}` : `create ${n.type}`)).join(', ') || '(the host\'s)'}`);
+  if (p.hostname) out.push(`${indent}hostname: ${p.hostname}`);
+  if (p.loopbackUp) out.push(`${indent}loopback: up`);
+  if (p.mounts.length) {
+    out.push(`${indent}mounts:`);
+    p.mounts.forEach((m, i) => out.push(`${indent}  ${String(i).padStart(2)} ${mountLine(m)}`));
+  }
+  out.push(`${indent}user: uid ${p.user.uid} gid ${p.user.gid} groups [${p.user.groups.join(', ')}]`);
+  out.push(`${indent}capabilities: ${p.capabilities === null ? 'all (privileged)' : p.capabilities.join(' ') || 'none'}`);
+  if (p.noNewPrivileges) out.push(`${indent}no_new_privs: yes`);
+  out.push(`${indent}cwd: ${p.cwd}`);
+  out.push(`${indent}env: ${p.env.length ? '' : '(empty)'}`);
+  for (const e of p.env) out.push(`${indent}  ${e}`);
+  out.push(`${indent}argv: ${JSON.stringify(p.argv)}`);
+  return out;
+}
+
+function containerLines(c: ContainerPlan, kind: string): string[] {
+  const tags = [`image ${c.image}`, `restartPolicy ${c.restartPolicy}`, ...(c.sidecar ? ['sidecar'] : [])];
+  return [`${kind} ${c.name} (${tags.join(', ')})`, ...processLines(c.process, '  '), `  logs: ${c.logDir}/N.log`];
+}
+
+export function describePlan(p: PodPlan): string {
+  const lines = [`pod ${p.pod} (namespace ${p.namespace}, uid ${p.uid})`, `  run dir: ${p.dirs.run}`, `  lib dir: ${p.dirs.lib}`];
+  if (p.hostSteps.length) {
+    lines.push('host steps (run by minipod on the host, recorded for teardown):');
+    for (const s of p.hostSteps) lines.push(`  ${s.what}: ${s.command.join(' ')}`);
+  }
+  lines.push(`pause ${p.pause.argv[0]}`, ...processLines(p.pause, '  '));
+  for (const c of p.initContainers) lines.push(...containerLines(c, 'init container'));
+  for (const c of p.containers) lines.push(...containerLines(c, 'container'));
+  lines.push(`restartPolicy ${p.restartPolicy}, terminationGracePeriodSeconds ${p.terminationGracePeriodSeconds}`);
+  return lines.join('\n') + '\n';
+}

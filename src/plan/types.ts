@@ -1,0 +1,151 @@
+// The plan: plain data that says exactly what the native executor does for one process.
+//
+// Everything here is computed in TypeScript without root and without touching the system,
+// so it can be printed (`minipod plan`), compared in unit tests and edited by a researcher.
+// The native executor (native/exec/) walks it step by step, re-checks each step and reports
+// the first failure as {step, syscall, errno, path}. The JSON form of these types IS the wire
+// format: the addon and the per-pod supervisor parse the same JSON (native/exec/plan.c).
+
+import type { HooksPlan, ProbesPlan } from './probes.ts';
+
+/** Namespace kinds, named as in /proc/PID/ns. */
+export type NamespaceType = 'mnt' | 'uts' | 'ipc' | 'net' | 'pid' | 'cgroup';
+
+/**
+ * One namespace step. Joins run first, in list order, from fds the parent opened before the
+ * clone; then every `create` is unshared at once. A `join` path may name a process of the pod
+ * symbolically, resolved by whoever spawns the plan once that process exists:
+ *   "@pause/net"             -> /proc/<pause pid>/ns/net
+ *   "@container:web/mnt"     -> /proc/<pid of container web>/ns/mnt
+ */
+export type NamespaceOp =
+  | { type: NamespaceType; action: 'create' }
+  | { type: NamespaceType; action: 'join'; path: string };
+
+/** Mount flags that map 1:1 onto MOUNT_ATTR_* / MS_* bits. */
+export type MountFlag = 'ro' | 'nosuid' | 'nodev' | 'noexec' | 'relatime' | 'noatime';
+
+/**
+ * One step of the mount sequence, executed in order inside the new mount namespace.
+ * `target` of `rootfs` is a host path; every other `dst`/`path` is inside the new root and
+ * is resolved with openat2(RESOLVE_IN_ROOT), so a symlink can never lead out of the rootfs.
+ * Missing destinations are created (directories, or empty files when the source is a file).
+ */
+export type MountOp =
+  /** mount --make-r{private,slave} / : stop our mounts from propagating back to the host. */
+  | { op: 'propagation'; mode: 'rprivate' | 'rslave' }
+  /** The container's root: an overlay of read-only lower layers with a per-container upper. */
+  | { op: 'rootfs'; kind: 'overlay'; lower: string[]; upper: string; work: string; target: string; readOnly?: boolean }
+  /** The container's root: a bind of an existing tree (a rootfs path given in the manifest). */
+  | { op: 'rootfs'; kind: 'bind'; source: string; target: string; readOnly?: boolean }
+  /** A new filesystem instance (proc, sysfs, tmpfs, devpts, mqueue). */
+  | { op: 'mount'; fstype: string; source: string; dst: string; flags: MountFlag[]; options?: Record<string, string | true> }
+  /**
+   * Bind a host path (file or directory) into the rootfs. With sourceRoot, `source` is a
+   * path relative to sourceRoot resolved with RESOLVE_BENEATH: a symlink that leads out of
+   * sourceRoot makes the mount fail (EXDEV) instead of exposing the host — the safe subPath.
+   * createSource creates a missing source directory the same way (Kubernetes creates a
+   * missing subPath as a directory).
+   */
+  | {
+      op: 'bind';
+      source: string;
+      dst: string;
+      readOnly: boolean;
+      recursive: boolean;
+      flags?: MountFlag[];
+      optional?: boolean;
+      sourceRoot?: string;
+      createSource?: boolean;
+    }
+  /** Create a device node (only inside a tmpfs /dev we mounted). */
+  | { op: 'mknod'; dst: string; kind: 'c' | 'b'; major: number; minor: number; mode: number; uid?: number; gid?: number }
+  | { op: 'symlink'; target: string; dst: string }
+  | { op: 'mkdir'; dst: string; mode: number }
+  /** Hide a path: /dev/null over a file, an empty read-only tmpfs over a directory. Missing paths are skipped. */
+  | { op: 'mask'; dst: string }
+  /** Bind a path onto itself read-only. Missing paths are skipped. */
+  | { op: 'readonly'; dst: string }
+  /** pivot_root into the rootfs and detach the old root. Always the last mount step. */
+  | { op: 'pivot' };
+
+export interface ProcessUser {
+  uid: number;
+  gid: number;
+  /** Supplementary groups; setgroups() gets exactly this list. */
+  groups: number[];
+}
+
+/**
+ * What the child's file descriptors 0, 1, 2 become. Numbers are fds in the spawning process;
+ * 'null' opens /dev/null; 'inherit' keeps the spawner's own.
+ */
+export type StdioSpec = number | 'null' | 'inherit';
+
+/** Everything the executor needs to start one process. */
+export interface ProcessPlan {
+  /** For error messages only: `container "web"` in pod "demo". */
+  pod: string;
+  container: string;
+  namespaces: NamespaceOp[];
+  /** Bring loopback up (the process that creates the pod's network namespace does this). */
+  loopbackUp: boolean;
+  /** sethostname(); only when this process creates its UTS namespace. */
+  hostname?: string;
+  mounts: MountOp[];
+  user: ProcessUser;
+  /** Capabilities kept (bounding, permitted, effective, inheritable), CAP_* names. null = keep all. */
+  capabilities: string[] | null;
+  noNewPrivileges: boolean;
+  /** Working directory inside the container (created before pivot when the plan says so). */
+  cwd: string;
+  /** argv[0] is looked up in PATH (from env) inside the container when it has no slash. */
+  argv: string[];
+  env: string[];
+  /** Start a new session (setsid); with a terminal, make stdin the controlling tty. */
+  setsid?: boolean;
+  controllingTty?: boolean;
+}
+
+/** The whole of what `minipod plan` prints for one pod. */
+export interface PodPlan {
+  pod: string;
+  uid: string;
+  namespace: string;
+  /** Directories of the pod on the host. */
+  dirs: { run: string; lib: string };
+  /** The infra process that holds the pod's namespaces. */
+  pause: ProcessPlan;
+  initContainers: ContainerPlan[];
+  containers: ContainerPlan[];
+  /** Host-side work done by the parent before containers start, in order, for display. */
+  hostSteps: HostStep[];
+  terminationGracePeriodSeconds: number;
+  restartPolicy: 'Always' | 'OnFailure' | 'Never';
+}
+
+export interface ContainerPlan {
+  name: string;
+  image: string;
+  /** Resolved image directory on the host (the overlay's lower layer). */
+  imageDir: string;
+  process: ProcessPlan;
+  restartPolicy: 'Always' | 'OnFailure' | 'Never';
+  /** An init container that keeps running beside the app containers. */
+  sidecar: boolean;
+  stopSignal: string;
+  /** CRI log file directory; N.log per start. */
+  logDir: string;
+  /** Per-start writable layer root: upper-N / work-N are created under it. */
+  layerDir: string;
+  /** Liveness, readiness and startup probes (src/plan/probes.ts); absent: none. */
+  probes?: ProbesPlan;
+  /** lifecycle.postStart / preStop; absent: none. */
+  hooks?: HooksPlan;
+}
+
+/** A host-side action, e.g. `ip link add ...`, shown by `minipod plan`. */
+export interface HostStep {
+  what: string;
+  command: string[];
+}

@@ -1,0 +1,62 @@
+// Stopping and removing pods that run under their own supervisor (detached or owned).
+//
+// The supervisor is signalled through a pidfd opened after checking that the pid still
+// names the supervisor we started (pid + start time), and waited for through the same
+// pidfd. Stop = SIGTERM: graceful; the supervisor then undoes the host side itself (its
+// onExit). Remove = SIGUSR1 (SIGUSR2 with no grace): it stops and leaves the teardown to
+// us, which saves starting a second Node process.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { MinipodError } from '../errors.ts';
+import type { NativeBinding } from '../native/binding.ts';
+import type { StateRoots } from '../state/paths.ts';
+import { processStart } from '../state/proc.ts';
+import { readPlan, type PodInfo } from './pods.ts';
+import { teardownPod } from './teardown.ts';
+
+const SIG = { SIGTERM: 15, SIGUSR1: 10, SIGUSR2: 12 } as const;
+
+/** Signals the pod's supervisor and waits until it (and whatever it execs) has exited. */
+export async function signalSupervisor(native: NativeBinding, info: PodInfo, sig: keyof typeof SIG, timeoutMs: number): Promise<boolean> {
+  const sup = info.host?.supervisor;
+  if (!sup || info.liveness !== 'running') return false;
+  let pidfd: number;
+  try {
+    pidfd = native.pidfdOpen(sup.pid);
+  } catch {
+    return false; // already gone
+  }
+  if (processStart(sup.pid) !== sup.start) {
+    native.close(pidfd); // the pid now names another process
+    return false;
+  }
+  const exited = new Promise<boolean>((resolve) => native.watch(pidfd, () => resolve(true)));
+  native.signal(pidfd, SIG[sig]);
+  const ac = new AbortController(); // so that the timer does not keep us alive afterwards
+  const timedOut = sleep(timeoutMs, false, { signal: ac.signal }).catch(() => false);
+  const done = await Promise.race([exited, timedOut]);
+  ac.abort();
+  if (!done) {
+    throw new MinipodError(`pod "${info.name}": its supervisor (pid ${sup.pid}) did not finish within ${Math.round(timeoutMs / 1000)} s`);
+  }
+  return true;
+}
+
+function graceMs(info: PodInfo): number {
+  return (readPlan(info.dirs)?.terminationGracePeriodSeconds ?? 30) * 1000;
+}
+
+/** Graceful stop; the pod stays (ended) for ps -a and logs. */
+export async function stopPod(native: NativeBinding, info: PodInfo): Promise<boolean> {
+  return signalSupervisor(native, info, 'SIGTERM', graceMs(info) + 30_000);
+}
+
+/** Stops (gracefully, or at once with force) if running, then removes everything of the pod. */
+export async function removePod(native: NativeBinding, roots: StateRoots, info: PodInfo, force: boolean): Promise<string[]> {
+  if (info.liveness === 'running') await signalSupervisor(native, info, force ? 'SIGUSR2' : 'SIGUSR1', (force ? 0 : graceMs(info)) + 30_000);
+  else if (info.liveness === 'creating' && !force) {
+    throw new MinipodError(`pod "${info.name}" is being created; try again, or use rm -f`);
+  }
+  return teardownPod(native, roots, info.name);
+}

@@ -1,0 +1,56 @@
+// `minipod run POD.yaml` in the foreground: start, stream output, stop on Ctrl-C, remove.
+//
+// Ctrl-C or SIGTERM: the supervisor sends each container its stop signal and SIGKILLs what
+// is left after terminationGracePeriodSeconds, then pause; a second Ctrl-C skips the grace
+// period. When the supervisor is done, every process, mount, overlay and directory of the
+// pod is removed. The exit status is 0 when every container ended with 0, otherwise the
+// exit code of the first container (init containers first, then in manifest order) that
+// did not (128 for a container that could not start, 128+N for one killed by signal N).
+
+import type { Pod } from '../spec/types.ts';
+import { podDirs } from '../state/paths.ts';
+import { lastExitCode, readState, type PodState } from '../state/status.ts';
+import { startPod, type StartOptions } from './start.ts';
+import { teardownPod } from './teardown.ts';
+
+export function podExitCode(state: PodState | undefined): number {
+  if (!state) return 1;
+  for (const c of state.containers) {
+    const code = lastExitCode(c);
+    if (code !== undefined && code !== 0) return code;
+  }
+  return state.phase === 'Failed' ? 1 : 0;
+}
+
+export async function runForeground(pod: Pod, o: Omit<StartOptions, 'mode'>, say: (line: string) => void): Promise<number> {
+  let interrupts = 0;
+  let link: Awaited<ReturnType<typeof startPod>>['link'] | undefined;
+  let stopEarly = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (!link) {
+      stopEarly = true;
+      return;
+    }
+    if (interrupts === 1) say(`minipod: ${sig}: stopping pod "${pod.metadata.name}" (grace period ${pod.spec.terminationGracePeriodSeconds ?? 30}s; Ctrl-C again to kill now)`);
+    link.send(interrupts > 1 && sig === 'SIGINT' ? 'kill' : 'stop');
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  try {
+    const started = await startPod(pod, { ...o, mode: 'foreground' });
+    link = started.link;
+    const names = [...started.plan.initContainers, ...started.plan.containers].map((c) => c.name).join(', ');
+    const ip = started.facts.podIP ? `, IP ${started.facts.podIP}` : '';
+    say(`minipod: pod "${started.name}" running (${names}${ip})`);
+    if (stopEarly) link.send('stop');
+    await link.exit;
+    link.close();
+    const state = readState(podDirs(o.roots, started.name));
+    await teardownPod(o.native, o.roots, started.name);
+    say(`minipod: pod "${started.name}" ${state?.phase ?? 'ended'}; removed`);
+    return podExitCode(state);
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+  }
+}

@@ -1,0 +1,57 @@
+// minipod gc: find what pods left behind when their supervisor died, and remove it.
+//
+// A pod is left behind when its supervisor is gone and its host side was never undone
+// (supervisor killed, host crash). gc removes all of it: processes (everything in the
+// pod's IPC namespace), mounts, the network (through the network teardown hook), layers,
+// state. It also removes half-created pod directories and stray lib directories, and lets
+// other parts reclaim what they hold (address leases of dead pods).
+
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+
+import type { NativeBinding } from '../native/binding.ts';
+import { podsLibDir, podsRunDir, type StateRoots } from '../state/paths.ts';
+import { podInfo, podNames } from './pods.ts';
+import { mountsUnder, teardownPod } from './teardown.ts';
+
+export type GcStep = (roots: StateRoots, isPodAlive: (pod: string) => boolean, report: string[]) => Promise<void>;
+const steps: GcStep[] = [];
+export function registerGcStep(step: GcStep): void {
+  if (!steps.includes(step)) steps.push(step);
+}
+
+export interface GcOptions {
+  /** Also remove pods that ended normally (their state is otherwise kept for ps -a). */
+  all?: boolean;
+}
+
+export async function gc(native: NativeBinding, roots: StateRoots, o: GcOptions = {}): Promise<string[]> {
+  const report: string[] = [];
+  for (const name of podNames(roots)) {
+    const info = podInfo(roots, name);
+    const gone = info.liveness === 'stale' || (info.liveness === 'ended' && (o.all || info.host?.lost));
+    if (!gone) continue;
+    const lines = await teardownPod(native, roots, name);
+    report.push(`pod ${name}: ${info.liveness === 'stale' ? 'supervisor gone' : 'ended'}; ${lines.join('; ') || 'nothing left'}`);
+  }
+  // Layers or volumes of a pod that has no run directory (e.g. after a reboot cleared /run).
+  const lib = podsLibDir(roots);
+  const live = new Set(podNames(roots));
+  for (const name of existsSync(lib) ? readdirSync(lib) : []) {
+    if (live.has(name)) continue;
+    const dir = path.join(lib, name);
+    if (mountsUnder(dir).length) {
+      report.push(`left ${dir}: still mounted`);
+      continue;
+    }
+    rmSync(dir, { recursive: true, force: true });
+    report.push(`removed stray ${dir}`);
+  }
+  const alive = (pod: string) => existsSync(path.join(podsRunDir(roots), pod)) && podInfo(roots, pod).liveness !== 'stale';
+  for (const step of steps) await step(roots, alive, report);
+  const locks = path.join(roots.run, 'locks');
+  for (const f of existsSync(locks) ? readdirSync(locks) : []) {
+    if (!alive(f.replace(/\.lock$/, ''))) rmSync(path.join(locks, f), { force: true });
+  }
+  return report;
+}

@@ -1,0 +1,67 @@
+// Claiming a pod name on the host. Names are unique: the pod's run directory is created
+// with a plain mkdir, which is atomic, so two `minipod run` of one name cannot both win.
+// A directory left by a pod whose processes are all gone (a crash) is cleaned up and the
+// name reused; one that belongs to a live or completed pod is refused.
+
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+
+import { MinipodError } from '../errors.ts';
+import type { NativeBinding } from '../native/binding.ts';
+import { readHost, writeHost, type HostRecord } from '../state/host.ts';
+import { podDirs, podsLibDir, podsRunDir, type PodDirs, type StateRoots } from '../state/paths.ts';
+import { isAlive, procRef } from '../state/proc.ts';
+import { teardownPod } from './teardown.ts';
+
+/** A pod directory being created right now has no host.json yet; give its creator time. */
+const CREATING_GRACE_MS = 60_000;
+
+export type PodLiveness = 'running' | 'ended' | 'stale' | 'creating';
+
+export function podLiveness(rec: HostRecord | undefined, dirs: PodDirs): PodLiveness {
+  if (!rec) {
+    try {
+      return Date.now() - statSync(dirs.run).mtimeMs < CREATING_GRACE_MS ? 'creating' : 'stale';
+    } catch {
+      return 'stale';
+    }
+  }
+  if (isAlive(rec.supervisor)) return 'running';
+  if (!rec.supervisor && isAlive(rec.creator)) return 'creating';
+  if (rec.torndown) return 'ended';
+  return 'stale';
+}
+
+export async function reservePod(
+  native: NativeBinding,
+  roots: StateRoots,
+  rec: Omit<HostRecord, 'dirs' | 'mounts' | 'creator'>,
+): Promise<HostRecord> {
+  const dirs = podDirs(roots, rec.pod);
+  mkdirSync(podsRunDir(roots), { recursive: true, mode: 0o711 });
+  mkdirSync(podsLibDir(roots), { recursive: true, mode: 0o711 });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      mkdirSync(dirs.run, { mode: 0o711 });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
+    }
+    const other = readHost(dirs);
+    const state = podLiveness(other, dirs);
+    if (state === 'running' || state === 'creating') {
+      throw new MinipodError(`pod "${rec.pod}" already exists and is running; stop it with \`minipod rm ${rec.pod}\` or choose another metadata.name`, {
+        code: 'EEXIST',
+      });
+    }
+    if (state === 'ended') {
+      throw new MinipodError(`pod "${rec.pod}" already exists (it has ended); remove it with \`minipod rm ${rec.pod}\``, { code: 'EEXIST' });
+    }
+    await teardownPod(native, roots, rec.pod); // stale: its owner died without cleaning up
+  }
+  // The run directory is ours; anything under lib with this name is a leftover.
+  rmSync(dirs.lib, { recursive: true, force: true });
+  mkdirSync(dirs.lib, { recursive: true, mode: 0o711 });
+  const full: HostRecord = { ...rec, dirs, mounts: [], creator: procRef(process.pid) };
+  writeHost(full);
+  return full;
+}

@@ -1,0 +1,168 @@
+// Starting a pod: everything between a validated manifest and running containers.
+//
+//   resolve images, build the plan          (nothing on the host yet: bad input leaves nothing)
+//   reserve the name (mkdir), host.json     (from here on, a failure tears everything down)
+//   layer and log directories, /dev/shm tmpfs
+//   plan.json, then the supervisor          -> it starts pause and says "pause PID"
+//   host network for pause's netns          (the network hooks, src/net)
+//   "go"                                    -> init containers, then app containers; "running"
+
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+import type { NativeBinding } from '../native/binding.ts';
+import { helperBinary, packageRoot } from '../native/load.ts';
+import { layerDir, logDir, shmDir } from '../plan/container.ts';
+import { SHM_SIZE } from '../plan/defaults.ts';
+import { buildPodPlan, podHostname } from '../plan/pod.ts';
+import type { PodPlan } from '../plan/types.ts';
+import type { ConfigMap, Pod, Secret } from '../spec/types.ts';
+import { writeJsonAtomic } from '../state/files.ts';
+import { recordHost, type HostRecord } from '../state/host.ts';
+import { podDirs, type StateRoots } from '../state/paths.ts';
+import { nsInode, procRef } from '../state/proc.ts';
+import { stateFile } from '../state/status.ts';
+import { resolveContainerImages } from './images.ts';
+import { mergeContributions, podHooks, type HookContext, type PodHook } from './hooks.ts';
+import { reservePod } from './reserve.ts';
+import { SupervisorLink } from './supervisor.ts';
+import { teardownPod } from './teardown.ts';
+
+export interface StartOptions {
+  native: NativeBinding;
+  roots: StateRoots;
+  /**
+   * foreground: output streamed to our stdout/stderr; we tear the pod down when it ends
+   *   (and the supervisor does, if we die first).
+   * detached: `run -d`; the pod stays after we return; an ended pod keeps its state for
+   *   `ps -a` and `logs` until `rm`.
+   * owned: the API; the pod stays while we live, is removed when we exit or die (an
+   *   ended pod keeps its state until remove(), or until we exit).
+   */
+  mode: 'foreground' | 'detached' | 'owned';
+  manifest?: string;
+  /** Restart backoff base; Kubernetes uses 10 s (tests use less). */
+  backoffInitialMs?: number;
+  /** ConfigMaps and Secrets that come with the pod. */
+  configMaps?: ConfigMap[];
+  secrets?: Secret[];
+  /** Defaults to every registered hook (network, volumes). */
+  hooks?: PodHook[];
+}
+
+export interface StartedPod {
+  name: string;
+  host: HostRecord;
+  plan: PodPlan;
+  link: SupervisorLink;
+  /** What the hooks learnt, e.g. facts.podIP. */
+  facts: HookContext['facts'];
+}
+
+function rootArgs(roots: StateRoots): string[] {
+  return process.env.MINIPOD_ROOT ? ['--root', path.dirname(roots.run)] : [];
+}
+
+/** The plan of a pod as `run` would build it: also what `minipod plan` prints. */
+export function planPod(pod: Pod, ctx: HookContext, hooks: PodHook[]): PodPlan {
+  const extra = mergeContributions(hooks.map((h) => h.contribute?.(ctx) ?? {}));
+  const shm = shmDir(ctx.dirs);
+  return buildPodPlan({
+    pod,
+    uid: ctx.uid,
+    hostname: podHostname(pod),
+    dirs: ctx.dirs,
+    images: resolveContainerImages(ctx.roots, pod),
+    pauseBinary: helperBinary('minipod-pause'),
+    extraMounts: extra.mounts,
+    resolvedEnv: extra.env,
+    hostSteps: [
+      { what: "mount the pod's /dev/shm", command: ['mount', '-t', 'tmpfs', '-o', `nosuid,nodev,noexec,mode=1777,size=${SHM_SIZE}`, 'shm', shm] },
+      ...extra.hostSteps,
+    ],
+  });
+}
+
+export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
+  const name = pod.metadata.name;
+  const dirs = podDirs(o.roots, name);
+  const hooks = o.hooks ?? podHooks();
+  const ctx: HookContext = {
+    native: o.native,
+    pod,
+    uid: randomUUID(),
+    roots: o.roots,
+    dirs,
+    configMaps: o.configMaps ?? [],
+    secrets: o.secrets ?? [],
+    facts: {},
+  };
+  const shimBinary = helperBinary('minipod-shim');
+  // Plan once before touching the host: every manifest error is reported with nothing to
+  // undo. The hooks then prepare the host (an address, files) and the plan is rebuilt.
+  let plan = planPod(pod, ctx, hooks);
+
+  const host = await reservePod(o.native, o.roots, {
+    pod: name,
+    uid: ctx.uid,
+    namespace: pod.metadata.namespace ?? 'default',
+    createdAt: new Date().toISOString(),
+    manifest: o.manifest,
+    detached: o.mode !== 'foreground',
+  });
+  let link: SupervisorLink | undefined;
+  try {
+    writeJsonAtomic(path.join(dirs.run, 'pod.json'), pod); // the manifest, for inspect
+    for (const h of hooks) await h.prepare?.(ctx, host);
+    if (ctx.facts.podIP) recordHost(host, (r) => (r.podIP = ctx.facts.podIP));
+    plan = planPod(pod, ctx, hooks);
+
+    for (const c of [...plan.initContainers, ...plan.containers]) {
+      for (const d of ['upper', 'work', 'rootfs']) mkdirSync(path.join(layerDir(dirs, c.name), d), { recursive: true });
+      mkdirSync(logDir(dirs, c.name), { recursive: true });
+    }
+    const shm = shmDir(dirs);
+    mkdirSync(shm, { recursive: true });
+    recordHost(host, (r) => r.mounts.push(shm));
+    o.native.mount('shm', shm, 'tmpfs', ['nosuid', 'nodev', 'noexec'], `mode=1777,size=${SHM_SIZE}`);
+
+    const teardown = [process.execPath, path.join(packageRoot(), 'dist', 'minipod.js'), '__teardown', ...rootArgs(o.roots)];
+    writeJsonAtomic(path.join(dirs.run, 'plan.json'), {
+      pod: plan,
+      supervisor: {
+        attach: o.mode === 'foreground',
+        stateFile: stateFile(dirs),
+        waitForGo: true,
+        backoff: { initialMs: o.backoffInitialMs ?? 10_000, maxMs: 300_000, resetMs: 600_000 },
+        onExit: [...teardown, '--keep-state', name],
+        onOwnerGone: [...teardown, name],
+        teardownAtExit: o.mode === 'owned',
+      },
+    });
+    link = SupervisorLink.launch(o.native, {
+      pod: name,
+      runDir: dirs.run,
+      shimBinary,
+      attach: o.mode === 'foreground',
+      logFile: path.join(dirs.run, 'supervisor.log'),
+    });
+    const sup = procRef(link.pid);
+    recordHost(host, (r) => (r.supervisor = sup));
+    const { pid } = await link.waitFor('pause');
+    const pauseRef = procRef(pid);
+    recordHost(host, (r) => (r.pause = pauseRef && { ...pauseRef, ipcNs: nsInode(pid, 'ipc'), netNs: nsInode(pid, 'net') }));
+    for (const h of hooks) await h.afterPause?.(ctx, host, pid);
+    link.send('go');
+    await link.waitFor('running');
+    return { name, host, plan, link, facts: ctx.facts };
+  } catch (e) {
+    if (link && !link.exited) {
+      link.send('kill');
+      await Promise.race([link.exit, new Promise((r) => setTimeout(r, 5000))]);
+    }
+    link?.close();
+    await teardownPod(o.native, o.roots, name);
+    throw e;
+  }
+}

@@ -1,0 +1,164 @@
+// Starting the per-pod supervisor (native/shim) and talking to it.
+//
+// The supervisor is spawned through the addon like any process (no namespaces, its own
+// session so a terminal's Ctrl-C reaches only us), with one end of a socketpair as its
+// fd 3. Over it we hear "pause PID", "running", "error ...", "done PHASE" and say "go",
+// "stop", "kill" or "detach". Its exit is watched through its pidfd.
+
+import { EventEmitter } from 'node:events';
+import { closeSync, openSync } from 'node:fs';
+import net from 'node:net';
+
+import { MinipodError } from '../errors.ts';
+import type { ExitInfo, NativeBinding } from '../native/binding.ts';
+import type { ProcessPlan } from '../plan/types.ts';
+
+export interface LaunchOptions {
+  pod: string;
+  runDir: string;
+  shimBinary: string;
+  /** Foreground: the supervisor writes container output to our stdout/stderr. */
+  attach: boolean;
+  /** Where a detached supervisor's own messages go. */
+  logFile: string;
+}
+
+export type SupervisorMessage =
+  | { kind: 'pause'; pid: number }
+  | { kind: 'running' }
+  | { kind: 'error'; what: string; message: string }
+  | { kind: 'done'; phase: string };
+
+export class SupervisorLink extends EventEmitter {
+  readonly pid: number;
+  private sock: net.Socket | undefined;
+  private buf = '';
+  exited: ExitInfo | undefined;
+  readonly exit: Promise<ExitInfo>;
+
+  private constructor(pid: number, sock: net.Socket, exit: Promise<ExitInfo>) {
+    super();
+    this.pid = pid;
+    this.sock = sock;
+    this.exit = exit;
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => this.onData(d));
+    sock.on('error', () => undefined); // EOF/EPIPE: the exit watch reports what happened
+    sock.on('close', () => this.emit('closed'));
+  }
+
+  static launch(native: NativeBinding, o: LaunchOptions): SupervisorLink {
+    const [ours, theirs] = native.socketpair();
+    const logFd = o.attach ? undefined : openSync(o.logFile, 'a', 0o640);
+    const plan: ProcessPlan = {
+      pod: o.pod,
+      container: 'supervisor',
+      namespaces: [],
+      loopbackUp: false,
+      mounts: [],
+      user: { uid: 0, gid: 0, groups: [] },
+      capabilities: null,
+      noNewPrivileges: false,
+      cwd: '/',
+      argv: [o.shimBinary, o.runDir],
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      setsid: true,
+    };
+    let spawned;
+    try {
+      spawned = native.spawn({
+        plan,
+        stdio: o.attach ? ['null', 'inherit', 'inherit'] : ['null', logFd!, logFd!],
+        extraFds: [theirs],
+      });
+    } catch (e) {
+      native.close(ours);
+      throw new MinipodError(`pod "${o.pod}": cannot start the supervisor: ${(e as Error).message}`, { cause: e });
+    } finally {
+      native.close(theirs);
+      if (logFd !== undefined) closeSync(logFd);
+    }
+    let resolveExit!: (e: ExitInfo) => void;
+    const exit = new Promise<ExitInfo>((r) => (resolveExit = r));
+    // Not keeping the loop alive: while we care, the socket does; a detached CLI may exit.
+    const sock = new net.Socket({ fd: ours, readable: true, writable: true });
+    const link = new SupervisorLink(spawned.pid, sock, exit);
+    native.watch(
+      spawned.pidfd,
+      (e) => {
+        link.exited = e;
+        resolveExit(e);
+        link.emit('exit', e);
+      },
+      false,
+    );
+    return link;
+  }
+
+  private onData(d: string): void {
+    this.buf += d;
+    let nl;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      const [word, ...rest] = line.split(' ');
+      let msg: SupervisorMessage | undefined;
+      if (word === 'pause') msg = { kind: 'pause', pid: Number(rest[0]) };
+      else if (word === 'running') msg = { kind: 'running' };
+      else if (word === 'error') msg = { kind: 'error', what: rest[0] ?? '', message: rest.slice(1).join(' ') };
+      else if (word === 'done') msg = { kind: 'done', phase: rest[0] ?? 'Unknown' };
+      if (msg) this.emit('message', msg);
+    }
+  }
+
+  send(word: 'go' | 'stop' | 'kill' | 'detach'): void {
+    if (this.sock && !this.sock.destroyed) this.sock.write(`${word}\n`);
+  }
+
+  /** Waits for a message of this kind; rejects if the supervisor exits or reports an error first. */
+  waitFor<K extends SupervisorMessage['kind']>(kind: K): Promise<Extract<SupervisorMessage, { kind: K }>> {
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        this.off('message', onMessage);
+        this.off('exit', onExit);
+      };
+      const onMessage = (m: SupervisorMessage) => {
+        if (m.kind === kind) {
+          cleanup();
+          resolve(m as Extract<SupervisorMessage, { kind: K }>);
+        } else if (m.kind === 'error') {
+          cleanup();
+          reject(new MinipodError(`${m.what}: ${m.message}`));
+        } else if (m.kind === 'done') {
+          cleanup();
+          reject(new MinipodError(`the pod ended (${m.phase}) before it was ${kind}`));
+        }
+      };
+      const onExit = (e: ExitInfo) => {
+        cleanup();
+        reject(new MinipodError(`the pod's supervisor exited (${e.signal ? `signal ${e.signal}` : `code ${e.code}`}) before "${kind}"`));
+      };
+      if (this.exited) return onExit(this.exited);
+      this.on('message', onMessage);
+      this.on('exit', onExit);
+    });
+  }
+
+  /** Tell the supervisor to keep going without us, and let go of it. */
+  detach(): void {
+    this.send('detach');
+    this.sock?.end();
+    this.sock?.unref();
+    this.sock = undefined;
+  }
+
+  /** Stay connected (so the supervisor knows we live) without keeping our event loop alive. */
+  keepUnref(): void {
+    this.sock?.unref();
+  }
+
+  close(): void {
+    this.sock?.destroy();
+    this.sock = undefined;
+  }
+}

@@ -1,0 +1,125 @@
+// Undoing a pod on the host: processes, network, mounts, directories — exactly what
+// host.json says was done, so it works after a crash too (gc uses the same code).
+
+import { readFileSync, readdirSync, rmSync, statSync, existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import path from 'node:path';
+
+import type { NativeBinding } from '../native/binding.ts';
+import { readHost, recordHost, withPodLock, type HostRecord } from '../state/host.ts';
+import { podDirs, type PodDirs, type StateRoots } from '../state/paths.ts';
+import { isAlive, nsInode, processesInNamespace } from '../state/proc.ts';
+
+/** Network undo, registered by src/net (kept as a hook so that teardown does not import it). */
+export type NetworkUndo = (rec: HostRecord, report: string[]) => Promise<void>;
+const networkUndos: NetworkUndo[] = [];
+export function onNetworkTeardown(fn: NetworkUndo): void {
+  if (!networkUndos.includes(fn)) networkUndos.push(fn);
+}
+
+export interface TeardownOptions {
+  /** Keep state.json, host.json, plan.json and logs (a detached pod that ended: `ps -a`, `logs`). */
+  keepState?: boolean;
+}
+
+/** Mount points at or below dir, deepest first (from /proc/self/mountinfo). */
+export function mountsUnder(dir: string): string[] {
+  const out: string[] = [];
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mp = line.split(' ')[4];
+    if (!mp) continue;
+    const p = unescape(mp);
+    if (p === dir || p.startsWith(dir + '/')) out.push(p);
+  }
+  return out.sort((a, b) => b.length - a.length);
+}
+
+/** Kills every process of the pod: all of them share pause's IPC namespace. */
+async function killProcesses(native: NativeBinding, rec: HostRecord, report: string[]): Promise<void> {
+  if (rec.supervisor && isAlive(rec.supervisor)) {
+    process.kill(rec.supervisor.pid, 'SIGKILL');
+    report.push(`killed supervisor ${rec.supervisor.pid}`);
+  }
+  const ipc = rec.pause?.ipcNs;
+  if (!ipc || ipc === nsInode('self', 'ipc')) return; // never the host's own namespace
+  let pids = processesInNamespace('ipc', ipc);
+  if (pids.length) report.push(`killed ${pids.length} process(es) of the pod: ${pids.join(' ')}`);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + 5000;
+  while (pids.length && Date.now() < deadline) {
+    await sleep(5);
+    pids = processesInNamespace('ipc', ipc);
+  }
+  void native;
+}
+
+function unmountAll(native: NativeBinding, dirs: PodDirs, report: string[]): void {
+  for (const dir of [dirs.run, dirs.lib]) {
+    for (const m of mountsUnder(dir)) {
+      try {
+        native.umount(m, true);
+        report.push(`unmounted ${m}`);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? String((e as { errno?: number }).errno);
+        if (code !== 'EINVAL' && code !== 'ENOENT') report.push(`could not unmount ${m}: ${(e as Error).message}`);
+      }
+    }
+  }
+}
+
+/** rm -rf, but never into something still mounted (a mount we failed to remove). */
+function removeTree(dir: string, report: string[]): void {
+  if (!existsSync(dir)) return;
+  const left = mountsUnder(dir);
+  if (left.length) {
+    report.push(`left ${dir} in place: still mounted: ${left.join(', ')}`);
+    return;
+  }
+  rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  report.push(`removed ${dir}`);
+}
+
+/** Removes what a pod that ended no longer needs, keeping what `ps -a` and `logs` read. */
+function removeRuntimeOnly(dirs: PodDirs, report: string[]): void {
+  for (const d of ['containers', 'volumes']) removeTree(path.join(dirs.lib, d), report);
+  for (const entry of existsSync(dirs.run) ? readdirSync(dirs.run) : []) {
+    if (['state.json', 'host.json', 'plan.json', 'pod.json', 'supervisor.log'].includes(entry)) continue;
+    const p = path.join(dirs.run, entry);
+    if (statSync(p).isDirectory()) removeTree(p, report);
+  }
+}
+
+export async function teardownPod(
+  native: NativeBinding,
+  roots: StateRoots,
+  name: string,
+  opts: TeardownOptions = {},
+): Promise<string[]> {
+  const report: string[] = [];
+  await withPodLock(native, roots, name, async () => {
+    const dirs = podDirs(roots, name);
+    const rec = readHost(dirs);
+    if (rec && !rec.torndown) {
+      await killProcesses(native, rec, report);
+      for (const undo of networkUndos) await undo(rec, report);
+      unmountAll(native, dirs, report);
+      if (opts.keepState) recordHost(rec, (r) => (r.torndown = true));
+    } else {
+      unmountAll(native, dirs, report); // a pod that failed before host.json was written
+    }
+    if (opts.keepState) removeRuntimeOnly(dirs, report);
+    else {
+      removeTree(dirs.run, report);
+      removeTree(dirs.lib, report);
+    }
+  });
+  if (!opts.keepState) rmSync(path.join(roots.run, 'locks', `${name}.lock`), { force: true });
+  return report;
+}

@@ -1,0 +1,168 @@
+// Pods as users read them: a Kubernetes-shaped Pod object (inspect, -o json/yaml, the API)
+// and the columns of `kubectl get pods` (ps).
+
+import os from 'node:os';
+
+import type { ContainerStatus, Termination } from '../state/status.ts';
+import { podPhase, readManifest, readPlan, type PodInfo } from './pods.ts';
+
+export interface K8sContainerState {
+  waiting?: { reason?: string; message?: string };
+  running?: { startedAt: string };
+  terminated?: { exitCode: number; signal?: number; reason?: string; message?: string; startedAt?: string; finishedAt?: string };
+}
+
+export interface K8sContainerStatus {
+  name: string;
+  image: string;
+  state: K8sContainerState;
+  lastState: K8sContainerState;
+  ready: boolean;
+  started: boolean;
+  restartCount: number;
+  pid?: number;
+}
+
+export interface PodStatusView {
+  phase: string;
+  reason?: string;
+  podIP?: string;
+  hostIP?: string;
+  startTime?: string;
+  initContainerStatuses: K8sContainerStatus[];
+  containerStatuses: K8sContainerStatus[];
+}
+
+function terminated(t: Termination): K8sContainerState {
+  return {
+    terminated: {
+      exitCode: t.exitCode,
+      ...(t.signal ? { signal: t.signal } : {}),
+      ...(t.reason ? { reason: t.reason } : {}),
+      ...(t.message ? { message: t.message } : {}),
+      ...(t.startedAt ? { startedAt: t.startedAt } : {}),
+      ...(t.finishedAt ? { finishedAt: t.finishedAt } : {}),
+    },
+  };
+}
+
+function containerView(c: ContainerStatus, image: string): K8sContainerStatus {
+  let state: K8sContainerState;
+  if (c.state === 'running') state = { running: { startedAt: c.startedAt ?? '' } };
+  else if (c.state === 'terminated')
+    state = terminated({ exitCode: c.exitCode ?? 0, signal: c.signal, reason: c.reason, message: c.message, startedAt: c.startedAt, finishedAt: c.finishedAt });
+  else state = { waiting: { ...(c.reason ? { reason: c.reason } : { reason: 'PodInitializing' }), ...(c.message ? { message: c.message } : {}) } };
+  return {
+    name: c.name,
+    image,
+    state,
+    lastState: c.lastState ? terminated(c.lastState) : {},
+    ready: c.ready,
+    started: c.started,
+    restartCount: c.restartCount,
+    ...(c.pid ? { pid: c.pid } : {}),
+  };
+}
+
+export function statusView(info: PodInfo): PodStatusView {
+  const plan = readPlan(info.dirs);
+  const image = (name: string) => [...(plan?.initContainers ?? []), ...(plan?.containers ?? [])].find((c) => c.name === name)?.image ?? '';
+  const cs = info.state?.containers ?? [];
+  return {
+    phase: podPhase(info),
+    ...(info.host?.lost ? { reason: 'SupervisorLost' } : info.state?.reason ? { reason: info.state.reason } : {}),
+    ...(info.host?.podIP ? { podIP: info.host.podIP } : {}),
+    hostIP: (info.host?.network as { hostIP?: string } | undefined)?.hostIP,
+    ...(info.state?.startedAt ? { startTime: info.state.startedAt } : {}),
+    initContainerStatuses: cs.filter((c) => c.init).map((c) => containerView(c, image(c.name))),
+    containerStatuses: cs.filter((c) => !c.init).map((c) => containerView(c, image(c.name))),
+  };
+}
+
+/** The pod as a Kubernetes object: its manifest with metadata filled in, and its status. */
+export function podObject(info: PodInfo): Record<string, unknown> {
+  const manifest = readManifest(info.dirs);
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      ...(manifest?.metadata ?? { name: info.name }),
+      namespace: manifest?.metadata.namespace ?? info.host?.namespace ?? 'default',
+      uid: info.host?.uid,
+      creationTimestamp: info.host?.createdAt,
+    },
+    spec: { ...(manifest?.spec ?? {}), nodeName: os.hostname() },
+    status: statusView(info),
+    minipod: {
+      runDir: info.dirs.run,
+      libDir: info.dirs.lib,
+      supervisorPid: info.host?.supervisor?.pid,
+      pausePid: info.state?.pausePid ?? undefined,
+      detached: info.host?.detached,
+      manifest: info.host?.manifest,
+    },
+  };
+}
+
+/** STATUS as kubectl prints it: the most telling container reason, else the phase. */
+export function statusText(info: PodInfo): string {
+  const phase = podPhase(info);
+  if (info.host?.lost) return 'Unknown';
+  const cs = info.state?.containers ?? [];
+  if (info.state?.stopping && phase !== 'Succeeded' && phase !== 'Failed') return 'Terminating';
+  const inits = cs.filter((c) => c.init && !c.sidecar);
+  const pending = inits.filter((c) => !(c.state === 'terminated' && c.exitCode === 0));
+  if (pending.length && !info.state?.allStarted) {
+    const c = pending[0];
+    if (c.state === 'terminated') return `Init:${c.reason ?? 'Error'}`;
+    if (c.state === 'waiting' && c.reason && c.reason !== 'PodInitializing') return `Init:${c.reason}`;
+    return `Init:${inits.length - pending.length}/${inits.length}`;
+  }
+  let reason: string = phase;
+  for (const c of cs.filter((x) => !x.init).reverse()) {
+    if (c.state === 'waiting' && c.reason) reason = c.reason;
+    else if (c.state === 'terminated') reason = c.reason ?? (c.signal ? `Signal:${c.signal}` : `ExitCode:${c.exitCode}`);
+  }
+  if (reason === phase && phase === 'Pending') return 'ContainerCreating';
+  if (cs.some((c) => !c.init && c.state === 'running') && reason !== 'CrashLoopBackOff' && reason !== 'Error') return 'Running';
+  return reason;
+}
+
+export function ageText(since: string | undefined, now = Date.now()): string {
+  if (!since) return '<unknown>';
+  const s = Math.max(0, Math.floor((now - Date.parse(since)) / 1000));
+  if (s < 120) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 10) return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
+  if (m < 180) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h`;
+  return `${Math.floor(h / 24)}d`;
+}
+
+export interface PsRow {
+  name: string;
+  ready: string;
+  status: string;
+  restarts: string;
+  age: string;
+  ip: string;
+  containers: string;
+  supervisor: string;
+}
+
+export function psRow(info: PodInfo): PsRow {
+  const cs = (info.state?.containers ?? []).filter((c) => !c.init || c.sidecar);
+  const ready = cs.filter((c) => c.ready).length;
+  const restarts = cs.reduce((n, c) => n + c.restartCount, 0);
+  return {
+    name: info.name,
+    ready: `${ready}/${cs.length || (readPlan(info.dirs)?.containers.length ?? 0)}`,
+    status: statusText(info),
+    restarts: String(restarts),
+    age: ageText(info.host?.createdAt),
+    ip: info.host?.podIP ?? '<none>',
+    containers: cs.map((c) => c.name).join(','),
+    supervisor: info.liveness === 'running' ? String(info.host?.supervisor?.pid ?? '') : '-',
+  };
+}

@@ -1,0 +1,75 @@
+// state.json: the supervisor's report on the pod, in Kubernetes' vocabulary. Written only
+// by the supervisor (native/shim/state.c), atomically; read here.
+
+import path from 'node:path';
+
+import { readJson } from './files.ts';
+import type { PodDirs } from './paths.ts';
+
+export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+
+export interface Termination {
+  exitCode: number;
+  signal: number | null;
+  reason: string | null;
+  message: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface StartFailure {
+  step: string | null;
+  syscall: string;
+  errno: number;
+  path: string | null;
+  dest: string | null;
+  detail: string | null;
+}
+
+export interface ContainerStatus {
+  name: string;
+  init: boolean;
+  sidecar: boolean;
+  state: 'waiting' | 'running' | 'terminated';
+  reason: string | null;
+  message: string | null;
+  pid: number | null;
+  exitCode: number | null;
+  signal: number | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  restartCount: number;
+  ready: boolean;
+  started: boolean;
+  nextStartInMs: number | null;
+  lastState: Termination | null;
+  error: StartFailure | null;
+}
+
+export interface PodState {
+  pod: string;
+  uid: string;
+  phase: PodPhase;
+  reason: string | null;
+  supervisorPid: number;
+  pausePid: number | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  allStarted: boolean;
+  stopping: boolean;
+  containers: ContainerStatus[];
+}
+
+export function stateFile(dirs: PodDirs): string {
+  return path.join(dirs.run, 'state.json');
+}
+
+export function readState(dirs: PodDirs): PodState | undefined {
+  return readJson<PodState>(stateFile(dirs));
+}
+
+/** The exit code a container's last run ended with, Kubernetes style (128+N for signal N). */
+export function lastExitCode(c: ContainerStatus): number | undefined {
+  if (c.state === 'terminated') return c.exitCode ?? undefined;
+  return c.lastState?.exitCode;
+}

