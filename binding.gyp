@@ -38,6 +38,8 @@
         "native/shim/logs.c",
         "native/shim/state.c",
         "native/shim/util.c",
+        "native/shim/action.c",
+        "native/shim/probes.c",
         "native/exec/json.c",
         "native/exec/plan.c",
         "native/exec/spawn.c",

@@ -22,6 +22,7 @@ import { removePod, stopPod } from './runtime/control.ts';
 import { execPlan, exitCodeOf, pickContainer, spawnAndWait } from './runtime/exec.ts';
 import { CriParser, logFile, logIndex } from './runtime/logs.ts';
 import { podInfo } from './runtime/pods.ts';
+import { waitPodReady } from './runtime/ready.ts';
 import { startPod } from './runtime/start.ts';
 import { statusView, type PodStatusView } from './runtime/view.ts';
 import { formatDiagnostic, parseManifestFile, parseManifestObject } from './spec/index.ts';
@@ -130,21 +131,7 @@ class Handle implements PodHandle {
   }
 
   async waitReady(opts: { timeout?: number } = {}): Promise<void> {
-    const deadline = Date.now() + (opts.timeout ?? 30_000);
-    for (;;) {
-      const info = this.info();
-      const s = info.state;
-      const apps = s?.containers.filter((c) => !c.init || c.sidecar) ?? [];
-      if (s && s.allStarted && apps.length && apps.every((c) => c.ready)) return;
-      if (s && (s.phase === 'Failed' || s.phase === 'Succeeded' || info.liveness !== 'running')) {
-        throw new MinipodError(`pod "${this.name}" will not become ready: it is ${s.phase}${s.reason ? ` (${s.reason})` : ''}`);
-      }
-      if (Date.now() > deadline) {
-        const waiting = apps.filter((c) => !c.ready).map((c) => `${c.name} (${c.state}${c.reason ? `: ${c.reason}` : ''})`);
-        throw new MinipodError(`pod "${this.name}" not ready after ${opts.timeout ?? 30_000} ms: ${waiting.join(', ')}`);
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await waitPodReady(this.roots, this.name, opts.timeout);
   }
 
   status(): PodStatusView {

@@ -26,6 +26,7 @@
 
 extern "C" {
 #include "../exec/json.h"
+#include "../exec/sys.h"
 #include "../exec/plan.h"
 #include "../exec/spawn.h"
 }
@@ -161,7 +162,14 @@ void OnReadable(uv_poll_t* handle, int status, int events) {
   r.Set("pid", si.si_pid);
   Napi::FunctionReference cb = std::move(w->cb);
   uv_close(reinterpret_cast<uv_handle_t*>(handle), OnClosed);
-  cb.MakeCallback(env.Global(), {r});
+  // We are on the event loop, not under a JS call: an exception must not unwind out of
+  // here (std::terminate). A callback that threw goes to process 'uncaughtException' like
+  // any other; while Node is exiting, calls into JS fail with an empty error: ignore those.
+  try {
+    cb.MakeCallback(env.Global(), {r});
+  } catch (const Napi::Error& e) {
+    if (!e.Value().IsEmpty() && !e.Message().empty()) napi_fatal_exception(env, e.Value());
+  }
 }
 
 // watch(pidfd, cb(exit), keepAlive = true): takes ownership of pidfd.
@@ -222,22 +230,55 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   return a;
 }
 
-// openpty() -> {master, slave, path}; both CLOEXEC, neither becomes our controlling tty.
+// openpty(root?) -> {master, slave, path}; both CLOEXEC, neither becomes our controlling tty.
+// With root (a container's /proc/PID/root), the terminal comes from that container's own
+// devpts instance (dev/pts/ptmx resolved inside it, never following a link out), as runc
+// does for exec: a tty from the host's devpts would not exist under /dev/pts in there, and
+// programs asking ttyname() would see "not a tty". The slave is opened with TIOCGPTPEER,
+// which needs no path lookup at all.
 Napi::Value OpenPty(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (m < 0) throw SysError(env, "posix_openpt", errno);
-  char name[128];
-  if (grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof(name)) != 0) {
+  int m;
+  if (info.Length() > 0 && info[0].IsString()) {
+    std::string root = info[0].As<Napi::String>().Utf8Value();
+    int dfd = open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) throw SysError(env, "open", errno, root.c_str());
+    struct mp_open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = O_RDWR | O_NOCTTY | O_CLOEXEC;
+    how.resolve = MP_RESOLVE_IN_ROOT | 0x02 /* RESOLVE_NO_MAGICLINKS */;
+    m = (int)syscall(SYS_openat2, dfd, "dev/pts/ptmx", &how, sizeof(how));
+    int e = errno;
+    close(dfd);
+    if (m < 0) throw SysError(env, "openat2", e, (root + "/dev/pts/ptmx").c_str());
+    int unlock = 0;
+    if (ioctl(m, TIOCSPTLCK, &unlock) < 0) {
+      e = errno;
+      close(m);
+      throw SysError(env, "ioctl(TIOCSPTLCK)", e);
+    }
+  } else {
+    m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0) throw SysError(env, "posix_openpt", errno);
+    if (grantpt(m) < 0 || unlockpt(m) < 0) {
+      int e = errno;
+      close(m);
+      throw SysError(env, "unlockpt", e);
+    }
+  }
+  unsigned int n = 0;
+  char name[64];
+  if (ioctl(m, TIOCGPTN, &n) < 0) {
     int e = errno;
     close(m);
-    throw SysError(env, "unlockpt", e);
+    throw SysError(env, "ioctl(TIOCGPTN)", e);
   }
-  int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  snprintf(name, sizeof(name), "/dev/pts/%u", n);
+  int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (s < 0) {
     int e = errno;
     close(m);
-    throw SysError(env, "open", e, name);
+    throw SysError(env, "ioctl(TIOCGPTPEER)", e, name);
   }
   Napi::Object o = Napi::Object::New(env);
   o.Set("master", m);

@@ -151,6 +151,11 @@ static int load_containers(struct pod *p, struct mp_arena *a, const struct mp_js
       fprintf(stderr, "minipod-shim: container %s: plan needs process and logDir\n", c->name);
       return -1;
     }
+    char err[256];
+    if (probes_load(c, j, err, sizeof(err)) < 0) {
+      fprintf(stderr, "minipod-shim: container %s: %s\n", c->name, err);
+      return -1;
+    }
   }
   (void)a;
   return 0;
@@ -177,6 +182,7 @@ int main(int argc, char **argv) {
   memset(p, 0, sizeof(*p));
   p->run_dir = argv[1];
   p->pause_pidfd = -1;
+  p->host_netfd = p->pod_netfd = -1;
   snprintf(p->phase, sizeof(p->phase), "Pending");
 
   char path[4096];
@@ -260,6 +266,9 @@ int main(int argc, char **argv) {
         case T_PIDFD: pod_on_exit(p, v); break;
         case T_OUT: if (p->ctrs[v].out.fd >= 0) logs_on_readable(p, &p->ctrs[v], &p->ctrs[v].out); break;
         case T_ERR: if (p->ctrs[v].err.fd >= 0) logs_on_readable(p, &p->ctrs[v], &p->ctrs[v].err); break;
+        case T_ACT:
+        case T_ACTOUT: probes_on_event(p, t, evs[i].events); break;
+        case T_REAP: reap_orphan(p, v); break;
       }
     }
     pod_on_deadline(p);

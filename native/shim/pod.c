@@ -26,11 +26,11 @@
 #define P_PIDFD 3
 #endif
 
-static void send_signal(int pidfd, int sig) {
+void pidfd_signal(int pidfd, int sig) {
   if (pidfd >= 0) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-static int resolve(void *ctx, const char *who) {
+int pod_resolve(void *ctx, const char *who) {
   struct pod *p = ctx;
   if (!strcmp(who, "pause")) return p->pause_dead ? -1 : p->pause_pid;
   if (!strncmp(who, "container:", 10))
@@ -41,7 +41,7 @@ static int resolve(void *ctx, const char *who) {
 
 /* One line that says what failed, in the same words the TypeScript side uses
  * (src/errors.ts): what we did, on which path, and the errno. */
-static void describe(const struct mp_error *e, char *buf, size_t n) {
+void describe_error(const struct mp_error *e, char *buf, size_t n) {
   if (!strcmp(e->syscall, "execve") && e->detail[0])
     snprintf(buf, n, "exec \"%s\": %s (%s)", e->path, e->detail, strerror(e->err));
   else if (e->dest[0])
@@ -73,6 +73,8 @@ static void start_ctr(struct pod *p, struct ctr *c) {
   c->ready = 0;
   c->kill_at = 0;
   c->stopping = 0;
+  c->kill_restart = 0;
+  c->kill_reason[0] = c->kill_message[0] = 0;
   rfc3339(c->started_at, sizeof(c->started_at));
   c->started_mono = now_ms();
   c->finished_at[0] = 0;
@@ -89,7 +91,7 @@ static void start_ctr(struct pod *p, struct ctr *c) {
     snprintf(err.step, sizeof(err.step), "stdio");
     err.err = errno;
     rc = -1;
-  } else if (mp_plan_decode(&arena, c->process, &proc, resolve, p, msg, sizeof(msg)) < 0) {
+  } else if (mp_plan_decode(&arena, c->process, &proc, pod_resolve, p, msg, sizeof(msg)) < 0) {
     snprintf(err.step, sizeof(err.step), "plan");
     snprintf(err.syscall, sizeof(err.syscall), "plan");
     snprintf(err.detail, sizeof(err.detail), "%s", msg);
@@ -109,7 +111,7 @@ static void start_ctr(struct pod *p, struct ctr *c) {
     if (fds[i][1] >= 0) close(fds[i][1]);
 
   if (rc < 0) {
-    describe(&err, msg, sizeof(msg));
+    describe_error(&err, msg, sizeof(msg));
     logmsg(p, "[%s] failed to start: %s", c->name, msg);
     c->exit_code = 128;
     c->signal = 0;
@@ -125,13 +127,16 @@ static void start_ctr(struct pod *p, struct ctr *c) {
   c->state = CS_RUNNING;
   set_reason(c, NULL, NULL);
   epoll_add(p, c->pidfd, TAG(T_PIDFD, c->pidfd));
-  /* Without probes a running container counts as ready, as in Kubernetes. */
-  c->ready = !c->init || c->sidecar;
   state_write(p);
+  /* postStart, then the probes; without them a running container is ready, as in Kubernetes. */
+  probes_on_start(p, c);
 }
 
 static int wants_restart(struct pod *p, struct ctr *c) {
   if (p->stopping) return 0;
+  /* Killed for a failed liveness/startup probe or postStart hook: restarted whatever its
+   * exit code, unless the policy is Never (the kubelet's rule). */
+  if (c->kill_restart) return c->policy != RP_NEVER;
   int ok = c->exit_code == 0 && !c->signal && strcmp(c->reason, "StartError") != 0;
   if (c->sidecar) return 1;
   if (c->init) return !ok && c->policy != RP_NEVER;
@@ -143,12 +148,14 @@ static int wants_restart(struct pod *p, struct ctr *c) {
 /* Called once a container has ended (or failed to start): record it, decide about a
  * restart. */
 static void terminated(struct pod *p, struct ctr *c) {
+  probes_on_end(p, c);
   c->state = CS_TERMINATED;
   c->ready = 0;
   c->kill_at = 0;
   rfc3339(c->finished_at, sizeof(c->finished_at));
   int ok = c->exit_code == 0 && !c->signal && strcmp(c->reason, "StartError") != 0;
-  if (strcmp(c->reason, "StartError") != 0) set_reason(c, ok ? "Completed" : "Error", NULL);
+  if (strcmp(c->reason, "StartError") != 0)
+    set_reason(c, c->kill_reason[0] ? c->kill_reason : ok ? "Completed" : "Error", c->kill_message[0] ? c->kill_message : NULL);
   if (c->init && !c->sidecar && ok) c->completed = 1;
 
   if (c->signal)
@@ -250,17 +257,33 @@ static void stop_ctr(struct pod *p, struct ctr *c) {
     }
     return;
   }
+  ctr_kill(p, c, p->grace_ms);
+}
+
+/* Kubernetes' kill of one container: preStop, then the stop signal, SIGKILL once grace_ms
+ * (counted from the start of preStop) have passed. Used by a pod stop and by failed probes
+ * and hooks. */
+void ctr_kill(struct pod *p, struct ctr *c, int grace_ms) {
   if (c->state != CS_RUNNING) return;
-  if (p->grace_ms <= 0) { /* no grace (pause died, or a second interrupt): kill now */
+  if (grace_ms <= 0) { /* no grace (pause died, a second interrupt, rm -f): kill now */
     c->stopping = 1;
     c->kill_at = 0;
-    send_signal(c->pidfd, SIGKILL);
+    probes_on_end(p, c);
+    probes_update_ready(p, c);
+    pidfd_signal(c->pidfd, SIGKILL);
     return;
   }
   if (c->stopping) return;
   c->stopping = 1;
-  send_signal(c->pidfd, c->stop_signal);
-  c->kill_at = now_ms() + p->grace_ms;
+  c->kill_at = now_ms() + grace_ms;
+  probes_on_kill(p, c);
+  if (hooks_pre_stop(p, c)) return; /* ctr_stop_signal() follows when preStop ends */
+  pidfd_signal(c->pidfd, c->stop_signal);
+}
+
+void ctr_stop_signal(struct pod *p, struct ctr *c) {
+  if (c->state == CS_RUNNING && c->stopping && c->kill_at) pidfd_signal(c->pidfd, c->stop_signal);
+  (void)p;
 }
 
 /* Stop: app containers first; sidecars once the app containers are gone (Kubernetes
@@ -273,7 +296,7 @@ void pod_stop(struct pod *p, const char *why) {
   if (all_down(p, 0))
     for (int i = 0; i < p->nctrs; i++)
       if (p->ctrs[i].sidecar) stop_ctr(p, &p->ctrs[i]);
-  if (all_down(p, 1) && !p->pause_dead) send_signal(p->pause_pidfd, SIGKILL);
+  if (all_down(p, 1) && !p->pause_dead) pidfd_signal(p->pause_pidfd, SIGKILL);
   state_write(p);
 }
 
@@ -284,6 +307,8 @@ int64_t pod_next_deadline(struct pod *p) {
     int64_t t = c->kill_at ? c->kill_at : c->next_start;
     if (t && (!next || t < next)) next = t;
   }
+  int64_t t = probes_next_deadline(p);
+  if (t && (!next || t < next)) next = t;
   return next;
 }
 
@@ -294,13 +319,16 @@ void pod_on_deadline(struct pod *p) {
     if (c->kill_at && now >= c->kill_at) {
       logmsg(p, "[%s] still running after the grace period: SIGKILL", c->name);
       c->kill_at = 0;
-      send_signal(c->pidfd, SIGKILL);
+      if (c->hook_kind == H_PRESTOP) logmsg(p, "[%s] the preStop hook did not end within the grace period", c->name);
+      probes_on_end(p, c); /* a preStop hook still running goes with it */
+      pidfd_signal(c->pidfd, SIGKILL);
     }
     if (c->next_start && now >= c->next_start && !p->stopping) {
       /* Init containers are restarted by pod_step, in order. */
       if (!c->init || c->sidecar) start_ctr(p, c);
     }
   }
+  probes_on_deadline(p);
 }
 
 static void set_phase(struct pod *p, const char *phase) {
@@ -318,7 +346,8 @@ void pod_step(struct pod *p) {
   }
   while (p->next_init < p->ninit) {
     struct ctr *c = &p->ctrs[p->next_init];
-    if (c->completed || (c->sidecar && c->state == CS_RUNNING)) { p->next_init++; continue; }
+    /* A sidecar counts as started once its postStart and startup probe are done. */
+    if (c->completed || (c->sidecar && ctr_started(c))) { p->next_init++; continue; }
     if (c->state == CS_WAITING && (!c->started_once || now_ms() >= c->next_start)) {
       start_ctr(p, c);
       continue; /* re-evaluate: it may have failed to start, or be a sidecar now running */
@@ -332,8 +361,12 @@ void pod_step(struct pod *p) {
     return; /* running, or waiting out a backoff */
   }
   if (!p->started) {
-    for (int i = p->ninit; i < p->nctrs; i++)
-      if (!p->ctrs[i].started_once) start_ctr(p, &p->ctrs[i]);
+    /* In order; the next one once this one's postStart has ended, as the kubelet does. */
+    for (int i = p->ninit; i < p->nctrs; i++) {
+      struct ctr *c = &p->ctrs[i];
+      if (!c->started_once) start_ctr(p, c);
+      if (c->state == CS_RUNNING && !c->post_start_done) return;
+    }
     p->started = 1;
     state_write(p);
     ctl_send(p, "running");
@@ -376,7 +409,7 @@ void pod_start_pause(struct pod *p) {
   }
   mp_arena_free(&arena);
   if (rc < 0) {
-    describe(&err, msg, sizeof(msg));
+    describe_error(&err, msg, sizeof(msg));
     logmsg(p, "pause failed to start: %s", msg);
     ctl_send(p, "error pause %s", msg);
     p->pause_dead = 1;

@@ -38,7 +38,60 @@ struct term_info {        /* one termination, for state.json's lastState */
   char started_at[40], finished_at[40];
 };
 
-struct probe;             /* probes.c */
+/* Probes and lifecycle hooks (action.c runs one handler, probes.c decides). Each runs
+ * without blocking the loop: exec handlers are watched by pidfd, sockets are non-blocking,
+ * timeouts are deadlines of the same loop. */
+enum act_kind { A_NONE, A_EXEC, A_HTTP, A_TCP, A_SLEEP };
+
+struct handler {          /* HandlerPlan from src/plan/probes.ts */
+  enum act_kind kind;
+  const struct mp_json *process; /* exec: a ProcessPlan joining "@container:NAME/..." */
+  const char *host;       /* http, tcp: an IP literal; NULL: the pod's IP */
+  int port;
+  const char *path;
+  const struct mp_json *headers;
+  int64_t sleep_ms;
+};
+
+struct action {           /* one run of a handler */
+  int active;             /* running: fds or a deadline are live */
+  int finished;           /* a result waits to be taken by probes_on_deadline() */
+  int ok;
+  enum act_kind kind;
+  pid_t pid;
+  int pidfd, outfd, sock;
+  int phase;              /* sockets: 0 connecting, 1 sending, 2 reading */
+  int timed_out;
+  uint64_t tag;           /* its epoll tag */
+  int64_t deadline;       /* the timeout (a sleep's end); 0: none */
+  int timeout_s;
+  char target[80];        /* "10.0.0.5:80" for messages */
+  char req[2048];
+  size_t reqlen, sent;
+  char buf[512];          /* exec output (the start of it) or the HTTP status line */
+  size_t len;
+  char msg[512];          /* why it failed */
+};
+
+enum { PR_STARTUP, PR_LIVENESS, PR_READINESS, NPROBES };
+#define SLOT_HOOK NPROBES /* action slots of a container: its probes, then its hook */
+#define NSLOTS (NPROBES + 1)
+
+struct probe {
+  int on;                 /* the container has this probe */
+  struct handler h;
+  int64_t initial_delay, period;
+  int timeout_s;
+  int success_threshold, failure_threshold;
+  int grace_ms;           /* the kill it causes; -1: the pod's grace period */
+  int64_t next_run;       /* monotonic ms; 0: not scheduled */
+  int successes, failures; /* consecutive */
+  int result;             /* 1 success, 0 failure, -1 unknown */
+  char message[512];      /* the last failure */
+  struct action act;
+};
+
+enum hook_kind { H_NONE, H_POSTSTART, H_PRESTOP };
 
 struct ctr {
   const char *name;
@@ -71,6 +124,15 @@ struct ctr {
   struct mp_error error;
   int completed;          /* init container finished successfully */
   struct term_info last;
+
+  struct probe probe[NPROBES];
+  struct handler post_start, pre_stop;
+  struct action hook;     /* the hook that runs, if any */
+  enum hook_kind hook_kind;
+  int post_start_done;    /* postStart ended (or there is none): probes may run */
+  int startup_done;       /* the startup probe succeeded (or there is none) */
+  int kill_restart;       /* killed for a failed probe or hook: restart unless Never */
+  char kill_reason[32], kill_message[512]; /* what the termination will say */
 };
 
 struct pod {
@@ -100,6 +162,7 @@ struct pod {
   char reason[64];
   char started_at[40], finished_at[40];
   int epfd;
+  int host_netfd, pod_netfd; /* network namespaces: ours, and pause's (probe sockets) */
 };
 
 /* util.c */
@@ -119,6 +182,32 @@ int64_t pod_next_deadline(struct pod *p);
 void pod_on_deadline(struct pod *p);
 int pod_finished(struct pod *p);
 struct ctr *pod_by_pidfd(struct pod *p, int pidfd);
+int pod_resolve(void *ctx, const char *who);
+void describe_error(const struct mp_error *e, char *buf, size_t n);
+void pidfd_signal(int pidfd, int sig);
+void ctr_kill(struct pod *p, struct ctr *c, int grace_ms); /* preStop, stop signal, SIGKILL */
+void ctr_stop_signal(struct pod *p, struct ctr *c);       /* preStop has ended */
+int ctr_started(const struct ctr *c);                      /* postStart and startup probe done */
+
+/* action.c */
+int handler_load(const struct mp_json *j, struct handler *h, char *err, size_t n);
+void action_start(struct pod *p, struct action *a, const struct handler *h, int timeout_s, uint64_t tag);
+void action_on_event(struct pod *p, struct action *a, int out, uint32_t events);
+void action_on_deadline(struct pod *p, struct action *a);
+void action_cancel(struct pod *p, struct action *a);
+void reap_orphan(struct pod *p, int pidfd);
+
+/* probes.c */
+int probes_load(struct ctr *c, const struct mp_json *j, char *err, size_t n);
+void probes_on_start(struct pod *p, struct ctr *c);   /* the container runs: postStart, then probes */
+void probes_on_end(struct pod *p, struct ctr *c);     /* it ended: cancel whatever runs for it */
+void probes_on_kill(struct pod *p, struct ctr *c);    /* it is being stopped: no more probes */
+int hooks_pre_stop(struct pod *p, struct ctr *c);     /* 1: preStop started, the signal waits */
+void probes_on_event(struct pod *p, uint64_t tag, uint32_t events);
+int64_t probes_next_deadline(struct pod *p);
+void probes_on_deadline(struct pod *p);
+void probes_update_ready(struct pod *p, struct ctr *c);
+const char *probe_name(int k);
 
 /* logs.c */
 int logs_open(struct pod *p, struct ctr *c, int fds[2][2]);
@@ -137,6 +226,7 @@ void epoll_del(struct pod *p, int fd);
 #define TAG_KIND(t) ((int)((t) >> 56))
 #define TAG_VAL(t) ((int)((t) & 0xffffffff))
 #define TAG(kind, val) (((uint64_t)(kind) << 56) | (uint32_t)(val))
-enum { T_SIGNAL = 1, T_CTL, T_PIDFD, T_OUT, T_ERR };
+enum { T_SIGNAL = 1, T_CTL, T_PIDFD, T_OUT, T_ERR, T_ACT, T_ACTOUT, T_REAP };
+/* T_ACT / T_ACTOUT: value = container index * NSLOTS + slot; T_REAP: a cancelled exec's pidfd */
 
 #endif

@@ -92,10 +92,24 @@ static void container(struct jw *w, struct pod *p, struct ctr *c) {
   key(w, "finishedAt"); str(w, c->state == CS_TERMINATED ? c->finished_at : NULL);
   key(w, "restartCount"); putf(w, "%d", c->restart_count);
   key(w, "ready"); put(w, c->ready ? "true" : "false", c->ready ? 4 : 5);
-  key(w, "started"); put(w, c->state == CS_RUNNING ? "true" : "false", c->state == CS_RUNNING ? 4 : 5);
+  key(w, "started"); put(w, ctr_started(c) ? "true" : "false", ctr_started(c) ? 4 : 5);
   key(w, "nextStartInMs");
   if (c->next_start) putf(w, "%lld", (long long)(c->next_start - now_ms())); else put(w, "null", 4);
   key(w, "lastState"); term(w, &c->last);
+  key(w, "probes");
+  put(w, "{", 1);
+  for (int k = 0; k < NPROBES; k++) {
+    const struct probe *pr = &c->probe[k];
+    if (!pr->on) continue;
+    key(w, probe_name(k));
+    put(w, "{", 1);
+    key(w, "result");
+    str(w, c->state != CS_RUNNING ? NULL : pr->result == 1 ? "success" : pr->result == 0 ? "failure" : "unknown");
+    key(w, "failures"); putf(w, "%d", pr->failures);
+    key(w, "message"); str(w, pr->message);
+    put(w, "}", 1);
+  }
+  put(w, "}", 1);
   key(w, "error");
   if (c->has_error) {
     const struct mp_error *e = &c->error;

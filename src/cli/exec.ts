@@ -45,13 +45,14 @@ export const exec: Verb = {
       const { exit } = spawnAndWait(native, p, [values.stdin ? 'inherit' : 'null', 'inherit', 'inherit']);
       return exitCodeOf(await exit);
     }
-    return runWithTty(native, p, !!values.stdin);
+    return runWithTty(native, p, !!values.stdin, `/proc/${status!.pid}/root`);
   },
 };
 
 /** -t: the command gets a new pseudo-terminal; we relay between it and our own. */
-async function runWithTty(native: ReturnType<typeof loadNative>, plan: Parameters<typeof spawnAndWait>[1], stdin: boolean): Promise<number> {
-  const pty = native.openpty();
+async function runWithTty(native: ReturnType<typeof loadNative>, plan: Parameters<typeof spawnAndWait>[1], stdin: boolean, root: string): Promise<number> {
+  // From the container's own devpts, so that the command finds its terminal under /dev/pts.
+  const pty = native.openpty(root);
   if (process.stdout.isTTY) native.setWinsize(pty.master, process.stdout.rows, process.stdout.columns);
   let child;
   try {

@@ -1,7 +1,8 @@
-// minipod run [-d] [--strict] POD.yaml
+// minipod run [-d [--wait [--timeout S]]] [--strict] [--configmap FILE]... [network options] POD.yaml
 
 import { loadNative } from '../native/load.ts';
 import { runForeground } from '../runtime/foreground.ts';
+import { waitPodReady } from '../runtime/ready.ts';
 import { startPod } from '../runtime/start.ts';
 import { help, loadManifest, locate, onePod, parse, report, requireRoot, rootsFrom, UsageError, warn, type Verb } from './common.ts';
 
@@ -19,6 +20,13 @@ else the exit code of the first container that did not; 125 when minipod itself 
 Options:
   -d, --detach          start the pod, return once every container has started; the pod
                         keeps running under its supervisor (see minipod ps / rm)
+      --wait            with -d: also wait until every container is ready (readiness probes)
+      --timeout SECONDS how long --wait waits (default 60); on timeout the pod stays, exit 1
+      --configmap FILE  ConfigMaps and Secrets the pod refers to (repeatable; the manifest's
+                        own stream may carry them too); --secret is the same flag
+      --bridge NAME     host bridge for the pod network (default minipod0; env MINIPOD_BRIDGE)
+      --subnet CIDR     pod subnet of that bridge (default 10.90.0.0/16; env MINIPOD_SUBNET)
+      --no-masquerade   do not masquerade the pod's traffic leaving the subnet
       --strict          treat "not supported yet" manifest fields as errors
       --backoff-base MS restart backoff base in ms (Kubernetes: 10000)
       --root DIR        state root (default /var/lib/minipod and /run/minipod; env MINIPOD_ROOT)
@@ -34,12 +42,34 @@ export const run: Verb = {
       detach: { type: 'boolean', short: 'd' },
       strict: { type: 'boolean' },
       'backoff-base': { type: 'string' },
+      wait: { type: 'boolean' },
+      timeout: { type: 'string' },
+      configmap: { type: 'string', multiple: true },
+      secret: { type: 'string', multiple: true },
+      bridge: { type: 'string' },
+      subnet: { type: 'string' },
+      'no-masquerade': { type: 'boolean' },
     });
     if (values.help) return help(this);
     if (positionals.length !== 1) throw new UsageError('run needs exactly one manifest file (see minipod run --help)');
     const roots = rootsFrom(values);
+    // The network reads these (so does the supervisor's teardown, which inherits them).
+    if (values.bridge !== undefined) process.env.MINIPOD_BRIDGE = values.bridge;
+    if (values.subnet !== undefined) process.env.MINIPOD_SUBNET = values.subnet;
+    if (values['no-masquerade']) process.env.MINIPOD_NO_MASQUERADE = '1';
+    if (values.wait && !values.detach) throw new UsageError('--wait goes with -d (a foreground run already waits for the pod to end)');
+    const timeoutS = values.timeout === undefined ? 60 : Number(values.timeout);
+    if (!(timeoutS > 0)) throw new UsageError(`--timeout: not a number of seconds: ${values.timeout}`);
     const manifest = loadManifest(positionals[0], !!values.strict, warn);
     const pod = onePod(manifest);
+    const configMaps = manifest.configMaps.map((c) => c.value);
+    const secrets = manifest.secrets.map((s) => s.value);
+    for (const file of [...(values.configmap ?? []), ...(values.secret ?? [])]) {
+      const extra = loadManifest(file, !!values.strict, warn);
+      if (extra.pods.length) throw new UsageError(`--configmap ${file}: holds a Pod; give ConfigMaps and Secrets only`);
+      configMaps.push(...extra.configMaps.map((c) => c.value));
+      secrets.push(...extra.secrets.map((s) => s.value));
+    }
     requireRoot('minipod run');
     const base = values['backoff-base'] ?? process.env.MINIPOD_BACKOFF_BASE_MS;
     const backoffInitialMs = base === undefined ? undefined : Number(base);
@@ -50,13 +80,14 @@ export const run: Verb = {
       roots,
       manifest: manifest.file === '-' ? undefined : manifest.file,
       backoffInitialMs,
-      configMaps: manifest.configMaps.map((c) => c.value),
-      secrets: manifest.secrets.map((s) => s.value),
+      configMaps,
+      secrets,
     };
     try {
       if (!values.detach) return await runForeground(pod.value, opts, (l) => process.stderr.write(`${l}\n`));
       const started = await startPod(pod.value, { ...opts, mode: 'detached' });
       started.link.detach();
+      if (values.wait) await waitPodReady(roots, started.name, timeoutS * 1000);
       process.stdout.write(`${started.name}${started.facts.podIP ? ` ${started.facts.podIP}` : ''}\n`);
       return 0;
     } catch (e) {

@@ -54,7 +54,8 @@ export interface NativeBinding {
   pidfdOpen(pid: number): number;
   pipe(): [number, number];
   socketpair(): [number, number];
-  openpty(): { master: number; slave: number; path: string };
+  /** A pseudo-terminal; from the devpts of the container whose root is given, else the host's. */
+  openpty(root?: string): { master: number; slave: number; path: string };
   setWinsize(fd: number, rows: number, cols: number): void;
   /** true when taken; false when it would block and wait is false. */
   flock(fd: number, exclusive: boolean, wait: boolean): boolean;
@@ -71,7 +72,8 @@ interface RawAddon {
   pidfdOpen(pid: number): number;
   pipe(): [number, number];
   socketpair(): [number, number];
-  openpty(): { master: number; slave: number; path: string };
+  /** A pseudo-terminal; from the devpts of the container whose root is given, else the host's. */
+  openpty(root?: string): { master: number; slave: number; path: string };
   setWinsize(fd: number, rows: number, cols: number): void;
   flock(fd: number, exclusive: boolean, wait: boolean): boolean;
   close(fd: number): void;
@@ -103,7 +105,7 @@ export function wrapAddon(raw: RawAddon): NativeBinding {
     pidfdOpen: (pid) => raw.pidfdOpen(pid),
     pipe: () => raw.pipe(),
     socketpair: () => raw.socketpair(),
-    openpty: () => raw.openpty(),
+    openpty: (root) => (root === undefined ? raw.openpty() : raw.openpty(root)),
     setWinsize: (fd, rows, cols) => raw.setWinsize(fd, rows, cols),
     flock: (fd, exclusive, wait) => raw.flock(fd, exclusive, wait),
     close: (fd) => raw.close(fd),

@@ -1,6 +1,7 @@
 // The plan as text, one line per step, for people (`minipod plan`). `-o json` prints the
 // exact plan instead.
 
+import type { HandlerPlan, ProbePlan } from './probes.ts';
 import type { ContainerPlan, MountOp, PodPlan, ProcessPlan } from './types.ts';
 
 function mountLine(m: MountOp): string {
@@ -54,9 +55,35 @@ function processLines(p: ProcessPlan, indent: string): string[] {
   return out;
 }
 
+function handlerLine(h: HandlerPlan): string {
+  switch (h.kind) {
+    case 'exec':
+      return `exec ${JSON.stringify(h.process.argv)} in the container`;
+    case 'httpGet': {
+      const host = h.host === null ? '<pod IP>' : h.host.includes(':') ? `[${h.host}]` : h.host;
+      return `httpGet http://${host}:${h.port}${h.path}${h.headers.map((x) => ` (${x.name}: ${x.value})`).join('')}`;
+    }
+    case 'tcpSocket':
+      return `tcpSocket ${h.host ?? '<pod IP>'}:${h.port}`;
+    case 'sleep':
+      return `sleep ${h.seconds}s`;
+  }
+}
+
+function probeLine(kind: string, p: ProbePlan): string {
+  const grace = p.terminationGracePeriodSeconds === null ? '' : `, kill grace ${p.terminationGracePeriodSeconds}s`;
+  return `  ${kind} probe: ${handlerLine(p.handler)} every ${p.periodSeconds}s, timeout ${p.timeoutSeconds}s, initial delay ${p.initialDelaySeconds}s, success ${p.successThreshold}, failure ${p.failureThreshold}${grace}`;
+}
+
 function containerLines(c: ContainerPlan, kind: string): string[] {
-  const tags = [`image ${c.image}`, `restartPolicy ${c.restartPolicy}`, ...(c.sidecar ? ['sidecar'] : [])];
-  return [`${kind} ${c.name} (${tags.join(', ')})`, ...processLines(c.process, '  '), `  logs: ${c.logDir}/N.log`];
+  const tags = [`image ${c.image}`, `restartPolicy ${c.restartPolicy}`, ...(c.sidecar ? ['sidecar'] : []), ...(c.stopSignal !== 'SIGTERM' ? [`stop signal ${c.stopSignal}`] : [])];
+  const checks: string[] = [];
+  if (c.hooks?.postStart) checks.push(`  postStart hook: ${handlerLine(c.hooks.postStart)}`);
+  if (c.probes?.startup) checks.push(probeLine('startup', c.probes.startup));
+  if (c.probes?.liveness) checks.push(probeLine('liveness', c.probes.liveness));
+  if (c.probes?.readiness) checks.push(probeLine('readiness', c.probes.readiness));
+  if (c.hooks?.preStop) checks.push(`  preStop hook: ${handlerLine(c.hooks.preStop)}`);
+  return [`${kind} ${c.name} (${tags.join(', ')})`, ...processLines(c.process, '  '), ...checks, `  logs: ${c.logDir}/N.log`];
 }
 
 export function describePlan(p: PodPlan): string {

@@ -37,7 +37,8 @@ export function mountsUnder(dir: string): string[] {
 
 /** Kills every process of the pod: all of them share pause's IPC namespace. */
 async function killProcesses(native: NativeBinding, rec: HostRecord, report: string[]): Promise<void> {
-  if (rec.supervisor && isAlive(rec.supervisor)) {
+  // The supervisor execs its onExit teardown (this process, then): same pid, same start.
+  if (rec.supervisor && rec.supervisor.pid !== process.pid && isAlive(rec.supervisor)) {
     process.kill(rec.supervisor.pid, 'SIGKILL');
     report.push(`killed supervisor ${rec.supervisor.pid}`);
   }

@@ -26,6 +26,16 @@ export interface StartFailure {
   detail: string | null;
 }
 
+/** One probe of a running container (state.json's `probes`, keyed liveness/readiness/startup). */
+export interface ProbeStatus {
+  /** The probe's current verdict; null when the container is not running. */
+  result: 'success' | 'failure' | 'unknown' | null;
+  /** Consecutive failures so far. */
+  failures: number;
+  /** The last failure, e.g. "Liveness probe failed: HTTP probe failed with statuscode: 500". */
+  message: string | null;
+}
+
 export interface ContainerStatus {
   name: string;
   init: boolean;
@@ -39,10 +49,13 @@ export interface ContainerStatus {
   startedAt: string | null;
   finishedAt: string | null;
   restartCount: number;
+  /** Running, started, not stopping, and its readiness probe (if any) succeeds. The pod is Ready when all are. */
   ready: boolean;
+  /** Running, its postStart hook has ended and its startup probe (if any) has succeeded. */
   started: boolean;
   nextStartInMs: number | null;
   lastState: Termination | null;
+  probes: Partial<Record<'liveness' | 'readiness' | 'startup', ProbeStatus>>;
   error: StartFailure | null;
 }
 

@@ -1,6 +1,13 @@
 // The name and path rules Kubernetes applies to volumes, keys and projected files
 // (k8s.io/apimachinery validation), as predicates that return a problem or undefined.
 
+import path from 'node:path';
+
+/** path.normalize without a trailing slash ("/srv/data/" and "/srv/data" are one path). */
+export function cleanPath(p: string): string {
+  return path.normalize(p).replace(/(.)\/+$/, '$1');
+}
+
 /** Volume names are DNS-1123 labels: they also name a directory on the host. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** IsEnvVarName. */

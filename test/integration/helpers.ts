@@ -21,14 +21,16 @@ export interface CliResult {
   stderr: string;
 }
 
+export type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
+
 /** Polls fn until it returns a truthy value; throws with `what` after the deadline. */
-export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 10_000, intervalMs = 20): Promise<NonNullable<T>> {
+export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 10_000, intervalMs = 20): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v as NonNullable<T>;
+      if (v) return v as Truthy<T>;
     } catch (e) {
       last = e;
     }

@@ -1,0 +1,92 @@
+// minipod's firewall rules: one nftables table per bridge, `ip minipod-<bridge>`.
+//
+// The rules are fixed; pods only add and remove map elements. hostPort DNAT looks the
+// destination up in two maps (a specific hostIP first, then "any address"), so publishing
+// or withdrawing a port is one element, not a rule to find by handle later, and teardown
+// deletes exactly the keys it recorded. `create element` fails when a key exists, so two
+// pods can never both program one port, whatever the earlier checks missed.
+//
+//   prerouting, output (dst-type local)  -> hostports: dnat via @hostport_ip, @hostport_any
+//   postrouting: DNATed traffic from 127.0.0.0/8 out the bridge     masquerade (localhost:hostPort)
+//                DNATed traffic from the subnet back out the bridge masquerade (hairpin)
+//                pod traffic leaving the subnet                     masquerade (egress; optional)
+
+import type { NetConfig } from './config.ts';
+import type { HostPort } from './ports.ts';
+import { mustRun, runTool } from './exec.ts';
+
+export function renderRuleset(cfg: NetConfig): string {
+  const t = `ip ${cfg.table}`;
+  const br = `"${cfg.bridge}"`;
+  const sub = cfg.subnet.text;
+  const lines = [
+    `add table ${t}`,
+    `add map ${t} hostport_ip { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }`,
+    `add map ${t} hostport_any { type inet_proto . inet_service : ipv4_addr . inet_service; }`,
+    `add chain ${t} hostports`,
+    `add chain ${t} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
+    `add chain ${t} output { type nat hook output priority -100; policy accept; }`,
+    `add chain ${t} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
+    // Rewritten whole each time (one atomic transaction): a newer minipod, or a changed
+    // masquerade setting, replaces the rules instead of piling more up. Maps are kept.
+    ...['hostports', 'prerouting', 'output', 'postrouting'].map((c) => `flush chain ${t} ${c}`),
+    `add rule ${t} prerouting fib daddr type local jump hostports`,
+    `add rule ${t} output fib daddr type local jump hostports`,
+    `add rule ${t} hostports dnat to ip daddr . meta l4proto . th dport map @hostport_ip`,
+    `add rule ${t} hostports dnat to meta l4proto . th dport map @hostport_any`,
+    `add rule ${t} postrouting oifname ${br} ip saddr 127.0.0.0/8 ct status dnat masquerade`,
+    `add rule ${t} postrouting oifname ${br} ip saddr ${sub} ct status dnat masquerade`,
+  ];
+  if (cfg.masquerade) lines.push(`add rule ${t} postrouting oifname != ${br} ip saddr ${sub} ip daddr != ${sub} masquerade`);
+  return lines.join('\n') + '\n';
+}
+
+/** The map element of one published port, as a key (for delete) or key : value (for create). */
+export function elementOf(table: string, p: HostPort, podIP?: string): string {
+  const map = p.hostIP ? 'hostport_ip' : 'hostport_any';
+  const key = `${p.hostIP ? `${p.hostIP} . ` : ''}${p.protocol} . ${p.hostPort}`;
+  return `element ip ${table} ${map} { ${key}${podIP ? ` : ${podIP} . ${p.containerPort}` : ''} }`;
+}
+
+export function renderCreateElements(table: string, ports: HostPort[], podIP: string): string {
+  return ports.map((p) => `create ${elementOf(table, p, podIP)}\n`).join('');
+}
+
+/** Rules plus the pod's ports in one transaction: either all apply or none. */
+export async function applyPodRules(cfg: NetConfig, ports: HostPort[], podIP: string): Promise<void> {
+  await mustRun(`firewall rules of bridge "${cfg.bridge}"`, 'nft', ['-f', '-'], renderRuleset(cfg) + renderCreateElements(cfg.table, ports, podIP));
+}
+
+/** Deletes the pod's elements; ones already gone are fine. Returns the ports removed. */
+export async function deletePortElements(table: string, ports: HostPort[]): Promise<HostPort[]> {
+  if (!ports.length) return [];
+  const all = ports.map((p) => `delete ${elementOf(table, p)}\n`).join('');
+  if ((await runTool('nft', ['-f', '-'], all)).code === 0) return ports;
+  // Some were missing (a crash before they were added, the table removed): one by one.
+  const done: HostPort[] = [];
+  for (const p of ports) if ((await runTool('nft', ['-f', '-'], `delete ${elementOf(table, p)}\n`)).code === 0) done.push(p);
+  return done;
+}
+
+export async function tableExists(table: string): Promise<boolean> {
+  return (await runTool('nft', ['list', 'table', 'ip', table])).code === 0;
+}
+
+export async function deleteTable(table: string): Promise<boolean> {
+  if (!(await tableExists(table))) return false;
+  await mustRun(`removing firewall table ${table}`, 'nft', ['delete', 'table', 'ip', table]);
+  return true;
+}
+
+/** Forgets conntrack entries that would keep sending a UDP port to an earlier pod. */
+export async function flushUdpConntrack(ports: HostPort[]): Promise<void> {
+  for (const p of ports) {
+    if (p.protocol !== 'udp') continue;
+    // Exit 1 means "nothing matched": fine. A missing conntrack tool only costs stale flows.
+    try {
+      await runTool('conntrack', ['-D', '-p', 'udp', '--dport', String(p.hostPort)]);
+    } catch {
+      // not installed
+    }
+  }
+}

@@ -1,0 +1,128 @@
+// Wiring a pod to the host network, in the order start.ts calls the hook:
+//
+//   prepare     (lock) claim hostPorts, allocate the address   -> recorded in host.json
+//               write /etc/hosts, resolv.conf, hostname        (in the pod's run directory)
+//   afterPause  (lock) the bridge, if missing; sysctls
+//               record the veth name, then: host batch (veth pair, eth0 into pause's netns)
+//               pod batch under nsenter (address, up, default route)
+//               record dnat, then: nft rules + the pod's port elements (one transaction)
+//
+// Every host change is recorded before it is made (teardown.ts undoes it from the record).
+
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+
+import { MinipodError } from '../errors.ts';
+import { podHostname } from '../plan/pod.ts';
+import type { HookContext } from '../runtime/hooks.ts';
+import { recordHost, type HostRecord } from '../state/host.ts';
+import { netConfig, netDir, netRootDir, vethName, type NetConfig } from './config.ts';
+import { writeEtcFiles } from './etc-files.ts';
+import { hostAddress } from './host-address.ts';
+import { allocate } from './ipam.ts';
+import { bridgeCommands, ipBatch, linkInfo, podCommands, vethCommands } from './ip.ts';
+import { withLock } from './lock.ts';
+import { applyPodRules, flushUdpConntrack } from './nft.ts';
+import { checkHostPorts, hostPorts } from './ports.ts';
+import type { NetRecord } from './record.ts';
+
+function setNet(host: HostRecord, change: (n: NetRecord) => void): void {
+  recordHost(host, (r) => change(r.network as unknown as NetRecord));
+}
+
+export async function prepareNetwork(ctx: HookContext, host: HostRecord): Promise<void> {
+  const { pod, roots, uid } = ctx;
+  const name = pod.metadata.name;
+  const ports = hostPorts(pod);
+  if (pod.spec.hostNetwork === true) {
+    recordHost(host, (r) => (r.network = { mode: 'host' } satisfies NetRecord as unknown as Record<string, unknown>));
+    // One lock for all bridges: a host port is host-wide, whatever bridge a pod is on.
+    await withLock(ctx.native, netRootDir(roots), async () => {
+      await checkHostPorts(roots, name, uid, ports);
+      setNet(host, (n) => (n.hostPorts = ports));
+    });
+    const ip = hostAddress() ?? '127.0.0.1';
+    Object.assign(ctx.facts, { podIP: ip, hostIP: ip });
+    writeEtcFiles(ctx.dirs.run, pod, { podIP: ip, hostname: os.hostname(), hostNetwork: true });
+    return;
+  }
+  const cfg = netConfig();
+  const dir = netDir(roots, cfg.bridge);
+  recordHost(host, (r) => {
+    const n: NetRecord = { mode: 'bridge', bridge: cfg.bridge, subnet: cfg.subnet.text, gateway: cfg.gateway, table: cfg.table, netDir: dir };
+    r.network = n as unknown as Record<string, unknown>;
+  });
+  await withLock(ctx.native, netRootDir(roots), async () => {
+    await checkHostPorts(roots, name, uid, ports);
+    setNet(host, (n) => (n.hostPorts = ports));
+    // The lease file names its owner: should we die before recording it, gc finds it.
+    const lease = allocate(dir, cfg.bridge, cfg.subnet, { pod: name, uid });
+    setNet(host, (n) => Object.assign(n, { ip: lease.ip, lease: lease.file }));
+  });
+  const ip = (host.network as unknown as NetRecord).ip!;
+  Object.assign(ctx.facts, { podIP: ip, gateway: cfg.gateway, hostIP: hostAddress([cfg.bridge]) ?? cfg.gateway });
+  writeEtcFiles(ctx.dirs.run, pod, { podIP: ip, hostname: podHostname(pod), hostNetwork: false });
+}
+
+function writeSysctl(key: string, value: string): void {
+  const file = `/proc/sys/net/ipv4/${key}`;
+  try {
+    writeFileSync(file, value);
+  } catch (e) {
+    throw new MinipodError(`setting net.ipv4.${key.replace(/\//g, '.')}=${value}: ${(e as Error).message}`, { code: (e as NodeJS.ErrnoException).code });
+  }
+}
+
+/**
+ * Creates the bridge with its gateway address when missing; refuses an interface of that
+ * name that is not a bridge, or a bridge that carries another network. The bridge is
+ * shared by every pod on it and stays when they go (`minipod network rm` removes it).
+ */
+export async function ensureBridge(cfg: NetConfig): Promise<'created' | 'present'> {
+  const l = await linkInfo(cfg.bridge);
+  const want = `${cfg.gateway}/${cfg.subnet.prefix}`;
+  let made: 'created' | 'present' = 'present';
+  if (!l) {
+    await ipBatch(`creating bridge "${cfg.bridge}"`, bridgeCommands(cfg));
+    made = 'created';
+  } else {
+    if (l.kind !== 'bridge') {
+      throw new MinipodError(
+        `interface "${cfg.bridge}" exists but is not a bridge (it is a ${l.kind ?? 'plain'} interface): choose another bridge name with --bridge or MINIPOD_BRIDGE`,
+        { code: 'ERR_MINIPOD_BRIDGE' },
+      );
+    }
+    const others = l.addrs.filter((a) => a !== want);
+    if (others.length && !l.addrs.includes(want)) {
+      throw new MinipodError(
+        `bridge "${cfg.bridge}" has address ${others.join(', ')}, not the gateway ${want} of subnet ${cfg.subnet.text}: pass its subnet with --subnet, or choose another bridge name`,
+        { code: 'ERR_MINIPOD_BRIDGE' },
+      );
+    }
+    // Half made (a crash between the commands): finish it.
+    const [, addAddr, setUp] = bridgeCommands(cfg);
+    const fix = [...(l.addrs.includes(want) ? [] : [addAddr]), ...(l.up ? [] : [setUp])];
+    if (fix.length) await ipBatch(`configuring bridge "${cfg.bridge}"`, fix);
+  }
+  // Pods reach beyond the host (egress), and 127.0.0.1:hostPort DNATed to a pod leaves
+  // through the bridge with a loopback source, which the kernel drops unless route_localnet.
+  writeSysctl('ip_forward', '1');
+  writeSysctl(`conf/${cfg.bridge}/route_localnet`, '1');
+  return made;
+}
+
+export async function wirePod(ctx: HookContext, host: HostRecord, pausePid: number): Promise<void> {
+  const n = host.network as unknown as NetRecord | undefined;
+  if (!n || n.mode !== 'bridge') return;
+  const cfg = netConfig();
+  if (cfg.bridge !== n.bridge) throw new MinipodError(`bridge changed while the pod started (${n.bridge} -> ${cfg.bridge})`);
+  await withLock(ctx.native, netRootDir(ctx.roots), () => ensureBridge(cfg));
+  const veth = vethName(ctx.uid);
+  setNet(host, (r) => (r.veth = veth));
+  await ipBatch(`creating the veth pair of pod "${ctx.pod.metadata.name}"`, vethCommands(cfg, veth, pausePid));
+  await ipBatch(`configuring eth0 of pod "${ctx.pod.metadata.name}"`, podCommands(cfg, n.ip!), pausePid);
+  const ports = n.hostPorts ?? [];
+  if (ports.length) setNet(host, (r) => (r.dnat = true));
+  await applyPodRules(cfg, ports, n.ip!);
+  await flushUdpConntrack(ports);
+}

@@ -1,0 +1,46 @@
+// Undoing a pod's network from its host.json record (teardown, gc, a failed start), and
+// reclaiming addresses whose pod is gone. Each step tolerates what is already gone: the
+// record may describe a change that a crash kept from happening, and the pod's network
+// namespace (with eth0) vanishes with its last process.
+
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+
+import { readHost, type HostRecord } from '../state/host.ts';
+import { podDirs, type StateRoots } from '../state/paths.ts';
+import { netRootDir } from './config.ts';
+import { listLeases, release } from './ipam.ts';
+import { deleteLink } from './ip.ts';
+import { deletePortElements } from './nft.ts';
+import { describePort } from './ports.ts';
+import { netRecord } from './record.ts';
+
+export async function undoNetwork(rec: HostRecord, report: string[]): Promise<void> {
+  const n = netRecord(rec);
+  if (!n || n.mode !== 'bridge') return;
+  if (n.dnat && n.table && n.hostPorts?.length) {
+    for (const p of await deletePortElements(n.table, n.hostPorts)) report.push(`removed ${describePort(p)} DNAT`);
+  }
+  if (n.veth && (await deleteLink(n.veth))) report.push(`removed veth ${n.veth}`);
+  // The lease: the recorded file, or (a crash before it was recorded) any file naming us.
+  const files = n.lease ? [n.lease] : n.netDir ? listLeases(n.netDir).filter((l) => l.uid === rec.uid).map((l) => l.file) : [];
+  for (const f of files) if (release(f, rec.uid)) report.push(`released address ${path.basename(f)}`);
+}
+
+/**
+ * gc: addresses whose owner is not a live pod of that uid (its supervisor died and its
+ * record went, or a crash came between allocating and recording).
+ */
+export async function reclaimLeases(roots: StateRoots, isPodAlive: (pod: string) => boolean, report: string[]): Promise<void> {
+  const root = netRootDir(roots);
+  if (!existsSync(root)) return;
+  for (const bridge of readdirSync(root)) {
+    const dir = path.join(root, bridge);
+    for (const l of listLeases(dir)) {
+      const rec = l.pod ? readHost(podDirs(roots, l.pod)) : undefined;
+      const owned = !!rec && rec.uid === l.uid && !rec.torndown && isPodAlive(l.pod);
+      if (owned) continue;
+      if (release(l.file, l.uid)) report.push(`released address ${l.ip} of bridge ${bridge} (pod ${l.pod || '?'} is gone)`);
+    }
+  }
+}

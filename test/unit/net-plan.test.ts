@@ -1,0 +1,69 @@
+// Pod network: what the hook contributes to a plan (pure, no root): the /etc files bound
+// into every container and the host steps `minipod plan` shows.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { FieldError, MinipodError } from '../../src/errors.ts';
+import { FakeNative } from '../../src/native/fake.ts';
+import { contributeNetwork } from '../../src/net/hook.ts';
+import type { HookContext } from '../../src/runtime/hooks.ts';
+import type { Pod } from '../../src/spec/types.ts';
+
+function ctxOf(spec: Partial<Pod['spec']>, facts: HookContext['facts'] = {}): HookContext {
+  const pod: Pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'web' },
+    spec: { initContainers: [{ name: 'init', image: 'x' }], containers: [{ name: 'app', image: 'x', ports: [{ containerPort: 80, hostPort: 8080 }] }], ...spec },
+  };
+  return { native: new FakeNative(), pod, uid: 'uid-1', roots: { lib: '/L', run: '/R' }, dirs: { run: '/R/pods/web', lib: '/L/pods/web' }, configMaps: [], secrets: [], facts };
+}
+
+function withEnv<T>(env: Record<string, string>, fn: () => T): T {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    return fn();
+  } finally {
+    for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+}
+
+test('every container, init ones too, gets the pod\'s /etc/hosts, hostname and resolv.conf', () => {
+  const c = withEnv({ MINIPOD_BRIDGE: 'mpt0', MINIPOD_SUBNET: '10.213.0.0/24' }, () => contributeNetwork(ctxOf({})));
+  assert.deepEqual([...c.mounts!.keys()], ['init', 'app']);
+  assert.deepEqual(c.mounts!.get('app'), [
+    { op: 'bind', source: '/R/pods/web/etc/hosts', dst: '/etc/hosts', readOnly: false, recursive: false },
+    { op: 'bind', source: '/R/pods/web/etc/hostname', dst: '/etc/hostname', readOnly: false, recursive: false },
+    { op: 'bind', source: '/R/pods/web/etc/resolv.conf', dst: '/etc/resolv.conf', readOnly: false, recursive: false },
+  ]);
+});
+
+test('plan shows the ip and nft steps, with a placeholder until the address is known', () => {
+  const steps = withEnv({ MINIPOD_BRIDGE: 'mpt0', MINIPOD_SUBNET: '10.213.0.0/24' }, () => contributeNetwork(ctxOf({})).hostSteps!);
+  const cmds = steps.map((s) => s.command.join(' '));
+  assert.ok(cmds.includes('ip link add name mpt0 address 0a:58:0a:d5:00:01 type bridge'));
+  assert.ok(cmds.some((c) => /^ip link add name mp[0-9a-f]{10} type veth peer name eth0 netns <pause-pid>$/.test(c)));
+  assert.ok(cmds.includes('nsenter --net=/proc/<pause-pid>/ns/net ip addr add <pod-ip>/24 dev eth0'));
+  assert.ok(cmds.includes('nsenter --net=/proc/<pause-pid>/ns/net ip route add default via 10.213.0.1 dev eth0'));
+  assert.ok(cmds.includes('nft create element ip minipod-mpt0 hostport_any { tcp . 8080 : <pod-ip> . 80 }'));
+  const known = withEnv({ MINIPOD_BRIDGE: 'mpt0', MINIPOD_SUBNET: '10.213.0.0/24' }, () => contributeNetwork(ctxOf({}, { podIP: '10.213.0.5' })).hostSteps!);
+  assert.ok(known.some((s) => s.command.join(' ') === 'nsenter --net=/proc/<pause-pid>/ns/net ip addr add 10.213.0.5/24 dev eth0'));
+});
+
+test('hostNetwork: no host steps, the files are still mounted', () => {
+  const c = contributeNetwork(ctxOf({ hostNetwork: true, containers: [{ name: 'app', image: 'x', ports: [{ containerPort: 80 }] }] }));
+  assert.equal(c.hostSteps, undefined);
+  assert.equal(c.mounts!.get('app')!.length, 3);
+});
+
+test('bad input is reported while planning, before anything is made', () => {
+  assert.throws(() => withEnv({ MINIPOD_SUBNET: '10.213.0.1/24' }, () => contributeNetwork(ctxOf({}))), (e: unknown) => e instanceof MinipodError && /host bits are set/.test(e.message));
+  assert.throws(() => withEnv({ MINIPOD_BRIDGE: 'x'.repeat(16) }, () => contributeNetwork(ctxOf({}))), /not a usable interface name/);
+  assert.throws(() => contributeNetwork(ctxOf({ dnsPolicy: 'None' })), (e: unknown) => e instanceof FieldError && e.field === 'spec.dnsConfig.nameservers');
+  assert.throws(
+    () => contributeNetwork(ctxOf({ hostNetwork: true })),
+    (e: unknown) => e instanceof FieldError && e.field === 'spec.containers[0].ports[0].hostPort',
+  );
+});
