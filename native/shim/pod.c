@@ -213,6 +213,10 @@ void pod_on_exit(struct pod *p, int pidfd) {
     close(pidfd);
     p->pause_pidfd = -1;
     p->pause_dead = 1;
+    if (p->pod_netfd >= 0) { /* do not keep the pod's network namespace alive */
+      close(p->pod_netfd);
+      p->pod_netfd = -1;
+    }
     if (!p->stopping) {
       logmsg(p, "pause exited unexpectedly (%s %d): stopping the pod", sig ? "signal" : "code", sig ? sig : code);
       snprintf(p->reason, sizeof(p->reason), "PauseExited");

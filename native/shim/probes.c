@@ -86,7 +86,7 @@ static void schedule(struct pod *p, struct ctr *c) {
   for (int k = 0; k < NPROBES; k++) {
     struct probe *pr = &c->probe[k];
     if (!pr->on || pr->next_run) continue;
-    if (k == PR_STARTUP && c->startup_done) continue;
+    if (k == PR_STARTUP ? c->startup_done : !c->startup_done) continue;
     int64_t t = c->started_mono + pr->initial_delay;
     pr->next_run = t > now ? t : now;
   }
