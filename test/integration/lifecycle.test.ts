@@ -33,7 +33,7 @@ describe('lifecycle and CLI', { skip: needsRoot }, () => {
     image = busyboxRootfs();
   });
   after(async () => {
-    await h.cli(['rm', '-f', 'svc', 'crash', 'inits', 'chatty', 'lost']);
+    await h.cli(['rm', '-f', 'svc', 'crash', 'inits', 'chatty', 'lost', 'nopause']);
     await h.cli(['gc', '--all']);
     const left = { mounts: h.mounts(), dirs: h.podDirs(), procs: pidsMatching(h.root) };
     h.cleanup();
@@ -164,6 +164,21 @@ describe('lifecycle and CLI', { skip: needsRoot }, () => {
     assert.ok(state === 'gone' || state === 'Z', `the workload was killed (state ${state})`);
     assert.deepEqual(h.podDirs().filter((d) => d.endsWith('/lost')), []);
     assert.deepEqual(h.mounts().filter((m) => m.includes('/lost')), []);
+  });
+
+  test('when pause dies the pod is torn down and marked Failed', async () => {
+    const file = h.manifest('nopause.json', pod('nopause', { containers: [{ name: 'c', image, command: ['sleep', '1000'] }] }));
+    assert.equal((await h.cli(['run', '-d', file])).code, 0);
+    const v = await inspect('nopause');
+    assert.ok(v.minipod.pausePid);
+    process.kill(v.minipod.pausePid, 'SIGKILL');
+    const ended = await waitFor(async () => {
+      const x = await inspect('nopause');
+      return x.status.phase === 'Failed' && x;
+    }, 'the pod to fail');
+    assert.equal(ended.status.reason, 'PauseExited');
+    await waitFor(() => h.mounts().filter((m) => m.includes('/nopause')).length === 0, 'its mounts to go');
+    assert.equal((await h.cli(['rm', 'nopause'])).code, 0);
   });
 
   test('unknown pods and verbs: stable exit codes and messages', async () => {

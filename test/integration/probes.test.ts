@@ -256,6 +256,31 @@ describe('probes and lifecycle hooks', { skip: needsRoot }, () => {
     await rm('stuck');
   });
 
+  test('an httpGet preStop hook reaches the pod before the stop signal', async () => {
+    // busybox httpd (daemonized, PID 1 is the shell) with a CGI script that leaves a line in
+    // the container's log when the hook calls it.
+    const cgi = '#!/bin/sh\\necho preStop via http > /proc/1/fd/1\\necho Content-Type: text/plain\\necho\\necho ok\\n';
+    await run('httphook', {
+      terminationGracePeriodSeconds: 10,
+      containers: [
+        {
+          name: 'app',
+          image,
+          command: ['sh', '-c', `mkdir -p /www/cgi-bin; printf '${cgi}' > /www/cgi-bin/stop; chmod +x /www/cgi-bin/stop; httpd -p 8080 -h /www; trap "echo got TERM; exit 0" TERM; while :; do sleep 0.1; done`],
+          ports: [{ name: 'http', containerPort: 8080 }],
+          readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 1 },
+          lifecycle: { preStop: { httpGet: { port: 'http', path: '/cgi-bin/stop' } } },
+        },
+      ],
+    });
+    await waitFor(async () => (await ctr('httphook')).ready, 'httpd listening');
+    const t0 = Date.now();
+    assert.equal((await h.cli(['stop', 'httphook'])).code, 0);
+    assert.ok(Date.now() - t0 < 5000, 'the hook ended and the stop signal followed at once');
+    assert.equal((await h.cli(['logs', 'httphook'])).stdout, 'preStop via http\ngot TERM\n');
+    await rm('httphook');
+  });
+
   test('timeoutSeconds is enforced: a hanging exec probe fails and is killed', async () => {
     await run('hang', {
       containers: [

@@ -296,3 +296,160 @@ stringData: {tls.key: "-----BEGIN TOP SECRET-----"}
     throw e;
   }
 });
+
+test('hostPath: read and write through it; every type is checked; the content stays after the pod', { skip: needsRoot }, async () => {
+  const h = world('hostpath');
+  const sockets: net.Server[] = [];
+  try {
+    const image = busyboxRootfs();
+    const base = path.join(h.root, 'host');
+    mkdirSync(path.join(base, 'dir'), { recursive: true });
+    writeFileSync(path.join(base, 'dir', 'hello'), 'from the host\n');
+    writeFileSync(path.join(base, 'file'), 'a host file\n');
+    const sock = path.join(base, 'app.sock');
+    const server = net.createServer((c) => c.end('socket says hi\n'));
+    sockets.push(server);
+    await new Promise<void>((r) => server.listen(sock, r));
+    const block = readdirSync('/dev').map((d) => `/dev/${d}`).find((p) => {
+      try {
+        return statSync(p).isBlockDevice();
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(block, 'a block device exists in /dev');
+    const volumes = [
+      { name: 'dir', hostPath: { path: path.join(base, 'dir'), type: 'Directory' } },
+      { name: 'made', hostPath: { path: path.join(base, 'made/deep'), type: 'DirectoryOrCreate' } },
+      { name: 'file', hostPath: { path: path.join(base, 'file'), type: 'File' } },
+      { name: 'newfile', hostPath: { path: path.join(base, 'new.txt'), type: 'FileOrCreate' } },
+      { name: 'sock', hostPath: { path: sock, type: 'Socket' } },
+      { name: 'null', hostPath: { path: '/dev/null', type: 'CharDevice' } },
+      { name: 'block', hostPath: { path: block, type: 'BlockDevice' } },
+      { name: 'plain', hostPath: { path: path.join(base, 'plain') } },
+      { name: 'ro', hostPath: { path: path.join(base, 'dir'), type: 'Directory' } },
+    ];
+    const mountsOf = volumes.map((v) => ({ name: v.name, mountPath: `/mnt/${v.name}`, ...(v.name === 'ro' ? { readOnly: true } : {}) }));
+    const file = h.manifest('hostpath.json', pod('hp', {
+      volumes,
+      containers: [{ name: 'app', image, command: ['sleep', '1000'], volumeMounts: mountsOf }],
+    }));
+    ok(await h.cli(['run', '-d', file]), 'run');
+    const r = ok(await exec(h, 'hp', 'app', [
+      'cat /mnt/dir/hello /mnt/file',
+      'echo written-in-pod > /mnt/dir/out',
+      'echo more >> /mnt/file',
+      'echo new > /mnt/newfile',
+      'echo deep > /mnt/made/x',
+      'echo plain > /mnt/plain/y',
+      'nc local:/mnt/sock </dev/null 2>/dev/null || socat - UNIX-CONNECT:/mnt/sock 2>/dev/null || echo "nc: $(ls -l /mnt/sock | cut -c1)"',
+      'test -c /mnt/null && echo char',
+      'test -b /mnt/block && echo block',
+    ].join('; ')), 'use the volumes').stdout;
+    assert.match(r, /^from the host\na host file\n/);
+    assert.match(r, /socket says hi\n|nc: s\n/);
+    assert.match(r, /char\nblock\n$/);
+    const ro = await exec(h, 'hp', 'app', 'echo x > /mnt/ro/nope');
+    assert.match(ro.stderr, /Read-only file system/, 'a readOnly hostPath refuses writes');
+    ok(await h.cli(['rm', 'hp']), 'rm');
+    // What the pod wrote to the host stays; hostPath is not the pod's to remove.
+    assert.equal(readFileSync(path.join(base, 'dir', 'out'), 'utf8'), 'written-in-pod\n');
+    assert.equal(readFileSync(path.join(base, 'file'), 'utf8'), 'a host file\nmore\n');
+    assert.equal(readFileSync(path.join(base, 'new.txt'), 'utf8'), 'new\n');
+    assert.equal(statSync(path.join(base, 'new.txt')).mode & 0o777, 0o644);
+    assert.equal(readFileSync(path.join(base, 'made/deep/x'), 'utf8'), 'deep\n');
+    assert.equal(readFileSync(path.join(base, 'plain/y'), 'utf8'), 'plain\n');
+    assert.ok(existsSync(path.join(base, 'dir', 'hello')));
+    await finish(h, []);
+  } catch (e) {
+    await h.cli(['rm', '-f', 'hp']);
+    h.cleanup();
+    throw e;
+  } finally {
+    for (const s of sockets) s.close();
+  }
+});
+
+test('hostPath type mismatches fail with the field and position, and create nothing', { skip: needsRoot }, async () => {
+  const h = world('hpcheck');
+  try {
+    const image = busyboxRootfs();
+    const base = path.join(h.root, 'host');
+    mkdirSync(path.join(base, 'dir'), { recursive: true });
+    writeFileSync(path.join(base, 'file'), 'x');
+    const cases: [string, object, RegExp][] = [
+      ['Directory', { path: path.join(base, 'file'), type: 'Directory' }, /is a regular file, not a directory \(type Directory\)/],
+      ['Directory missing', { path: path.join(base, 'nope'), type: 'Directory' }, /does not exist \(type Directory needs a directory\)/],
+      ['DirectoryOrCreate', { path: path.join(base, 'file'), type: 'DirectoryOrCreate' }, /is a regular file, not a directory/],
+      ['File', { path: path.join(base, 'dir'), type: 'File' }, /is a directory, not a regular file \(type File\)/],
+      ['FileOrCreate', { path: path.join(base, 'dir'), type: 'FileOrCreate' }, /is a directory, not a regular file/],
+      ['FileOrCreate parent', { path: path.join(base, 'no/such/file'), type: 'FileOrCreate' }, /does not exist and its directory .* does not either/],
+      ['Socket', { path: path.join(base, 'file'), type: 'Socket' }, /is a regular file, not a UNIX socket/],
+      ['CharDevice', { path: path.join(base, 'file'), type: 'CharDevice' }, /not a character device/],
+      ['BlockDevice', { path: '/dev/null', type: 'BlockDevice' }, /is a character device, not a block device/],
+    ];
+    for (const [what, hostPath, message] of cases) {
+      const file = h.manifest('bad.yaml', [
+        'apiVersion: v1',
+        'kind: Pod',
+        'metadata: {name: bad}',
+        'spec:',
+        '  volumes:',
+        '  - name: ok',
+        `    hostPath: {path: ${path.join(base, 'should-not-exist')}, type: DirectoryOrCreate}`,
+        '  - name: v',
+        `    hostPath: ${JSON.stringify(hostPath)}`,
+        '  containers:',
+        `  - {name: app, image: ${image}, command: [sleep, '1000']}`,
+      ].join('\n'));
+      const r = await h.cli(['run', '-d', file]);
+      assert.equal(r.code, 125, `${what}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:9:\\d+ spec\\.volumes\\[1\\]\\.hostPath\\.path: hostPath type check failed: `), what);
+      assert.match(r.stderr, message, what);
+      assert.deepEqual(h.podDirs(), [], `${what}: no pod left`);
+      assert.equal(existsSync(path.join(base, 'should-not-exist')), false, `${what}: the other hostPath was not created`);
+    }
+    await finish(h, []);
+  } catch (e) {
+    await h.cli(['rm', '-f', 'bad']);
+    h.cleanup();
+    throw e;
+  }
+});
+
+test('subPath: a symlink planted in a shared volume cannot lead a later mount out of it', { skip: needsRoot }, async () => {
+  const h = world('subpath');
+  try {
+    const image = busyboxRootfs();
+    // CVE-2017-1002101 / CVE-2021-25741: one container plants symlinks in an emptyDir, another
+    // mounts them with subPath. An absolute link and a relative one climbing out are both refused.
+    for (const [name, link] of [['abs', '/'], ['rel', '../../../../../../../../etc']] as const) {
+      const file = h.manifest(`escape-${name}.json`, pod(`escape-${name}`, {
+        restartPolicy: 'Never',
+        volumes: [{ name: 'shared', emptyDir: {} }],
+        initContainers: [{ name: 'plant', image, command: ['sh', '-c', `mkdir -p /v/ok && echo inside > /v/ok/file && ln -s ${link} /v/escape && ln -s ok /v/inner`], volumeMounts: [{ name: 'shared', mountPath: '/v' }] }],
+        containers: [{ name: 'victim', image, command: ['sleep', '1000'], volumeMounts: [{ name: 'shared', mountPath: '/host', subPath: 'escape' }] }],
+      }));
+      const r = await h.cli(['run', file]);
+      assert.notEqual(r.code, 0, `${name}: the pod must not run: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /container "victim"/, name);
+      assert.match(r.stderr, /escape/, name);
+      assert.match(r.stderr, /EXDEV/, name);
+      assert.deepEqual({ mounts: h.mounts(), dirs: h.podDirs() }, { mounts: [], dirs: [] }, `${name}: nothing left`);
+    }
+    // A symlink that stays inside the volume is followed.
+    const file = h.manifest('inner.json', pod('inner', {
+      volumes: [{ name: 'shared', emptyDir: {} }],
+      initContainers: [{ name: 'plant', image, command: ['sh', '-c', 'mkdir -p /v/ok && echo inside > /v/ok/file && ln -s ok /v/inner'], volumeMounts: [{ name: 'shared', mountPath: '/v' }] }],
+      containers: [{ name: 'app', image, command: ['sleep', '1000'], volumeMounts: [{ name: 'shared', mountPath: '/data', subPath: 'inner' }, { name: 'shared', mountPath: '/made', subPath: 'new/dir' }] }],
+    }));
+    ok(await h.cli(['run', '-d', file]), 'run');
+    assert.equal(ok(await exec(h, 'inner', 'app', 'cat /data/file'), 'cat').stdout, 'inside\n');
+    assert.ok(statSync(path.join(volumeDir(h, 'lib', 'inner', 'shared'), 'new/dir')).isDirectory(), 'a missing subPath is created as a directory');
+    await finish(h, ['inner']);
+  } catch (e) {
+    await h.cli(['rm', '-f', 'escape-abs', 'escape-rel', 'inner']);
+    h.cleanup();
+    throw e;
+  }
+});

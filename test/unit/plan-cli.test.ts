@@ -18,7 +18,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function plan(manifest: string, ...args: string[]) {
   const file = path.join(dir, 'pod.yaml');
   writeFileSync(file, manifest);
-  const env = { ...process.env, MINIPOD_ROOT: path.join(dir, 'state') };
+  const env: NodeJS.ProcessEnv = { ...process.env, MINIPOD_ROOT: path.join(dir, 'state') };
   delete env.NODE_EXTRA_CA_CERTS;
   return spawnSync(process.execPath, ['--import', 'tsx', path.join(repo, 'src/cli/main.ts'), 'plan', ...args, file], { encoding: 'utf8', env });
 }
