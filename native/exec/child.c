@@ -300,13 +300,22 @@ static void do_bind(struct walk *w, const struct mp_mount_op *m) {
                       m->source_root, m->dst);
     struct mp_open_how how = {O_PATH | O_CLOEXEC, 0, MP_RESOLVE_BENEATH | MP_RESOLVE_NO_MAGICLINKS};
     long src = MP_SYS4(SYS_openat2, root, strip_slash(m->source), &how, sizeof(how));
+    const char *sys = "openat2";
     if (src == -ENOENT && m->create_source) {
       long r = mkdir_p((int)root, strip_slash(m->source), 0755, BENEATH);
-      if (r < 0) die(w, "mkdirat", r, m->source, m->dst);
-      src = MP_SYS4(SYS_openat2, root, strip_slash(m->source), &how, sizeof(how));
+      if (r < 0) {
+        sys = "mkdirat";
+        src = r;
+      } else {
+        src = MP_SYS4(SYS_openat2, root, strip_slash(m->source), &how, sizeof(how));
+      }
     }
     MP_SYS1(SYS_close, root);
-    if (src < 0) die(w, "openat2", src, m->source, m->dst);
+    if (src == -EXDEV) {
+      report(w, sys, src, m->source, m->dst, "the subPath leads out of its volume (through a symlink or '..'); refused");
+      MP_SYS1(SYS_exit_group, 127);
+    }
+    if (src < 0) die(w, sys, src, m->source, m->dst);
     tree = MP_SYS3(SYS_open_tree, src, "", flags | MP_AT_EMPTY_PATH);
     MP_SYS1(SYS_close, src);
   } else {

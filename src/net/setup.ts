@@ -79,6 +79,15 @@ function writeSysctl(key: string, value: string): void {
  * shared by every pod on it and stays when they go (`minipod network rm` removes it).
  */
 export async function ensureBridge(cfg: NetConfig): Promise<'created' | 'present'> {
+  // Fast path, without starting a process: the bridge already carries our gateway
+  // address (getifaddrs sees this network namespace). A non-bridge there would make the
+  // veth's `master` fail, which is reported as well.
+  const have = os.networkInterfaces()[cfg.bridge]?.some((a) => a.family === 'IPv4' && a.address === cfg.gateway);
+  if (have) {
+    writeSysctl('ip_forward', '1');
+    writeSysctl(`conf/${cfg.bridge}/route_localnet`, '1');
+    return 'present';
+  }
   const l = await linkInfo(cfg.bridge);
   const want = `${cfg.gateway}/${cfg.subnet.prefix}`;
   let made: 'created' | 'present' = 'present';

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
+import { MinipodError } from '../errors.ts';
 import type { NativeBinding } from '../native/binding.ts';
 import { helperBinary, packageRoot } from '../native/load.ts';
 import { layerDir, logDir, shmDir } from '../plan/container.ts';
@@ -20,13 +21,13 @@ import type { PodPlan } from '../plan/types.ts';
 import type { ConfigMap, Pod, Secret } from '../spec/types.ts';
 import { writeJsonAtomic } from '../state/files.ts';
 import { recordHost, type HostRecord } from '../state/host.ts';
-import { podDirs, type StateRoots } from '../state/paths.ts';
+import { podDirs, type PodDirs, type StateRoots } from '../state/paths.ts';
 import { nsInode, procRef } from '../state/proc.ts';
-import { stateFile } from '../state/status.ts';
+import { readState, stateFile } from '../state/status.ts';
 import { resolveContainerImages } from './images.ts';
 import { mergeContributions, podHooks, type HookContext, type PodHook } from './hooks.ts';
 import { reservePod } from './reserve.ts';
-import { SupervisorLink } from './supervisor.ts';
+import { PodEndedEarly, SupervisorLink } from './supervisor.ts';
 import { teardownPod } from './teardown.ts';
 
 export interface StartOptions {
@@ -82,6 +83,14 @@ export function planPod(pod: Pod, ctx: HookContext, hooks: PodHook[]): PodPlan {
       ...extra.hostSteps,
     ],
   });
+}
+
+/** The first container that failed, for a message; the state says what the kernel said. */
+function whatFailed(dirs: PodDirs): string {
+  const c = readState(dirs)?.containers.find((x) => x.state === 'terminated' && (x.exitCode !== 0 || x.error));
+  if (!c) return 'see minipod ps -a';
+  const how = c.error ? `failed to start (${c.reason ?? 'StartError'})` : c.signal ? `was killed by signal ${c.signal}` : `exited with code ${c.exitCode}`;
+  return `${c.init ? 'init container' : 'container'} "${c.name}" ${how}; see minipod logs ${readState(dirs)?.pod} -c ${c.name}`;
 }
 
 export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
@@ -157,6 +166,14 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     await link.waitFor('running');
     return { name, host, plan, link, facts: ctx.facts };
   } catch (e) {
+    if (e instanceof PodEndedEarly && link && o.mode === 'detached') {
+      // It ran and ended on its own. We are still attached, so the supervisor leaves the
+      // teardown to us; keep the state, so that `ps -a` and `logs` show what happened.
+      await link.exit;
+      link.close();
+      await teardownPod(o.native, o.roots, name, { keepState: true });
+      throw new MinipodError(`pod "${name}" ended (${e.phase}) before all its containers were running: ${whatFailed(dirs)}`, { exitCode: 1 });
+    }
     if (link && !link.exited) {
       link.send('kill');
       await Promise.race([link.exit, new Promise((r) => setTimeout(r, 5000))]);

@@ -29,6 +29,16 @@ export type SupervisorMessage =
   | { kind: 'error'; what: string; message: string }
   | { kind: 'done'; phase: string };
 
+/** The pod ended by itself (e.g. an init container failed under Never) before reaching a step. */
+export class PodEndedEarly extends MinipodError {
+  constructor(
+    readonly phase: string,
+    readonly step: string,
+  ) {
+    super(`the pod ended (${phase}) before it was ${step}`, { exitCode: 1 });
+  }
+}
+
 export class SupervisorLink extends EventEmitter {
   readonly pid: number;
   private sock: net.Socket | undefined;
@@ -131,7 +141,7 @@ export class SupervisorLink extends EventEmitter {
           reject(new MinipodError(`${m.what}: ${m.message}`));
         } else if (m.kind === 'done') {
           cleanup();
-          reject(new MinipodError(`the pod ended (${m.phase}) before it was ${kind}`));
+          reject(new PodEndedEarly(m.phase, kind));
         }
       };
       const onExit = (e: ExitInfo) => {

@@ -115,6 +115,12 @@ describe('core runtime', { skip: needsRoot }, () => {
     // SysV shm: a segment made in one container's IPC namespace is seen by another.
     const i = await inspect(h, 'ports');
     const web = pidOf(i, 'web');
+    // Without spec.hostname, the hostname is the pod's name.
+    assert.equal((await h.cli(['exec', 'ports', '-c', 'client', '--', 'hostname'])).stdout, 'ports\n');
+    // Pod names are unique on the host.
+    const again = await h.cli(['run', '-d', file]);
+    assert.equal(again.code, 125);
+    assert.match(again.stderr, /pod "ports" already exists/);
     const id = execFileSync('nsenter', ['-t', String(web), '--ipc', 'python3', '-c', 'import ctypes; print(ctypes.CDLL(None).shmget(0x4d50, 4096, 0o1644))'], { encoding: 'utf8' }).trim();
     assert.ok(Number(id) >= 0, `shmget gave ${id}`);
     // /proc/sysvipc/shm lists the reader's IPC namespace; the key 0x4d50 is 19792.
@@ -150,6 +156,28 @@ describe('core runtime', { skip: needsRoot }, () => {
     assert.match(r.stdout + r.stderr, /\[only\] err/);
     assert.deepEqual(h.podDirs().filter((d) => d.endsWith('/fg')), []);
     assert.deepEqual(pidsMatching(`${h.root}/run/pods/fg`), []);
+  });
+
+  test('SIGINT to a foreground run stops the pod (SIGKILL after the grace period) and removes it', async () => {
+    const file = h.manifest('sig.json', pod('sig', {
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        { name: 'polite', image, command: ['sh', '-c', 'trap "echo bye; exit 0" TERM; echo ready; while true; do sleep 0.1; done'] },
+        { name: 'stubborn', image, command: ['sh', '-c', 'trap "" TERM; echo ready; while true; do sleep 0.1; done'] },
+      ],
+    }));
+    const { child, out, done } = h.spawnCli(['run', file]);
+    await waitFor(() => (out.stdout + out.stderr).match(/\[(polite|stubborn)\] ready/g)?.length === 2, 'both containers to start', 15_000);
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    const r = await done;
+    const took = Date.now() - t0;
+    assert.ok(took >= 900, `the stubborn container got its grace period (${took} ms)`);
+    assert.match(r.stdout + r.stderr, /\[polite\] bye/);
+    assert.match(r.stderr, /\[stubborn\] killed by signal 9/);
+    assert.notEqual(r.code, 0);
+    assert.deepEqual(h.podDirs().filter((d) => d.endsWith('/sig')), []);
+    assert.deepEqual(pidsMatching(`${h.root}/run/pods/sig`), []);
   });
 
   test('bad input: a clear message with file, line and field, exit 125, nothing created', async () => {

@@ -33,7 +33,7 @@ describe('lifecycle and CLI', { skip: needsRoot }, () => {
     image = busyboxRootfs();
   });
   after(async () => {
-    await h.cli(['rm', '-f', 'svc', 'crash', 'inits', 'chatty', 'lost', 'nopause']);
+    await h.cli(['rm', '-f', 'svc', 'crash', 'inits', 'chatty', 'lost', 'nopause', 'never', 'onf', 'badinit']);
     await h.cli(['gc', '--all']);
     const left = { mounts: h.mounts(), dirs: h.podDirs(), procs: pidsMatching(h.root) };
     h.cleanup();
@@ -107,6 +107,50 @@ describe('lifecycle and CLI', { skip: needsRoot }, () => {
     const ts = await h.cli(['logs', '--timestamps', '--tail', '1', 'crash']);
     assert.match(ts.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z run at \d+\n$/);
     assert.equal((await h.cli(['rm', '-f', 'crash'])).code, 0);
+  });
+
+  test('Never: the pod ends Failed with the exit code; OnFailure stops restarting after a success', async () => {
+    const never = h.manifest('never.json', pod('never', { restartPolicy: 'Never', containers: [{ name: 'c', image, command: ['sh', '-c', 'exit 4'] }] }));
+    assert.equal((await h.cli(['run', '-d', never])).code, 0);
+    const v = await waitFor(async () => {
+      const x = await inspect('never');
+      return x.status.phase === 'Failed' && x;
+    }, 'the pod to fail');
+    assert.equal(v.status.containerStatuses[0].state.terminated?.exitCode, 4);
+    assert.equal(v.status.containerStatuses[0].restartCount, 0);
+    // Third run succeeds: a counter kept in the pod's /dev/shm survives restarts.
+    const onf = h.manifest('onf.json', pod('onf', {
+      restartPolicy: 'OnFailure',
+      containers: [{ name: 'c', image, command: ['sh', '-c', 'n=$(cat /dev/shm/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /dev/shm/n; [ $n -ge 3 ]'] }],
+    }));
+    assert.equal((await h.cli(['run', '-d', onf])).code, 0);
+    const done = await waitFor(async () => {
+      const x = await inspect('onf');
+      return x.status.phase === 'Succeeded' && x;
+    }, 'the pod to succeed', 20_000);
+    assert.equal(done.status.containerStatuses[0].restartCount, 2);
+    assert.equal(done.status.containerStatuses[0].state.terminated?.exitCode, 0);
+    for (const n of ['never', 'onf']) assert.equal((await h.cli(['rm', n])).code, 0);
+  });
+
+  test('a failing init container under Never fails the pod; the app container never starts', async () => {
+    const file = h.manifest('badinit.json', pod('badinit', {
+      restartPolicy: 'Never',
+      initContainers: [{ name: 'setup', image, command: ['sh', '-c', 'exit 2'] }],
+      containers: [{ name: 'app', image, command: ['sleep', '1000'] }],
+    }));
+    const r = await h.cli(['run', '-d', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /pod "badinit" ended \(Failed\) before all its containers were running: init container "setup" exited with code 2/);
+    const v = await waitFor(async () => {
+      const x = await inspect('badinit');
+      return x.status.phase === 'Failed' && x;
+    }, 'the pod to fail');
+    assert.equal(v.status.initContainerStatuses[0].state.terminated?.exitCode, 2);
+    assert.ok(!v.status.containerStatuses[0]?.state.running && !v.status.containerStatuses[0]?.state.terminated, 'app never ran');
+    const ps = await h.cli(['ps', '-a']);
+    assert.match(ps.stdout, /^badinit\s+0\/1\s+Init:Error/m);
+    assert.equal((await h.cli(['rm', 'badinit'])).code, 0);
   });
 
   test('init containers run one at a time, to completion, before app containers; sidecars keep running', async () => {

@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -174,6 +176,45 @@ test('hostPort: another network namespace reaches it at the host\'s address (on 
   const routed = () => body(sh('ip', ['netns', 'exec', ROUTED_NS, 'busybox', ...ncGet('10.214.0.1', HOSTPORT)]).out);
   assert.equal((await waitFor(routed, 'hostPort from a routed namespace')).trim(), 'hello from b');
   for (const ns of [OUT_NS, ROUTED_NS]) must('ip', ['netns', 'del', ns]); // their veths go with them
+});
+
+test('UDP hostPort: a datagram to 127.0.0.1 reaches the pod', { skip: needsRoot }, async () => {
+  await runDetached(
+    pod('u', {
+      terminationGracePeriodSeconds: 1,
+      containers: [{ name: 'c', image, command: ['sh', '-c', 'nc -lu -p 53 > /tmp/got; sleep 3600'], ports: [{ containerPort: 53, hostPort: 18053, protocol: 'UDP' }] }],
+    }),
+  );
+  const sock = dgram.createSocket('udp4');
+  try {
+    const got = await waitFor(async () => {
+      sock.send('ping-udp\n', 18053, '127.0.0.1');
+      const r = await exec('u', ['cat', '/tmp/got']);
+      return r.stdout.includes('ping-udp') ? r.stdout : undefined;
+    }, 'a UDP datagram through the hostPort', 10_000, 200);
+    assert.match(got, /ping-udp/);
+  } finally {
+    sock.close();
+  }
+  assert.match(nftTable()!, /udp \. 18053 : 10\.213\.0\.\d+ \. 53/);
+  await rm('u');
+  assert.doesNotMatch(nftTable()!, /18053/);
+});
+
+test('gc after a supervisor is killed: DNAT element, veth and address are undone', { skip: needsRoot }, async () => {
+  const ip = await runDetached(httpd('g', { ports: [{ containerPort: 80, hostPort: 18090 }] }));
+  assert.ok(leases().includes(ip));
+  const rec = JSON.parse(readFileSync(path.join(host.root, 'run/pods/g/host.json'), 'utf8')) as { supervisor: { pid: number }; network: { veth: string } };
+  assert.ok(links().some((l) => l.ifname === rec.network.veth));
+  process.kill(rec.supervisor.pid, 'SIGKILL');
+  await waitFor(() => !existsSync(`/proc/${rec.supervisor.pid}/stat`) || readFileSync(`/proc/${rec.supervisor.pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z'), 'the supervisor to die');
+  const r = await host.cli(['gc']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /removed hostPort 18090\/TCP DNAT/);
+  assert.ok(!leases().includes(ip), `lease ${ip} left`);
+  assert.ok(!links().some((l) => l.ifname === rec.network.veth), 'veth left');
+  assert.doesNotMatch(nftTable()!, /18090/);
+  await host.cli(['rm', '-f', 'g']);
 });
 
 test('a hostPort held by another pod, or by a host process, is refused before anything starts', { skip: needsRoot }, async () => {

@@ -423,18 +423,30 @@ test('subPath: a symlink planted in a shared volume cannot lead a later mount ou
     const image = busyboxRootfs();
     // CVE-2017-1002101 / CVE-2021-25741: one container plants symlinks in an emptyDir, another
     // mounts them with subPath. An absolute link and a relative one climbing out are both refused.
-    for (const [name, link] of [['abs', '/'], ['rel', '../../../../../../../../etc']] as const) {
+    const cases = [
+      ['abs', '/', 'escape'],
+      ['rel', '../../../../../../../../etc', 'escape'],
+      // Missing below the link: the directory Kubernetes would create must not be made outside either.
+      ['create', '/tmp', 'escape/made-by-minipod'],
+    ] as const;
+    for (const [name, link, subPath] of cases) {
       const file = h.manifest(`escape-${name}.json`, pod(`escape-${name}`, {
         restartPolicy: 'Never',
         volumes: [{ name: 'shared', emptyDir: {} }],
         initContainers: [{ name: 'plant', image, command: ['sh', '-c', `mkdir -p /v/ok && echo inside > /v/ok/file && ln -s ${link} /v/escape && ln -s ok /v/inner`], volumeMounts: [{ name: 'shared', mountPath: '/v' }] }],
-        containers: [{ name: 'victim', image, command: ['sleep', '1000'], volumeMounts: [{ name: 'shared', mountPath: '/host', subPath: 'escape' }] }],
+        containers: [{ name: 'victim', image, command: ['sleep', '1000'], volumeMounts: [{ name: 'shared', mountPath: '/host', subPath }] }],
       }));
-      const r = await h.cli(['run', file]);
-      assert.notEqual(r.code, 0, `${name}: the pod must not run: ${r.stdout}${r.stderr}`);
-      assert.match(r.stderr, /container "victim"/, name);
-      assert.match(r.stderr, /escape/, name);
-      assert.match(r.stderr, /EXDEV/, name);
+      const r = await h.cli(['run', '-d', file]);
+      // The victim never runs: its start fails at the mount, and the pod says why.
+      const said = await waitFor(async () => {
+        const i = await h.cli(['inspect', `escape-${name}`]);
+        const st = i.code === 0 ? JSON.parse(i.stdout).status.containerStatuses.find((c: { name: string }) => c.name === 'victim') : undefined;
+        const text = JSON.stringify(st?.state ?? {}) + (st?.lastState ? JSON.stringify(st.lastState) : '');
+        return text.includes('subPath') ? `${r.stderr}${text}` : undefined;
+      }, `${name}: the victim's failure`);
+      assert.match(said, new RegExp(`${subPath} -> /host: .*the subPath leads out of its volume`), name);
+      assert.equal(existsSync('/tmp/made-by-minipod'), false, `${name}: nothing made outside the volume`);
+      ok(await h.cli(['rm', '-f', `escape-${name}`]), 'rm');
       assert.deepEqual({ mounts: h.mounts(), dirs: h.podDirs() }, { mounts: [], dirs: [] }, `${name}: nothing left`);
     }
     // A symlink that stays inside the volume is followed.
@@ -448,7 +460,100 @@ test('subPath: a symlink planted in a shared volume cannot lead a later mount ou
     assert.ok(statSync(path.join(volumeDir(h, 'lib', 'inner', 'shared'), 'new/dir')).isDirectory(), 'a missing subPath is created as a directory');
     await finish(h, ['inner']);
   } catch (e) {
-    await h.cli(['rm', '-f', 'escape-abs', 'escape-rel', 'inner']);
+    await h.cli(['rm', '-f', 'escape-abs', 'escape-rel', 'escape-create', 'inner']);
+    h.cleanup();
+    throw e;
+  }
+});
+
+test('bad volume input is reported with file, line and field before anything is created; plan shows the volumes', { skip: needsRoot }, async () => {
+  const h = world('badinput');
+  try {
+    const image = busyboxRootfs();
+    const manifest = (volumes: string[], mounts: string[]) =>
+      [
+        'apiVersion: v1',
+        'kind: Pod',
+        'metadata: {name: bad}',
+        'spec:',
+        '  volumes:',
+        ...volumes.map((v) => `  - ${v}`),
+        '  containers:',
+        `  - name: app`,
+        `    image: ${image}`,
+        "    command: [sleep, '1000']",
+        '    volumeMounts:',
+        ...mounts.map((m) => `    - ${m}`),
+        '---',
+        'apiVersion: v1',
+        'kind: ConfigMap',
+        'metadata: {name: cfg}',
+        'data: {k: v}',
+      ].join('\n');
+    const cases: [string, string, RegExp][] = [
+      ['undeclared', manifest(['{name: a, emptyDir: {}}'], ['{name: b, mountPath: /b}']), /:12:\d+ spec\.containers\[0\]\.volumeMounts\[0\]\.name: no volume named "b"/],
+      ['duplicate', manifest(['{name: a, emptyDir: {}}', '{name: a, emptyDir: {}}'], ['{name: a, mountPath: /a}']), /:7:\d+ spec\.volumes\[1\]\.name: volume "a" is declared twice/],
+      ['mode', manifest(['{name: a, configMap: {name: cfg, defaultMode: 0o1000}}'], ['{name: a, mountPath: /a}']), /:6:\d+ spec\.volumes\[0\]\.configMap\.defaultMode: must be a file mode between 0 and 0777/],
+      ['key', manifest(['{name: a, configMap: {name: cfg, items: [{key: "../k", path: k}]}}'], ['{name: a, mountPath: /a}']), /:6:\d+ spec\.volumes\[0\]\.configMap\.items\[0\]\.key: key "\.\.\/k" is not valid/],
+      ['item path', manifest(['{name: a, configMap: {name: cfg, items: [{key: k, path: ../../etc/passwd}]}}'], ['{name: a, mountPath: /a}']), /spec\.volumes\[0\]\.configMap\.items\[0\]\.path: path "\.\.\/\.\.\/etc\/passwd" must not contain '\.\.'/],
+      ['missing configmap', manifest(['{name: a, configMap: {name: nope}}'], ['{name: a, mountPath: /a}']), /:6:\d+ spec\.volumes\[0\]\.configMap\.name: ConfigMap "nope" not found/],
+      ['missing key', manifest(['{name: a, configMap: {name: cfg, items: [{key: nope, path: x}]}}'], ['{name: a, mountPath: /a}']), /spec\.volumes\[0\]\.configMap\.items\[0\]\.key: ConfigMap "cfg" has no key "nope"/],
+    ];
+    for (const [what, text, message] of cases) {
+      const file = h.manifest(`${what.replace(/ /g, '-')}.yaml`, text);
+      const r = await h.cli(['run', '-d', file]);
+      assert.equal(r.code, 125, `${what}: ${r.stdout}${r.stderr}`);
+      assert.ok(r.stderr.includes(file), `${what}: names the file: ${r.stderr}`);
+      assert.match(r.stderr, message, what);
+      assert.deepEqual({ mounts: h.mounts(), dirs: h.podDirs() }, { mounts: [], dirs: [] }, `${what}: nothing created`);
+    }
+    // `minipod plan` shows each volume's host source and its mount in the container.
+    const good = h.manifest('good.yaml', manifest(['{name: a, emptyDir: {}}', '{name: c, configMap: {name: cfg}}'], ['{name: a, mountPath: /a}', '{name: c, mountPath: /etc/c}']));
+    const plan = ok(await h.cli(['plan', good]), 'plan').stdout;
+    const lib = path.join(h.root, 'lib/pods/bad/volumes');
+    assert.ok(plan.includes(`mkdir -m 0777 ${lib}/a`), plan);
+    assert.ok(plan.includes(`write ${lib}/c/k(0644)`), plan);
+    assert.ok(plan.includes(`${lib}/a`) && plan.includes('/etc/c'), plan);
+    assert.deepEqual(h.podDirs(), [], 'plan creates nothing');
+    await finish(h, []);
+  } catch (e) {
+    await h.cli(['rm', '-f', 'bad']);
+    h.cleanup();
+    throw e;
+  }
+});
+
+test('fsGroup: volumes get the group, setgid directories, and a non-root user can write the emptyDir', { skip: needsRoot }, async () => {
+  const h = world('fsgroup');
+  try {
+    const image = busyboxRootfs();
+    const file = h.manifest('fsgroup.yaml', `
+apiVersion: v1
+kind: Pod
+metadata: {name: fsg}
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext: {runAsUser: 1000, runAsGroup: 1000, fsGroup: 2000}
+  volumes:
+  - {name: scratch, emptyDir: {}}
+  - {name: conf, configMap: {name: cfg, defaultMode: 0o600}}
+  containers:
+  - name: app
+    image: ${image}
+    command: [sleep, '1000']
+    volumeMounts: [{name: scratch, mountPath: /scratch}, {name: conf, mountPath: /conf}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {k: v}
+`);
+    ok(await h.cli(['run', '-d', file]), 'run');
+    const out = ok(await exec(h, 'fsg', 'app', 'id -u; id -G; echo hi > /scratch/f && stat -c "%a %g" /scratch /scratch/f /conf/k; cat /conf/k'), 'exec').stdout;
+    assert.equal(out, '1000\n1000 2000\n2777 2000\n644 2000\n640 2000\nv');
+    await finish(h, ['fsg']);
+  } catch (e) {
+    await h.cli(['rm', '-f', 'fsg']);
     h.cleanup();
     throw e;
   }

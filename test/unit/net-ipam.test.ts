@@ -87,3 +87,29 @@ test('20 processes allocating at once get 20 distinct addresses', async (t) => {
   assert.equal(listLeases(dir).length, 20);
   assert.deepEqual(new Set(listLeases(dir).map((l) => l.pod)).size, 20);
 });
+
+test('gc releases leases whose pod is gone, of another uid, or ended; keeps live ones', async (t) => {
+  const root = tmp(t);
+  const roots = { lib: path.join(root, 'lib'), run: path.join(root, 'run') };
+  const { reclaimLeases } = await import('../../src/net/undo.ts');
+  const { writeHost } = await import('../../src/state/host.ts');
+  const { podDirs } = await import('../../src/state/paths.ts');
+  const dir = path.join(roots.run, 'net', 'br');
+  const n = parseSubnet('10.213.0.0/24');
+  const host = (pod: string, uid: string, torndown = false) =>
+    writeHost({ pod, uid, namespace: 'default', createdAt: '', dirs: podDirs(roots, pod), detached: true, mounts: [], ...(torndown ? { torndown } : {}) });
+  allocate(dir, 'br', n, { pod: 'live', uid: 'u1' });
+  host('live', 'u1');
+  allocate(dir, 'br', n, { pod: 'ghost', uid: 'u2' }); // no state at all
+  allocate(dir, 'br', n, { pod: 'reused', uid: 'old' });
+  host('reused', 'new'); // the name belongs to a later pod now
+  allocate(dir, 'br', n, { pod: 'ended', uid: 'u4' });
+  host('ended', 'u4', true);
+  allocate(dir, 'br', n, { pod: 'dead', uid: 'u5' });
+  host('dead', 'u5');
+  const report: string[] = [];
+  await reclaimLeases(roots, (p) => p !== 'dead', report);
+  assert.deepEqual(listLeases(dir).map((l) => l.pod), ['live']);
+  assert.equal(report.length, 4);
+  assert.match(report.join('\n'), /released address 10\.213\.0\.3 of bridge br \(pod ghost is gone\)/);
+});
