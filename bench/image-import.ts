@@ -10,8 +10,9 @@
 //   tar -xf          plain `tar -xf FILE -C fresh-dir` (the goal's baseline)
 //   tar (minipod's flags)  the same tar with minipod's preserve-everything flags, reading stdin
 //   minipod import   importImage() in this process: scan + extract + config + index + lock
+//   minipod image import (CLI)  the same through bin/minipod, Node start included
 // Each timed run extracts into a fresh directory on the same filesystem; the results are only
-// deleted after the last run (so about runs x 3 x 50 MB of space is needed): on ext4 mounted
+// deleted after the last run (so about runs x 4 x 50 MB of space is needed): on ext4 mounted
 // with `discard`, deleting a tree makes the next extraction 10x slower for a while, which
 // would measure the disk, not the import. On tmpfs, --cleanup-each (delete after every timed
 // run, outside the timing) is steadier: it reuses memory pages instead of touching new ones. The goal is minipod import <= 1.2 x tar -xf.
@@ -25,7 +26,7 @@ import { importImage, removeImage, tarExtractArgs } from '../src/image/index.ts'
 import type { StateRoots } from '../src/state/paths.ts';
 import { buildBenchTree } from './image-tree.ts';
 
-interface Opts {
+export interface ImportOpts {
   runs: number;
   dir: string;
   mb: number;
@@ -33,8 +34,8 @@ interface Opts {
   cleanupEach: boolean;
 }
 
-function parseArgs(argv: string[]): Opts {
-  const o: Opts = { runs: 10, dir: os.tmpdir(), mb: 50, cleanupEach: false };
+function parseArgs(argv: string[]): ImportOpts {
+  const o: ImportOpts = { runs: 10, dir: os.tmpdir(), mb: 50, cleanupEach: false };
   for (let i = 0; i < argv.length; i++) {
     const v = (): string => argv[++i] ?? fail(`${argv[i - 1]} needs a value`);
     switch (argv[i]) {
@@ -69,9 +70,9 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
-function spawnWait(cmd: string, args: string[], stdin: 'ignore' | number = 'ignore'): Promise<void> {
+function spawnWait(cmd: string, args: string[], stdin: 'ignore' | number = 'ignore', env: NodeJS.ProcessEnv = process.env): Promise<void> {
   return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: [stdin, 'ignore', 'inherit'] });
+    const c = spawn(cmd, args, { stdio: [stdin, 'ignore', 'inherit'], env });
     c.on('error', reject);
     c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}`))));
   });
@@ -83,8 +84,16 @@ const stats = (xs: number[]) => {
   return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1] };
 };
 
-async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+export interface ImportResult {
+  /** Size of the tarball, bytes, and a one-line description of its content. */
+  size: number;
+  description: string;
+  /** Timings per variant ('tar -xf', "tar (minipod's flags)", 'minipod import'), ms. */
+  times: Map<string, number[]>;
+}
+
+/** Builds the tarball, measures the variants interleaved, removes everything it made. */
+export async function measureImport(o: ImportOpts): Promise<ImportResult> {
   const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const base = fs.mkdtempSync(path.join(path.resolve(o.dir), 'minipod-bench-'));
   try {
@@ -100,7 +109,7 @@ async function main(): Promise<void> {
     }
     fs.rmSync(tree, { recursive: true, force: true });
     const size = fs.statSync(tarball).size;
-    console.log(`tarball: ${(size / 1e6).toFixed(1)} MB${o.compress ? ` (${o.compress})` : ''}; ${mix.files} files, ${mix.symlinks} symlinks, ${mix.hardlinks} hard links, ${mix.devices} device nodes, ${mix.fifos} FIFOs, setuid file; filesystem of ${base}`);
+    const description = `${(size / 1e6).toFixed(1)} MB${o.compress ? ` (${o.compress})` : ''}; ${mix.files} files, ${mix.symlinks} symlinks, ${mix.hardlinks} hard links, ${mix.devices} device nodes, ${mix.fifos} FIFOs, setuid file; filesystem of ${base}`;
 
     const roots: StateRoots = { lib: path.join(base, 'root/lib'), run: path.join(base, 'root/run') };
     const out = path.join(base, 'out');
@@ -139,6 +148,19 @@ async function main(): Promise<void> {
           await removeImage(roots, `bench:run${i}`);
         },
       },
+      {
+        // The same import through the command, Node start included (without
+        // NODE_EXTRA_CA_CERTS, which would add ~80 ms to every Node start).
+        name: 'minipod image import (CLI)',
+        run: async (i) => {
+          const env: NodeJS.ProcessEnv = { ...process.env, MINIPOD_ROOT: path.join(base, 'root') };
+          delete env.NODE_EXTRA_CA_CERTS;
+          await spawnWait(path.join(repo, 'bin/minipod'), ['image', 'import', `bench:cli${i}`, tarball], 'ignore', env);
+        },
+        cleanup: async (i) => {
+          await removeImage(roots, `bench:cli${i}`);
+        },
+      },
     ];
     const times = new Map<string, number[]>(variants.map((v) => [v.name, []]));
     await variants[2].run(-1); // warm-up: page cache, GNU tar check, module JIT
@@ -154,23 +176,32 @@ async function main(): Promise<void> {
       }
     }
     if (!o.cleanupEach) for (let i = 0; i < o.runs; i++) for (const v of variants) await v.cleanup(i);
-
-    console.log(`${o.runs} runs each, interleaved`);
-    console.log(`${'variant'.padEnd(24)}${'median ms'.padStart(10)}${'min'.padStart(9)}${'max'.padStart(9)}`);
-    for (const v of variants) {
-      const s = stats(times.get(v.name)!);
-      console.log(`${v.name.padEnd(24)}${s.median.toFixed(1).padStart(10)}${s.min.toFixed(1).padStart(9)}${s.max.toFixed(1).padStart(9)}`);
-    }
-    const med = (n: string) => stats(times.get(n)!).median;
-    const ratio = med('minipod import') / med('tar -xf');
-    console.log(`ratio minipod import / tar -xf (medians): ${ratio.toFixed(2)}x (goal <= 1.20x)`);
-    console.log(`ratio minipod import / tar with minipod's flags (medians): ${(med('minipod import') / med("tar (minipod's flags)")).toFixed(2)}x`);
+    return { size, description, times };
   } finally {
     fs.rmSync(base, { recursive: true, force: true });
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const { description, times } = await measureImport(o);
+  console.log(`tarball: ${description}`);
+  console.log(`${o.runs} runs each, interleaved`);
+  console.log(`${'variant'.padEnd(24)}${'median ms'.padStart(10)}${'min'.padStart(9)}${'max'.padStart(9)}`);
+  for (const [name, xs] of times) {
+    const s = stats(xs);
+    console.log(`${name.padEnd(24)}${s.median.toFixed(1).padStart(10)}${s.min.toFixed(1).padStart(9)}${s.max.toFixed(1).padStart(9)}`);
+  }
+  const med = (n: string) => stats(times.get(n)!).median;
+  const ratio = med('minipod import') / med('tar -xf');
+  console.log(`ratio minipod import / tar -xf (medians): ${ratio.toFixed(2)}x (goal <= 1.20x)`);
+  console.log(`ratio minipod import / tar with minipod's flags (medians): ${(med('minipod import') / med("tar (minipod's flags)")).toFixed(2)}x`);
+}
+
+// Run as a script (node --import tsx bench/image-import.ts); bench/index.ts imports measureImport.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -73,35 +73,44 @@ C
   printf '# written by minipod bench/peers.sh: never search remote registries\nunqualified-search-registries = []\n' >"$REGCONF"
 }
 
-# crun refuses a hybrid layout while the v2 mount still owns controllers.
+# crun refuses a hybrid layout while the v2 mount still owns controllers. A controller the
+# bench unbound before may also still sit in a v1 hierarchy that is no longer mounted (the
+# kernel frees the hierarchy only once its dying cgroups are gone, which can take a minute,
+# and the controller then returns to cgroup2 at any moment): mount those too, so that the
+# layout stays stable for the whole run.
 fix_cgroup_hybrid() {
-  local work=$1 v2=/sys/fs/cgroup/unified c
+  local work=$1 v2=/sys/fs/cgroup/unified c hier
   [[ $(stat -f -c %T /sys/fs/cgroup) == tmpfs && -r $v2/cgroup.controllers ]] || return 0
-  for c in $(cat "$v2/cgroup.controllers"); do
-    [[ -e /sys/fs/cgroup/$c ]] && mountpoint -q "/sys/fs/cgroup/$c" && continue
-    log "hybrid cgroups: binding v2 controller '$c' to a v1 hierarchy at /sys/fs/cgroup/$c (for crun)"
+  for c in $(cat "$v2/cgroup.controllers") $(awk 'NR>1 && $2!=0 {print $1}' /proc/cgroups); do
+    mountpoint -q "/sys/fs/cgroup/$c" 2>/dev/null && continue
+    grep -qw "$c" <(awk '{print $NF}' /proc/self/mountinfo | tr ',' '\n') && continue  # mounted elsewhere (e.g. cpu,cpuacct)
+    hier=$(awk -v c="$c" '$1==c {print $2}' /proc/cgroups)
+    if [[ $hier == 0 ]] && ! grep -qw "$c" "$v2/cgroup.controllers"; then continue; fi
+    log "hybrid cgroups: binding controller '$c' to a v1 hierarchy at /sys/fs/cgroup/$c (crun refuses controllers on cgroup2)"
     mkdir -p "/sys/fs/cgroup/$c"
     mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c"
     echo "/sys/fs/cgroup/$c" >>"$work/v1-mounts"
   done
 }
 
+# Unmount what fix_cgroup_hybrid mounted. The controller goes back to cgroup2 when the kernel
+# frees the hierarchy, i.e. once the dying cgroups of the removed containers are released,
+# which may be after we exit.
 undo_cgroup_hybrid() {
-  local work=$1 m c try
+  local work=$1 m c
   [[ -f $work/v1-mounts ]] || return 0
-  # A v1 hierarchy only gives its controller back to cgroup2 when it has no child cgroups
-  # at unmount; conmon of a just-removed pod may still be exiting, so retry a few times.
   while read -r m; do
     [[ -n $m ]] || continue
     c=${m##*/}
-    for try in 1 2 3 4 5 6 7 8 9 10; do
-      mountpoint -q "$m" || { mkdir -p "$m"; mount -t cgroup -o "$c" cgroup "$m" || break; }
-      find "$m" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
-      umount "$m" || true
-      sleep 0.3
-      if grep -qw "$c" /sys/fs/cgroup/unified/cgroup.controllers; then rmdir "$m" 2>/dev/null || true; break; fi
-      log "controller $c still bound to v1 (busy cgroups), retry $try"; sleep 1
+    find "$m" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    umount "$m" 2>/dev/null || true
+    rmdir "$m" 2>/dev/null || true
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+      grep -qw "$c" /sys/fs/cgroup/unified/cgroup.controllers && break
+      sleep 0.5
     done
+    grep -qw "$c" /sys/fs/cgroup/unified/cgroup.controllers ||
+      log "cgroup controller $c: unmounted; it returns to cgroup2 once the kernel frees its dying cgroups"
   done <"$work/v1-mounts"
   rm -f "$work/v1-mounts"
 }

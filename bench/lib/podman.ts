@@ -18,6 +18,12 @@ export class Podman {
     return must('podman', ['kube', 'down', file], this.env);
   }
 
+  /** Best-effort removal of every pod the bench creates (web, mpb-NN): before and after a run. */
+  removeBenchPods(): void {
+    const r = run('podman', ['pod', 'ps', '--format', '{{.Name}}'], this.env);
+    this.removePods(r.output.split('\n').filter((n) => /^(web|mpb-\d+)$/.test(n)));
+  }
+
   /** Best-effort removal of the named pods (cleanup after a failure). */
   removePods(names: string[]): void {
     if (names.length) attempt('podman', ['pod', 'rm', '-f', ...names], this.env);

@@ -65,21 +65,12 @@ export interface NativeBinding {
   umount(target: string, detach: boolean): void;
 }
 
-interface RawAddon {
+/** What the addon exports: the same calls, with the plan as JSON and no defaults. */
+type RawAddon = Omit<NativeBinding, 'spawn' | 'watch' | 'mount'> & {
   spawn(plan: string, stdio: number[], extra: number[], refs: Record<string, number>): Spawned;
   watch(pidfd: number, cb: (e: ExitInfo) => void, keepAlive: boolean): void;
-  signal(pidfd: number, signo: number): void;
-  pidfdOpen(pid: number): number;
-  pipe(): [number, number];
-  socketpair(): [number, number];
-  /** A pseudo-terminal; from the devpts of the container whose root is given, else the host's. */
-  openpty(root?: string): { master: number; slave: number; path: string };
-  setWinsize(fd: number, rows: number, cols: number): void;
-  flock(fd: number, exclusive: boolean, wait: boolean): boolean;
-  close(fd: number): void;
   mount(source: string, target: string, fstype: string, flags: string[], data: string): void;
-  umount(target: string, detach: boolean): void;
-}
+};
 
 const STDIO_NULL = -1;
 const STDIO_INHERIT = -2;

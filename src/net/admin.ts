@@ -17,6 +17,7 @@ import { withLock, type Flock } from './lock.ts';
 import { deleteTable, tableExists } from './nft.ts';
 import { describePort, type HostPort } from './ports.ts';
 import { netRecord } from './record.ts';
+import { checkOwner } from './setup.ts';
 import { reclaimLeases } from './undo.ts';
 
 export interface Allocation {
@@ -107,6 +108,7 @@ export async function removeBridge(native: Flock, roots: StateRoots, bridge: str
     }
     const link = await linkInfo(bridge);
     if (link && link.kind !== 'bridge') throw new MinipodError(`interface "${bridge}" is not a bridge (${link.kind ?? 'plain'}); minipod leaves it alone`, { code: 'ERR_MINIPOD_BRIDGE' });
+    if (link) checkOwner(bridge, link.alias, roots.run); // another root's pods still on it: refused
     if (await deleteTable(tableName(bridge))) report.push(`removed firewall table ip ${tableName(bridge)}`);
     if (link && (await deleteLink(bridge))) report.push(`removed bridge ${bridge}`);
     if (existsSync(dir)) {

@@ -40,7 +40,7 @@ export function contributeNetwork(ctx: HookContext): Contribution {
   const ip = ctx.facts.podIP ?? '<pod-ip>';
   const veth = vethName(ctx.uid);
   const hostSteps: HostStep[] = [
-    ...bridgeCommands(cfg).map((l) => ({ what: `bridge ${cfg.bridge} (when missing)`, command: ['ip', ...l.split(' ')] })),
+    ...bridgeCommands(cfg, ownerAlias(ctx.roots.run)).map((l) => ({ what: `bridge ${cfg.bridge} (when missing)`, command: ['ip', ...l.split(' ')] })),
     ...vethCommands(cfg, veth, '<pause-pid>').map((l) => ({ what: 'veth pair, eth0 in the pod', command: ['ip', ...l.split(' ')] })),
     ...podCommands(cfg, ip).map((l) => ({ what: "in the pod's network namespace", command: ['nsenter', '--net=/proc/<pause-pid>/ns/net', 'ip', ...l.split(' ')] })),
     {

@@ -22,9 +22,28 @@ export function bridgeMac(gateway: string): string {
   return ['0a', '58', n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].map((b) => (typeof b === 'string' ? b : b.toString(16).padStart(2, '0'))).join(':');
 }
 
-export function bridgeCommands(cfg: NetConfig): string[] {
+/**
+ * The bridge's alias names the state root whose leases hand out its addresses: two roots
+ * (two MINIPOD_ROOTs) allocating on one bridge would give pods the same address.
+ */
+export function ownerAlias(runRoot: string): string {
+  return `minipod:${runRoot}`;
+}
+
+/** ip's batch parser splits on blanks and honours double quotes. */
+function quoted(s: string): string {
+  if (/["\\\n]/.test(s)) throw new MinipodError(`state directory ${JSON.stringify(s)} has a character minipod cannot pass to ip`);
+  return `"${s}"`;
+}
+
+export function aliasCommand(bridge: string, alias: string): string {
+  return `link set dev ${bridge} alias ${quoted(alias)}`;
+}
+
+export function bridgeCommands(cfg: NetConfig, owner = ownerAlias('<run-root>')): string[] {
   return [
     `link add name ${cfg.bridge} address ${bridgeMac(cfg.gateway)} type bridge`,
+    aliasCommand(cfg.bridge, owner),
     `addr add ${cfg.gateway}/${cfg.subnet.prefix} brd + dev ${cfg.bridge}`,
     `link set dev ${cfg.bridge} up`,
   ];
@@ -50,6 +69,7 @@ export interface LinkInfo {
   name: string;
   kind?: string;
   up: boolean;
+  alias?: string;
   /** IPv4 addresses as "a.b.c.d/prefix". */
   addrs: string[];
 }
@@ -64,6 +84,7 @@ export async function linkInfo(name: string): Promise<LinkInfo | undefined> {
   const [l] = JSON.parse(r.stdout || '[]') as {
     ifname: string;
     flags?: string[];
+    ifalias?: string;
     linkinfo?: { info_kind?: string };
     addr_info?: { family: string; local: string; prefixlen: number }[];
   }[];
@@ -72,6 +93,7 @@ export async function linkInfo(name: string): Promise<LinkInfo | undefined> {
     name: l.ifname,
     kind: l.linkinfo?.info_kind,
     up: (l.flags ?? []).includes('UP'),
+    alias: l.ifalias || undefined,
     addrs: (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
   };
 }

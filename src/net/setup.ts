@@ -11,6 +11,7 @@
 
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 
 import { MinipodError } from '../errors.ts';
 import { podHostname } from '../plan/pod.ts';
@@ -19,8 +20,8 @@ import { recordHost, type HostRecord } from '../state/host.ts';
 import { netConfig, netDir, netRootDir, vethName, type NetConfig } from './config.ts';
 import { writeEtcFiles } from './etc-files.ts';
 import { hostAddress } from './host-address.ts';
-import { allocate } from './ipam.ts';
-import { bridgeCommands, ipBatch, linkInfo, podCommands, vethCommands } from './ip.ts';
+import { allocate, listLeases } from './ipam.ts';
+import { bridgeCommands, ipBatch, linkInfo, ownerAlias, podCommands, vethCommands } from './ip.ts';
 import { withLock } from './lock.ts';
 import { applyPodRules, flushUdpConntrack } from './nft.ts';
 import { checkHostPorts, hostPorts } from './ports.ts';
@@ -73,26 +74,41 @@ function writeSysctl(key: string, value: string): void {
   }
 }
 
+/** The state root that owns a bridge, from its alias; undefined when none says. */
+export function bridgeOwner(alias: string | undefined): string | undefined {
+  return alias?.startsWith('minipod:') ? alias.slice('minipod:'.length) : undefined;
+}
+
+/**
+ * A bridge is handed out by one state root at a time: refuses one whose owner (another
+ * MINIPOD_ROOT) still has addresses leased on it, takes over one whose owner has none.
+ */
+export function checkOwner(bridge: string, alias: string | undefined, runRoot: string): boolean {
+  const owner = bridgeOwner(alias);
+  if (owner === undefined || owner === runRoot) return owner === runRoot;
+  const users = listLeases(path.join(owner, 'net', bridge));
+  if (users.length) {
+    throw new MinipodError(
+      `bridge "${bridge}" is in use by ${users.length} pod(s) of another minipod state root (${owner}): give this root its own bridge and subnet (--bridge, --subnet)`,
+      { code: 'ERR_MINIPOD_BRIDGE' },
+    );
+  }
+  return false;
+}
+
 /**
  * Creates the bridge with its gateway address when missing; refuses an interface of that
- * name that is not a bridge, or a bridge that carries another network. The bridge is
- * shared by every pod on it and stays when they go (`minipod network rm` removes it).
+ * name that is not a bridge, or a bridge that carries another network or belongs to
+ * another state root. The bridge is shared by every pod on it and stays when they go
+ * (`minipod network rm` removes it).
  */
-export async function ensureBridge(cfg: NetConfig): Promise<'created' | 'present'> {
-  // Fast path, without starting a process: the bridge already carries our gateway
-  // address (getifaddrs sees this network namespace). A non-bridge there would make the
-  // veth's `master` fail, which is reported as well.
-  const have = os.networkInterfaces()[cfg.bridge]?.some((a) => a.family === 'IPv4' && a.address === cfg.gateway);
-  if (have) {
-    writeSysctl('ip_forward', '1');
-    writeSysctl(`conf/${cfg.bridge}/route_localnet`, '1');
-    return 'present';
-  }
+export async function ensureBridge(cfg: NetConfig, runRoot: string): Promise<'created' | 'present'> {
   const l = await linkInfo(cfg.bridge);
   const want = `${cfg.gateway}/${cfg.subnet.prefix}`;
+  const owner = ownerAlias(runRoot);
   let made: 'created' | 'present' = 'present';
   if (!l) {
-    await ipBatch(`creating bridge "${cfg.bridge}"`, bridgeCommands(cfg));
+    await ipBatch(`creating bridge "${cfg.bridge}"`, bridgeCommands(cfg, owner));
     made = 'created';
   } else {
     if (l.kind !== 'bridge') {
@@ -108,9 +124,10 @@ export async function ensureBridge(cfg: NetConfig): Promise<'created' | 'present
         { code: 'ERR_MINIPOD_BRIDGE' },
       );
     }
-    // Half made (a crash between the commands): finish it.
-    const [, addAddr, setUp] = bridgeCommands(cfg);
-    const fix = [...(l.addrs.includes(want) ? [] : [addAddr]), ...(l.up ? [] : [setUp])];
+    const ours = checkOwner(cfg.bridge, l.alias, runRoot);
+    // Half made (a crash between the commands), or taken over: finish it.
+    const [, setAlias, addAddr, setUp] = bridgeCommands(cfg, owner);
+    const fix = [...(ours ? [] : [setAlias]), ...(l.addrs.includes(want) ? [] : [addAddr]), ...(l.up ? [] : [setUp])];
     if (fix.length) await ipBatch(`configuring bridge "${cfg.bridge}"`, fix);
   }
   // Pods reach beyond the host (egress), and 127.0.0.1:hostPort DNATed to a pod leaves
@@ -125,7 +142,7 @@ export async function wirePod(ctx: HookContext, host: HostRecord, pausePid: numb
   if (!n || n.mode !== 'bridge') return;
   const cfg = netConfig();
   if (cfg.bridge !== n.bridge) throw new MinipodError(`bridge changed while the pod started (${n.bridge} -> ${cfg.bridge})`);
-  await withLock(ctx.native, netRootDir(ctx.roots), () => ensureBridge(cfg));
+  await withLock(ctx.native, netRootDir(ctx.roots), () => ensureBridge(cfg, ctx.roots.run));
   const veth = vethName(ctx.uid);
   setNet(host, (r) => (r.veth = veth));
   await ipBatch(`creating the veth pair of pod "${ctx.pod.metadata.name}"`, vethCommands(cfg, veth, pausePid));

@@ -23,8 +23,16 @@ export interface K8sContainerStatus {
   pid?: number;
 }
 
+export interface PodCondition {
+  type: 'Initialized' | 'ContainersReady' | 'Ready';
+  status: 'True' | 'False';
+  reason?: string;
+}
+
 export interface PodStatusView {
   phase: string;
+  /** Kubernetes' pod conditions, from the containers' readiness (probes run in the supervisor). */
+  conditions: PodCondition[];
   reason?: string;
   podIP?: string;
   hostIP?: string;
@@ -68,8 +76,18 @@ export function statusView(info: PodInfo): PodStatusView {
   const plan = readPlan(info.dirs);
   const image = (name: string) => [...(plan?.initContainers ?? []), ...(plan?.containers ?? [])].find((c) => c.name === name)?.image ?? '';
   const cs = info.state?.containers ?? [];
+  const apps = cs.filter((c) => !c.init || c.sidecar);
+  const inits = cs.filter((c) => c.init && !c.sidecar);
+  const initialized = inits.every((c) => c.state === 'terminated' && c.exitCode === 0);
+  const ready = initialized && apps.length > 0 && apps.every((c) => c.ready);
+  const cond = (type: PodCondition['type'], ok: boolean, reason: string): PodCondition => ({ type, status: ok ? 'True' : 'False', ...(ok ? {} : { reason }) });
   return {
     phase: podPhase(info),
+    conditions: [
+      cond('Initialized', initialized, 'ContainersNotInitialized'),
+      cond('ContainersReady', ready, 'ContainersNotReady'),
+      cond('Ready', ready, 'ContainersNotReady'),
+    ],
     ...(info.host?.lost ? { reason: 'SupervisorLost' } : info.state?.reason ? { reason: info.state.reason } : {}),
     ...(info.host?.podIP ? { podIP: info.host.podIP } : {}),
     hostIP: (info.host?.network as { hostIP?: string } | undefined)?.hostIP,

@@ -69,7 +69,7 @@ const probe: FieldType = {
     exec: f({ obj: execAction }),
     httpGet: f({ obj: httpGet }),
     tcpSocket: f({ obj: tcpSocket }),
-    grpc: f({ obj: { port: f('int', { required: true }), service: str } }),
+    grpc: no({ obj: { port: f('int', { required: true }), service: str } }, 'grpc probes are not implemented; use exec, httpGet or tcpSocket'),
     initialDelaySeconds: int,
     periodSeconds: int,
     timeoutSeconds: int,

@@ -178,26 +178,31 @@ test('hostPort: another network namespace reaches it at the host\'s address (on 
   for (const ns of [OUT_NS, ROUTED_NS]) must('ip', ['netns', 'del', ns]); // their veths go with them
 });
 
-test('UDP hostPort: a datagram to 127.0.0.1 reaches the pod', { skip: needsRoot }, async () => {
-  await runDetached(
-    pod('u', {
-      terminationGracePeriodSeconds: 1,
-      containers: [{ name: 'c', image, command: ['sh', '-c', 'nc -lu -p 53 > /tmp/got; sleep 3600'], ports: [{ containerPort: 53, hostPort: 18053, protocol: 'UDP' }] }],
-    }),
-  );
+test('UDP hostPort: a datagram to 127.0.0.1 reaches the pod and the answer comes back', { skip: needsRoot }, async () => {
+  // busybox has no UDP server: a small echo server runs in the pod's network namespace.
+  await runDetached(pod('u', { terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image, command: ['sleep', '3600'], ports: [{ containerPort: 53, hostPort: 18053, protocol: 'UDP' }] }] }));
+  const rec = JSON.parse(readFileSync(path.join(host.root, 'run/pods/u/host.json'), 'utf8')) as { pause: { pid: number } };
+  const script = `const s = require('node:dgram').createSocket('udp4'); s.on('message', (m, r) => s.send('pong:' + m, r.port, r.address)); s.bind(53, () => console.log('ready'));`;
+  const server = spawn('nsenter', [`--net=/proc/${rec.pause.pid}/ns/net`, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   const sock = dgram.createSocket('udp4');
   try {
-    const got = await waitFor(async () => {
-      sock.send('ping-udp\n', 18053, '127.0.0.1');
-      const r = await exec('u', ['cat', '/tmp/got']);
-      return r.stdout.includes('ping-udp') ? r.stdout : undefined;
-    }, 'a UDP datagram through the hostPort', 10_000, 200);
-    assert.match(got, /ping-udp/);
+    await new Promise<void>((res, rej) => {
+      server.stdout.once('data', () => res());
+      server.once('exit', (c) => rej(new Error(`udp server exited ${c}`)));
+    });
+    let reply: string | undefined;
+    sock.on('message', (m) => (reply = String(m)));
+    const got = await waitFor(() => {
+      sock.send('ping-udp', 18053, '127.0.0.1');
+      return reply;
+    }, 'a UDP answer through the hostPort', 10_000, 200);
+    assert.equal(got, 'pong:ping-udp');
+    assert.match(nftTable()!, /udp \. 18053 : 10\.213\.0\.\d+ \. 53/);
   } finally {
     sock.close();
+    server.kill('SIGKILL');
+    await rm('u');
   }
-  assert.match(nftTable()!, /udp \. 18053 : 10\.213\.0\.\d+ \. 53/);
-  await rm('u');
   assert.doesNotMatch(nftTable()!, /18053/);
 });
 
@@ -309,6 +314,19 @@ test('bad input: a name that is not a bridge, an invalid subnet, an exhausted su
   assert.equal(notBridge.code, 125);
   assert.match(notBridge.stderr, /interface "mptest-dum" exists but is not a bridge \(it is a veth interface\)/);
   must('ip', ['link', 'del', 'mptest-dum']);
+  assert.deepEqual(readdirSync(path.join(host.root, 'run/net/mptest-dum/leases')), [], 'the address of the failed pod is freed');
+
+  // Another state root on this bridge while this root's pods use it.
+  const other = new TestHost('network-other');
+  try {
+    const r = await other.cli(['run', '-d', other.manifest('x5.json', httpd('x5'))], { env: { MINIPOD_BRIDGE: BRIDGE, MINIPOD_SUBNET: SUBNET } });
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /bridge "mptest-net" is in use by 2 pod\(s\) of another minipod state root/);
+    assert.deepEqual(other.podDirs(), []);
+    assert.deepEqual(readdirSync(path.join(other.root, 'run/net', BRIDGE, 'leases')), []);
+  } finally {
+    other.cleanup();
+  }
 
   const badCidr = await host.cli(['run', '-d', host.manifest('x2.json', httpd('x2'))], { env: { MINIPOD_SUBNET: '10.213.0.0/40' } });
   assert.equal(badCidr.code, 125);

@@ -100,6 +100,26 @@ describe('probes and lifecycle hooks', { skip: needsRoot }, () => {
     await rm('ready');
   });
 
+  test('readiness gates run --wait', async () => {
+    names.push('gated');
+    const file = h.manifest('gated.json', pod('gated', {
+      containers: [
+        {
+          name: 'app',
+          image,
+          command: idle('(sleep 1.5; touch /tmp/ok) &'),
+          readinessProbe: { exec: { command: ['test', '-f', '/tmp/ok'] }, periodSeconds: 1 },
+        },
+      ],
+    }));
+    const t0 = Date.now();
+    const r = await h.cli(['run', '-d', '--wait', '--timeout', '20', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Date.now() - t0 >= 1500, `run --wait returned after ${Date.now() - t0} ms, before the probe could pass`);
+    assert.ok((await ctr('gated')).ready);
+    await rm('gated');
+  });
+
   test('a failing liveness probe kills and restarts the container, and says why', async () => {
     await run('live', {
       containers: [

@@ -307,7 +307,7 @@ test('hostPath: read and write through it; every type is checked; the content st
     writeFileSync(path.join(base, 'dir', 'hello'), 'from the host\n');
     writeFileSync(path.join(base, 'file'), 'a host file\n');
     const sock = path.join(base, 'app.sock');
-    const server = net.createServer((c) => c.end('socket says hi\n'));
+    const server = net.createServer((c) => c.end());
     sockets.push(server);
     await new Promise<void>((r) => server.listen(sock, r));
     const block = readdirSync('/dev').map((d) => `/dev/${d}`).find((p) => {
@@ -342,13 +342,12 @@ test('hostPath: read and write through it; every type is checked; the content st
       'echo new > /mnt/newfile',
       'echo deep > /mnt/made/x',
       'echo plain > /mnt/plain/y',
-      'nc local:/mnt/sock </dev/null 2>/dev/null || socat - UNIX-CONNECT:/mnt/sock 2>/dev/null || echo "nc: $(ls -l /mnt/sock | cut -c1)"',
+      'test -S /mnt/sock && echo socket',
       'test -c /mnt/null && echo char',
       'test -b /mnt/block && echo block',
     ].join('; ')), 'use the volumes').stdout;
     assert.match(r, /^from the host\na host file\n/);
-    assert.match(r, /socket says hi\n|nc: s\n/);
-    assert.match(r, /char\nblock\n$/);
+    assert.match(r, /socket\nchar\nblock\n$/);
     const ro = await exec(h, 'hp', 'app', 'echo x > /mnt/ro/nope');
     assert.match(ro.stderr, /Read-only file system/, 'a readOnly hostPath refuses writes');
     ok(await h.cli(['rm', 'hp']), 'rm');

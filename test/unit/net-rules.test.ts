@@ -4,7 +4,7 @@ import { test } from 'node:test';
 
 import { FieldError } from '../../src/errors.ts';
 import { netConfig } from '../../src/net/config.ts';
-import { bridgeCommands, bridgeMac, podCommands, vethCommands } from '../../src/net/ip.ts';
+import { bridgeCommands, bridgeMac, ownerAlias, podCommands, vethCommands } from '../../src/net/ip.ts';
 import { elementOf, renderCreateElements, renderRuleset } from '../../src/net/nft.ts';
 import { clash, describePort, hostPorts, type HostPort } from '../../src/net/ports.ts';
 import type { Container, Pod } from '../../src/spec/types.ts';
@@ -84,7 +84,13 @@ test('port elements: any-address and per-address maps, keys for delete', () => {
 test('ip batches: bridge with a fixed MAC, veth straight into the pod as eth0, address and route', () => {
   const cfg = netConfig({ MINIPOD_BRIDGE: 'mpt0', MINIPOD_SUBNET: '10.213.0.0/24' });
   assert.equal(bridgeMac('10.213.0.1'), '0a:58:0a:d5:00:01');
-  assert.deepEqual(bridgeCommands(cfg), ['link add name mpt0 address 0a:58:0a:d5:00:01 type bridge', 'addr add 10.213.0.1/24 brd + dev mpt0', 'link set dev mpt0 up']);
+  assert.deepEqual(bridgeCommands(cfg, ownerAlias('/run/minipod')), [
+    'link add name mpt0 address 0a:58:0a:d5:00:01 type bridge',
+    'link set dev mpt0 alias "minipod:/run/minipod"',
+    'addr add 10.213.0.1/24 brd + dev mpt0',
+    'link set dev mpt0 up',
+  ]);
+  assert.throws(() => bridgeCommands(cfg, ownerAlias('/tmp/a"b')), /cannot pass to ip/);
   assert.deepEqual(vethCommands(cfg, 'mpabc', 1234), ['link add name mpabc type veth peer name eth0 netns 1234', 'link set dev mpabc master mpt0', 'link set dev mpabc up']);
   assert.deepEqual(podCommands(cfg, '10.213.0.9'), ['addr add 10.213.0.9/24 dev eth0', 'link set dev eth0 up', 'route add default via 10.213.0.1 dev eth0']);
 });
