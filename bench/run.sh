@@ -2,6 +2,7 @@
 # minipod's side-by-side benchmark against podman (crun), crun and runc: the one command.
 #
 #   sudo bench/run.sh [--quick] [--rows P1,P2,P3,P4,P5,P6] [--out FILE]
+#   sudo bench/run.sh --profile [--out FILE]    where minipod's time goes (bench/profile.ts)
 #
 # Installs what it needs (apt-get: podman crun runc conmon hyperfine ...; npm ci and
 # `npm run build` when minipod is not built), prepares the busybox image for every runtime,
@@ -51,4 +52,9 @@ if [[ ! -f dist/minipod.js || ! -f build/Release/minipod.node || ! -f build/Rele
   npm run build >&2
 fi
 "$HERE/peers.sh" setup "$WORK"
-node --import tsx "$HERE/index.ts" --work "$WORK" "$@"
+if [[ ${1:-} == --profile ]]; then
+  shift
+  node --import tsx "$HERE/profile.ts" --work "$WORK" "$@"
+else
+  node --import tsx "$HERE/index.ts" --work "$WORK" "$@"
+fi

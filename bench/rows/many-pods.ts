@@ -1,8 +1,8 @@
 // P4: N pods up, then down (N = 1, 10, 50), one command per pod as a user would script it:
 // `minipod run -d` / `podman kube play` for each, then `minipod rm -f` / `podman kube down`
-// for each. The pods are the bench pod renamed mpb-NN and without the hostPort (a host port
-// can be bound once). Totals, and per pod = (up + down) / N. The goal is about minipod's
-// scaling: the per-pod time at 50 pods at most 1.3 times that at 1 pod.
+// for each. The pods are the bench pod renamed mpb-NN and without ports (a host port can be
+// bound once; see withoutPorts). Totals, and per pod = (up + down) / N. The goal is about
+// minipod's scaling: the per-pod time at 50 pods at most 1.3 times that at 1 pod.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +12,27 @@ import type { Minipod } from '../lib/minipod.ts';
 import type { Podman } from '../lib/podman.ts';
 import { sample, type Comparison, type Sample } from '../lib/result.ts';
 
+/**
+ * Drops every container's `ports:` list. Not only hostPort: podman 4.3's kube play publishes
+ * a containerPort without hostPort on the same host port, so the second pod would fail
+ * with "bind: address already in use".
+ */
+function withoutPorts(yaml: string): string {
+  const out: string[] = [];
+  let skipIndent = -1;
+  for (const line of yaml.split('\n')) {
+    const indent = line.length - line.trimStart().length;
+    if (skipIndent >= 0 && (line.trim() === '' || indent > skipIndent || (indent === skipIndent && line.trimStart().startsWith('- ')))) continue;
+    skipIndent = -1;
+    if (/^\s*ports:\s*$/.test(line)) {
+      skipIndent = indent;
+      continue;
+    }
+    out.push(line);
+  }
+  return out.join('\n');
+}
+
 function podFiles(ctx: Ctx, n: number): { name: string; file: string }[] {
   const src = fs.readFileSync(ctx.podFile, 'utf8');
   const dir = path.join(ctx.work, 'many');
@@ -19,8 +40,8 @@ function podFiles(ctx: Ctx, n: number): { name: string; file: string }[] {
   return Array.from({ length: n }, (_, i) => {
     const name = `mpb-${String(i + 1).padStart(2, '0')}`;
     const file = path.join(dir, `${name}.yaml`);
-    const text = src.replace(/^ {2}name: web$/m, `  name: ${name}`).replace(/^\s+hostPort: \d+\n/m, '');
-    if (text === src || /hostPort/.test(text)) throw new Error(`cannot derive ${name} from ${ctx.podFile}`);
+    const text = withoutPorts(src.replace(/^ {2}name: web$/m, `  name: ${name}`));
+    if (text === src || /^\s+(hostPort|containerPort):/m.test(text)) throw new Error(`cannot derive ${name} from ${ctx.podFile}`);
     fs.writeFileSync(file, text);
     return { name, file };
   });

@@ -12,7 +12,7 @@ import { onNetworkTeardown } from '../runtime/teardown.ts';
 import type { HostStep, MountOp } from '../plan/types.ts';
 import { netConfig, vethName } from './config.ts';
 import { etcFiles, resolvFor } from './etc-files.ts';
-import { bridgeCommands, podCommands, vethCommands } from './ip.ts';
+import { bridgeCommands, ownerAlias, podCommands, vethCommands } from './ip.ts';
 import { renderCreateElements } from './nft.ts';
 import { hostPorts } from './ports.ts';
 import { prepareNetwork, wirePod } from './setup.ts';

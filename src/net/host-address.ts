@@ -29,3 +29,31 @@ export function hostAddress(exclude: string[] = []): string | undefined {
   }
   return undefined;
 }
+
+export interface Route {
+  iface: string;
+  /** Destination network and mask as 32-bit numbers. */
+  dest: number;
+  mask: number;
+}
+
+/** IPv4 routes of this network namespace other than the default route (/proc/net/route). */
+export function networkRoutes(): Route[] {
+  let text = '';
+  try {
+    text = readFileSync('/proc/net/route', 'utf8');
+  } catch {
+    return [];
+  }
+  // The file prints addresses as host-order (little-endian) hex.
+  const le = (h: string) => (Buffer.from(h, 'hex').readUInt32LE(0) >>> 0);
+  const out: Route[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8) continue;
+    const mask = le(f[7]);
+    if (mask === 0) continue;
+    out.push({ iface: f[0], dest: le(f[1]), mask });
+  }
+  return out;
+}

@@ -19,7 +19,8 @@ import type { HookContext } from '../runtime/hooks.ts';
 import { recordHost, type HostRecord } from '../state/host.ts';
 import { netConfig, netDir, netRootDir, vethName, type NetConfig } from './config.ts';
 import { writeEtcFiles } from './etc-files.ts';
-import { hostAddress } from './host-address.ts';
+import { formatIPv4, overlaps } from './cidr.ts';
+import { hostAddress, networkRoutes } from './host-address.ts';
 import { allocate, listLeases } from './ipam.ts';
 import { bridgeCommands, ipBatch, linkInfo, ownerAlias, podCommands, vethCommands } from './ip.ts';
 import { withLock } from './lock.ts';
@@ -79,6 +80,22 @@ export function bridgeOwner(alias: string | undefined): string | undefined {
   return alias?.startsWith('minipod:') ? alias.slice('minipod:'.length) : undefined;
 }
 
+/** A subnet that another interface already routes would make both unreachable in part. */
+export function checkRoutes(cfg: NetConfig, routes = networkRoutes()): void {
+  for (const r of routes) {
+    if (r.iface === cfg.bridge) continue;
+    let prefix = 0;
+    for (let m = r.mask; m; m = (m << 1) >>> 0) prefix++; // masks are contiguous ones
+    const net = { base: (r.dest & r.mask) >>> 0, prefix, text: '' };
+    if (overlaps(net, cfg.subnet)) {
+      throw new MinipodError(
+        `subnet ${cfg.subnet.text} overlaps ${formatIPv4(net.base)}/${net.prefix}, routed on interface "${r.iface}": choose another subnet with --subnet or MINIPOD_SUBNET`,
+        { code: 'ERR_MINIPOD_SUBNET' },
+      );
+    }
+  }
+}
+
 /**
  * A bridge is handed out by one state root at a time: refuses one whose owner (another
  * MINIPOD_ROOT) still has addresses leased on it, takes over one whose owner has none.
@@ -108,6 +125,7 @@ export async function ensureBridge(cfg: NetConfig, runRoot: string): Promise<'cr
   const owner = ownerAlias(runRoot);
   let made: 'created' | 'present' = 'present';
   if (!l) {
+    checkRoutes(cfg);
     await ipBatch(`creating bridge "${cfg.bridge}"`, bridgeCommands(cfg, owner));
     made = 'created';
   } else {

@@ -44,7 +44,7 @@ export async function runForeground(pod: Pod, o: Omit<StartOptions, 'mode'>, say
     const ip = started.facts.podIP ? `, IP ${started.facts.podIP}` : '';
     say(`minipod: pod "${started.name}" running (${names}${ip})`);
     if (stopEarly) link.send('stop');
-    await link.exit;
+    await link.waitExit();
     link.close();
     const state = readState(podDirs(o.roots, started.name));
     await teardownPod(o.native, o.roots, started.name);

@@ -137,6 +137,7 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     o.native.mount('shm', shm, 'tmpfs', ['nosuid', 'nodev', 'noexec'], `mode=1777,size=${SHM_SIZE}`);
 
     const teardown = [process.execPath, path.join(packageRoot(), 'dist', 'minipod.js'), '__teardown', ...rootArgs(o.roots)];
+    // 0600: the plan holds the containers' env, Secret values included.
     writeJsonAtomic(path.join(dirs.run, 'plan.json'), {
       pod: plan,
       supervisor: {
@@ -148,7 +149,7 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
         onOwnerGone: [...teardown, name],
         teardownAtExit: o.mode === 'owned',
       },
-    });
+    }, 0o600);
     link = SupervisorLink.launch(o.native, {
       pod: name,
       runDir: dirs.run,
@@ -169,14 +170,14 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     if (e instanceof PodEndedEarly && link && o.mode === 'detached') {
       // It ran and ended on its own. We are still attached, so the supervisor leaves the
       // teardown to us; keep the state, so that `ps -a` and `logs` show what happened.
-      await link.exit;
+      await link.waitExit();
       link.close();
       await teardownPod(o.native, o.roots, name, { keepState: true });
       throw new MinipodError(`pod "${name}" ended (${e.phase}) before all its containers were running: ${whatFailed(dirs)}`, { exitCode: 1 });
     }
     if (link && !link.exited) {
       link.send('kill');
-      await Promise.race([link.exit, new Promise((r) => setTimeout(r, 5000))]);
+      await Promise.race([link.waitExit(), new Promise((r) => setTimeout(r, 5000))]);
     }
     link?.close();
     await teardownPod(o.native, o.roots, name);

@@ -154,6 +154,21 @@ export class SupervisorLink extends EventEmitter {
     });
   }
 
+  /**
+   * Resolves when the supervisor (and the teardown it may exec) has exited, keeping our
+   * event loop alive meanwhile: the exit watch itself does not (a detached CLI must be able
+   * to quit), and once the control socket has closed nothing else would, so Node could
+   * end before the exit is seen.
+   */
+  async waitExit(): Promise<ExitInfo> {
+    const hold = setInterval(() => undefined, 1 << 30);
+    try {
+      return await this.exit;
+    } finally {
+      clearInterval(hold);
+    }
+  }
+
   /** Tell the supervisor to keep going without us, and let go of it. */
   detach(): void {
     this.send('detach');

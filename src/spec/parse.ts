@@ -87,7 +87,9 @@ export interface ParsedStream {
 
 export function parseStream(text: string, file: string): ParsedStream {
   const lines = new LineCounter();
-  const all = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
+  // YAML 1.1, as kubectl reads manifests: `defaultMode: 0644` is octal there (420), and a
+  // YAML 1.2 reader would take it for decimal 644 — or, for 0400, silently for another mode.
+  const all = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true, version: '1.1' });
   const errors: Diagnostic[] = [];
   const docs: RawDocument[] = [];
   const list = Array.isArray(all) ? all : [];

@@ -4,6 +4,7 @@
 
 import { Buffer } from 'node:buffer';
 
+import { validateVolumes } from '../volumes/validate.ts';
 import type { Issue } from './structure.ts';
 import type { ConfigMap, Container, Pod, Secret } from './types.ts';
 
@@ -149,6 +150,8 @@ export function validatePod(pod: Pod, out: Issue[]): void {
       }),
     );
   }
+  // Volumes, mounts, subPaths, item paths, modes, and env references to ConfigMaps/Secrets.
+  for (const p of validateVolumes(pod)) out.push({ path: p.field, kind: 'error', message: p.message });
   (s.hostAliases ?? []).forEach((a, i) => {
     if (!/^(\d{1,3}\.){3}\d{1,3}$|:/.test(a.ip)) out.push({ path: `spec.hostAliases[${i}].ip`, kind: 'error', message: `"${a.ip}" is not an IP address` });
   });

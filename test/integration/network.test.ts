@@ -175,7 +175,35 @@ test('hostPort: another network namespace reaches it at the host\'s address (on 
   for (const args of [['link', 'set', 'lo', 'up'], ['addr', 'add', '10.214.0.2/30', 'dev', 'eth0'], ['link', 'set', 'eth0', 'up']]) must('ip', ['-n', ROUTED_NS, ...args]);
   const routed = () => body(sh('ip', ['netns', 'exec', ROUTED_NS, 'busybox', ...ncGet('10.214.0.1', HOSTPORT)]).out);
   assert.equal((await waitFor(routed, 'hostPort from a routed namespace')).trim(), 'hello from b');
+
+  // Egress: a pod reaching beyond the subnet is masqueraded to the host's address there.
+  const script = `require('node:net').createServer((c) => { console.log(c.remoteAddress); c.end('ok'); }).listen(7000, '10.214.0.2', () => console.log('ready'));`;
+  const server = spawn('ip', ['netns', 'exec', ROUTED_NS, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    let seen = '';
+    server.stdout.on('data', (d) => (seen += d));
+    await waitFor(() => seen.includes('ready'), 'a server in the routed namespace');
+    const r = await waitFor(async () => {
+      const x = await exec('a', ['sh', '-c', 'echo hi | nc -w 2 10.214.0.2 7000']);
+      return x.stdout.includes('ok') ? x : undefined;
+    }, 'pod a reaching the routed namespace');
+    assert.equal(r.code, 0);
+    assert.match(seen, /^10\.214\.0\.1$/m, `source seen by the server: ${seen}`);
+  } finally {
+    server.kill('SIGKILL');
+  }
   for (const ns of [OUT_NS, ROUTED_NS]) must('ip', ['netns', 'del', ns]); // their veths go with them
+});
+
+test('hostIP: a port published on one address answers there only', { skip: needsRoot }, async () => {
+  await runDetached(httpd('hip', { ports: [{ containerPort: 80, hostPort: 18070, hostIP: GATEWAY }] }));
+  try {
+    assert.equal((await waitFor(() => get(`http://${GATEWAY}:18070/`), 'hostPort on the gateway address')).trim(), 'hello from hip');
+    assert.equal(await get('http://127.0.0.1:18070/'), undefined);
+    assert.match(nftTable()!, /10\.213\.0\.1 \. tcp \. 18070 : 10\.213\.0\.\d+ \. 80/);
+  } finally {
+    await rm('hip');
+  }
 });
 
 test('UDP hostPort: a datagram to 127.0.0.1 reaches the pod and the answer comes back', { skip: needsRoot }, async () => {

@@ -65,3 +65,12 @@ test('veth names are stable per pod uid and fit IFNAMSIZ', () => {
   assert.match(a, /^mp[0-9a-f]{10}$/);
   assert.ok(a.length <= 15);
 });
+
+test('a subnet that another interface routes is refused before the bridge is made', async () => {
+  const { checkRoutes } = await import('../../src/net/setup.ts');
+  const cfg = netConfig({ MINIPOD_BRIDGE: 'mpt0', MINIPOD_SUBNET: '10.213.0.0/24' });
+  const route = (iface: string, net: string, prefix: number) => ({ iface, dest: parseIPv4(net)!, mask: prefix ? (0xffffffff << (32 - prefix)) >>> 0 : 0 });
+  assert.doesNotThrow(() => checkRoutes(cfg, [route('eth0', '192.0.2.0', 24), route('mpt0', '10.213.0.0', 24), route('wg0', '10.213.1.0', 24)]));
+  assert.throws(() => checkRoutes(cfg, [route('wg0', '10.0.0.0', 8)]), /subnet 10\.213\.0\.0\/24 overlaps 10\.0\.0\.0\/8, routed on interface "wg0": choose another subnet/);
+  assert.throws(() => checkRoutes(cfg, [route('tun0', '10.213.0.128', 25)]), /overlaps 10\.213\.0\.128\/25/);
+});

@@ -194,3 +194,29 @@ test('quantities', () => {
   assert.equal(parseQuantity(2), 2);
   assert.equal(parseQuantity('12 apples'), undefined);
 });
+
+test('modes are read as kubectl reads them: a leading 0 is octal (YAML 1.1)', () => {
+  const text = `apiVersion: v1
+kind: Pod
+metadata: {name: m}
+spec:
+  containers: [{name: c, image: busybox, volumeMounts: [{name: conf, mountPath: /conf}]}]
+  volumes: [{name: conf, configMap: {name: conf, defaultMode: 0400}}]
+`;
+  const pod = parseManifests(text, 'pod.yaml').pods[0].value;
+  assert.equal(pod.spec.volumes?.[0].configMap?.defaultMode, 0o400);
+});
+
+test('volume mistakes are reported with their position', () => {
+  const lines = errorsOf(`apiVersion: v1
+kind: Pod
+metadata: {name: m}
+spec:
+  containers:
+  - name: c
+    image: busybox
+    volumeMounts:
+    - {name: missing, mountPath: /x}
+`);
+  assert.ok(lines.some((l) => l.startsWith('pod.yaml:9:8 spec.containers[0].volumeMounts[0].name:')), lines.join('\n'));
+});

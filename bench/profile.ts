@@ -1,0 +1,192 @@
+// Where minipod's time goes: `sudo bench/run.sh --profile`.
+//
+//   1. starts: `node -e 0` (with and without NODE_EXTRA_CA_CERTS), `minipod --help` (the
+//      bundle loaded and parsed), `minipod ps` (plus a state read), medians of 20
+//   2. `minipod run -d` of the bench pod and `minipod rm -f` under strace -f (execve, exit,
+//      fsync, mount and directory syscalls only, through seccomp-bpf to keep the overhead
+//      low): when the first helper process starts (= Node start + module load + parse +
+//      plan), which programs run and for how long (ip, nft, sysctl ...), how many files are
+//      fsynced and renamed, when the command exits. strace slows every traced syscall, so
+//      the traced totals are above the untraced ones; the shares are what matter.
+// Prints markdown and writes it to bench/results/profile.md (or --out).
+
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { log, repoDir, type Ctx } from './lib/context.ts';
+import { benchEnv, must, run, sleep } from './lib/exec.ts';
+import { waitServing } from './lib/http.ts';
+import { Minipod } from './lib/minipod.ts';
+import { summarize } from './lib/stats.ts';
+
+const RUNS = 20;
+
+function median(f: () => number, n = RUNS): number {
+  f(); // warm-up
+  return summarize(Array.from({ length: n }, f)).median;
+}
+
+interface Exec {
+  pid: number;
+  prog: string;
+  argv: string;
+  start: number;
+  end?: number;
+}
+
+interface Trace {
+  start: number;
+  exit: number;
+  execs: Exec[];
+  syscalls: Map<string, number>;
+}
+
+/** Parses `strace -f -ttt` output: execs with their lifetimes, counts of the other syscalls. */
+function parseTrace(text: string): Trace {
+  const execs = new Map<number, Exec>();
+  const all: Exec[] = [];
+  const syscalls = new Map<string, number>();
+  let start = Infinity;
+  let exit = 0;
+  let first = 0;
+  for (const line of text.split('\n')) {
+    const m = line.match(/^(\d+)\s+(\d+\.\d+)\s+(.*)$/);
+    if (!m) continue;
+    const [pid, ts, rest] = [Number(m[1]), Number(m[2]) * 1000, m[3]];
+    if (!first) first = pid;
+    start = Math.min(start, ts);
+    const ex = rest.match(/^execve\("([^"]+)", \[(.*?)\](?:, 0x[0-9a-f]+ \/\* \d+ vars \*\/)?\) = 0/);
+    if (ex) {
+      const prev = execs.get(pid);
+      if (prev && prev.end === undefined) prev.end = ts; // exec replaced the previous program
+      const e: Exec = { pid, prog: path.basename(ex[1]), argv: ex[2].replace(/"/g, '').slice(0, 80), start: ts };
+      execs.set(pid, e);
+      all.push(e);
+      continue;
+    }
+    if (/^\+\+\+ (exited|killed)/.test(rest)) {
+      const e = execs.get(pid);
+      if (e && e.end === undefined) e.end = ts;
+      if (pid === first) exit = ts;
+      continue;
+    }
+    const sc = rest.match(/^([a-z0-9_]+)\(/);
+    if (sc && !rest.includes('= -1 ')) syscalls.set(sc[1], (syscalls.get(sc[1]) ?? 0) + 1);
+  }
+  return { start, exit, execs: all, syscalls };
+}
+
+function traced(ctx: Ctx, mp: Minipod, args: string[], out: string): Trace {
+  must(
+    'strace',
+    ['-f', '-qq', '--seccomp-bpf', '-ttt', '-o', out, '-e', 'trace=execve,fsync,fdatasync,rename,renameat2,mkdir,mkdirat,mount,umount2,unlinkat,rmdir', mp.bin, ...args],
+    mp.env,
+  );
+  return parseTrace(fs.readFileSync(out, 'utf8'));
+}
+
+function describe(title: string, untracedMs: number, t: Trace): string[] {
+  const node = t.execs[0];
+  const children = t.execs.slice(1);
+  const firstChild = children[0];
+  const byProg = new Map<string, { n: number; ms: number; open: number }>();
+  for (const e of children) {
+    const b = byProg.get(e.prog) ?? { n: 0, ms: 0, open: 0 };
+    b.n++;
+    if (e.end === undefined || e.end > t.exit) b.open++;
+    else b.ms += e.end - e.start;
+    byProg.set(e.prog, b);
+  }
+  const lines = [
+    `### ${title}`,
+    '',
+    `Untraced median: ${untracedMs.toFixed(0)} ms. Under strace: ${(t.exit - t.start).toFixed(0)} ms to exit; the first helper process starts at ${firstChild ? (firstChild.start - t.start).toFixed(0) : '–'} ms (Node start, bundle load, manifest, plan: everything before, in ${node?.prog ?? 'node'}).`,
+    '',
+    '| program | runs | total ms (exited before the command) | still running at exit |',
+    '|---|---:|---:|---:|',
+    ...[...byProg].map(([p, b]) => `| ${p} | ${b.n} | ${b.ms.toFixed(1)} | ${b.open} |`),
+    '',
+    'Timeline (ms from start): ' +
+      children.map((e) => `${(e.start - t.start).toFixed(0)} ${e.prog}${e.end !== undefined && e.end <= t.exit ? `–${(e.end - t.start).toFixed(0)}` : '…'}`).join(', ') +
+      `, ${(t.exit - t.start).toFixed(0)} exit.`,
+    '',
+    'Syscalls (all processes): ' +
+      [...t.syscalls]
+        .filter(([k]) => k !== 'execve')
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    '',
+  ];
+  return lines;
+}
+
+async function main(): Promise<void> {
+  const work = process.argv[process.argv.indexOf('--work') + 1];
+  const outIdx = process.argv.indexOf('--out');
+  const outFile = outIdx > 0 ? path.resolve(process.argv[outIdx + 1]) : path.join(repoDir, 'bench/results/profile.md');
+  if (!work || process.argv.indexOf('--work') < 0) throw new Error('--work DIR is required (bench/run.sh --profile passes it)');
+  const ctx: Ctx = {
+    repo: repoDir,
+    work,
+    root: path.join(work, 'minipod-root'),
+    podFile: path.join(repoDir, 'bench/pod.yaml'),
+    hostPort: 8888,
+    body: 'hello from writer',
+    runs: { pod: 0, spawn: 0, e2e: 0, many: {}, import: 0 },
+    log,
+  };
+  const mp = new Minipod(ctx);
+  mp.must(['image', 'import', 'localhost/busybox:latest', path.join(work, 'busybox.tar')]);
+  const md: string[] = ['## Where minipod\'s time goes', ''];
+
+  log('profile: starts');
+  const ca = '/etc/ssl/certs/ca-certificates.crt';
+  const starts: [string, number][] = [
+    ['`node -e 0`', median(() => must('node', ['-e', '0']))],
+    ...(fs.existsSync(ca) ? ([[`\`node -e 0\` with NODE_EXTRA_CA_CERTS=${ca}`, median(() => must('node', ['-e', '0'], benchEnv({ NODE_EXTRA_CA_CERTS: ca })))]] as [string, number][]) : []),
+    ['`minipod --help` (Node + bundle load)', median(() => mp.must(['--help']))],
+    ['`minipod ps` (no pods)', median(() => mp.must(['ps']))],
+    ['`minipod image ls`', median(() => mp.must(['image', 'ls']))],
+  ];
+  md.push('| start | median ms |', '|---|---:|', ...starts.map(([k, v]) => `| ${k} | ${v.toFixed(1)} |`), '');
+
+  log('profile: run -d / rm -f untraced');
+  const up: number[] = [];
+  const down: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    up.push(mp.up(ctx.podFile));
+    await waitServing(ctx.hostPort, ctx.body, 30000);
+    await sleep(300);
+    down.push(mp.down('web'));
+  }
+  log('profile: run -d / rm -f under strace');
+  const tUp = traced(ctx, mp, ['run', '-d', ctx.podFile], path.join(work, 'strace-up.txt'));
+  await waitServing(ctx.hostPort, ctx.body, 30000);
+  await sleep(300);
+  const tDown = traced(ctx, mp, ['rm', '-f', 'web'], path.join(work, 'strace-down.txt'));
+  md.push(...describe('`minipod run -d` (the bench pod)', summarize(up).median, tUp));
+  md.push(...describe('`minipod rm -f web`', summarize(down).median, tDown));
+
+  log('profile: run (foreground) of one `true` container under strace');
+  const truePod = path.join(work, 'true-pod.yaml');
+  fs.writeFileSync(
+    truePod,
+    'apiVersion: v1\nkind: Pod\nmetadata:\n  name: mpb-true\nspec:\n  restartPolicy: Never\n  containers:\n' +
+      '    - name: "true"\n      image: localhost/busybox:latest\n      command: ["/bin/true"]\n',
+  );
+  const e2e = median(() => mp.must(['run', truePod]), 5);
+  md.push(...describe('`minipod run` (foreground, one `true` container, restartPolicy Never)', e2e, traced(ctx, mp, ['run', truePod], path.join(work, 'strace-true.txt'))));
+  mp.removeAll();
+  run('true', []);
+
+  const text = md.join('\n');
+  process.stdout.write(`${text}\n`);
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  fs.writeFileSync(outFile, text);
+  log(`wrote ${outFile}`);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});
