@@ -126,8 +126,7 @@ export interface EtcFiles {
 
 /** Writes the three files into the pod's run directory and returns their paths. */
 export function writeEtcFiles(runDir: string, pod: Pod, o: { podIP: string; hostname: string; hostNetwork: boolean }): EtcFiles {
-  const dir = etcDir(runDir);
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  mkdirSync(etcDir(runDir), { recursive: true, mode: 0o755 });
   const readHostFile = (f: string) => {
     try {
       return readFileSync(f, 'utf8');
@@ -135,7 +134,7 @@ export function writeEtcFiles(runDir: string, pod: Pod, o: { podIP: string; host
       return '';
     }
   };
-  const files: EtcFiles = { hosts: path.join(dir, 'hosts'), resolv: path.join(dir, 'resolv.conf'), hostname: path.join(dir, 'hostname') };
+  const files = etcFiles(runDir);
   const hosts = o.hostNetwork ? renderHostNetworkHosts(pod, readHostFile('/etc/hosts')) : renderHosts(pod, o.podIP, o.hostname);
   writeFileSync(files.hosts, hosts, { mode: 0o644 });
   writeFileSync(files.resolv, renderResolvConf(resolvFor(pod, parseResolvConf(readHostFile('/etc/resolv.conf')), o.hostNetwork)), { mode: 0o644 });

@@ -13,7 +13,7 @@ import type { HostStep, MountOp } from '../plan/types.ts';
 import { netConfig, vethName } from './config.ts';
 import { etcFiles, resolvFor } from './etc-files.ts';
 import { bridgeCommands, ownerAlias, podCommands, vethCommands } from './ip.ts';
-import { renderCreateElements } from './nft.ts';
+import { renderCreateElements, renderRuleset } from './nft.ts';
 import { hostPorts } from './ports.ts';
 import { prepareNetwork, wirePod } from './setup.ts';
 import { reclaimLeases, undoNetwork } from './undo.ts';
@@ -43,10 +43,11 @@ export function contributeNetwork(ctx: HookContext): Contribution {
     ...bridgeCommands(cfg, ownerAlias(ctx.roots.run)).map((l) => ({ what: `bridge ${cfg.bridge} (when missing)`, command: ['ip', ...l.split(' ')] })),
     ...vethCommands(cfg, veth, '<pause-pid>').map((l) => ({ what: 'veth pair, eth0 in the pod', command: ['ip', ...l.split(' ')] })),
     ...podCommands(cfg, ip).map((l) => ({ what: "in the pod's network namespace", command: ['nsenter', '--net=/proc/<pause-pid>/ns/net', 'ip', ...l.split(' ')] })),
-    {
-      what: `firewall table ${cfg.table}: hostPort DNAT, masquerade${cfg.masquerade ? '' : ' (egress masquerade off)'}`,
-      command: ['nft', '-f', '-'],
-    },
+    // One `nft -f -` transaction: the table's fixed rules, then the pod's port elements.
+    ...renderRuleset(cfg)
+      .trim()
+      .split('\n')
+      .map((l) => ({ what: `firewall (table ip ${cfg.table})`, command: ['nft', ...l.split(' ')] })),
     ...renderCreateElements(cfg.table, ports, ip)
       .trim()
       .split('\n')

@@ -92,6 +92,7 @@ describe('API', { skip: needsRoot }, () => {
     await childOwner('survivor', true, 'exit');
     const ps = await h.cli(['ps']);
     assert.match(ps.stdout, /^survivor\s+1\/1\s+Running/m);
-    assert.equal((await h.cli(['rm', '-f', 'survivor'])).code, 0);
+    const rm = await h.cli(['rm', '-f', 'survivor']);
+    assert.equal(rm.code, 0, rm.stderr);
   });
 });

@@ -205,7 +205,7 @@ spec:
   terminationGracePeriodSeconds: 1
   volumes:
   - name: tls
-    secret: {secretName: tls, defaultMode: 0o400, items: [{key: tls.key, path: keys/server.key}]}
+    secret: {secretName: tls, defaultMode: 0400, items: [{key: tls.key, path: keys/server.key}]}
   - name: info
     downwardAPI:
       items:
@@ -492,7 +492,7 @@ test('bad volume input is reported with file, line and field before anything is 
     const cases: [string, string, RegExp][] = [
       ['undeclared', manifest(['{name: a, emptyDir: {}}'], ['{name: b, mountPath: /b}']), /:12:\d+ spec\.containers\[0\]\.volumeMounts\[0\]\.name: no volume named "b"/],
       ['duplicate', manifest(['{name: a, emptyDir: {}}', '{name: a, emptyDir: {}}'], ['{name: a, mountPath: /a}']), /:7:\d+ spec\.volumes\[1\]\.name: volume "a" is declared twice/],
-      ['mode', manifest(['{name: a, configMap: {name: cfg, defaultMode: 0o1000}}'], ['{name: a, mountPath: /a}']), /:6:\d+ spec\.volumes\[0\]\.configMap\.defaultMode: must be a file mode between 0 and 0777/],
+      ['mode', manifest(['{name: a, configMap: {name: cfg, defaultMode: 01000}}'], ['{name: a, mountPath: /a}']), /:6:\d+ spec\.volumes\[0\]\.configMap\.defaultMode: must be a file mode between 0 and 0777/],
       ['key', manifest(['{name: a, configMap: {name: cfg, items: [{key: "../k", path: k}]}}'], ['{name: a, mountPath: /a}']), /:6:\d+ spec\.volumes\[0\]\.configMap\.items\[0\]\.key: key "\.\.\/k" is not valid/],
       ['item path', manifest(['{name: a, configMap: {name: cfg, items: [{key: k, path: ../../etc/passwd}]}}'], ['{name: a, mountPath: /a}']), /spec\.volumes\[0\]\.configMap\.items\[0\]\.path: path "\.\.\/\.\.\/etc\/passwd" must not contain '\.\.'/],
       ['missing configmap', manifest(['{name: a, configMap: {name: nope}}'], ['{name: a, mountPath: /a}']), /:6:\d+ spec\.volumes\[0\]\.configMap\.name: ConfigMap "nope" not found/],
@@ -535,7 +535,7 @@ spec:
   securityContext: {runAsUser: 1000, runAsGroup: 1000, fsGroup: 2000}
   volumes:
   - {name: scratch, emptyDir: {}}
-  - {name: conf, configMap: {name: cfg, defaultMode: 0o600}}
+  - {name: conf, configMap: {name: cfg, defaultMode: 0600}}
   containers:
   - name: app
     image: ${image}

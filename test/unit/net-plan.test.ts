@@ -48,6 +48,9 @@ test('plan shows the ip and nft steps, with a placeholder until the address is k
   assert.ok(cmds.includes('nsenter --net=/proc/<pause-pid>/ns/net ip addr add <pod-ip>/24 dev eth0'));
   assert.ok(cmds.includes('nsenter --net=/proc/<pause-pid>/ns/net ip route add default via 10.213.0.1 dev eth0'));
   assert.ok(cmds.includes('nft create element ip minipod-mpt0 hostport_any { tcp . 8080 : <pod-ip> . 80 }'));
+  assert.ok(cmds.includes('nft add rule ip minipod-mpt0 output fib daddr type local jump hostports'));
+  // The elements come after the rules they need.
+  assert.ok(cmds.findIndex((c) => c.startsWith('nft create element')) > cmds.findIndex((c) => c.startsWith('nft add rule')));
   const known = withEnv({ MINIPOD_BRIDGE: 'mpt0', MINIPOD_SUBNET: '10.213.0.0/24' }, () => contributeNetwork(ctxOf({}, { podIP: '10.213.0.5' })).hostSteps!);
   assert.ok(known.some((s) => s.command.join(' ') === 'nsenter --net=/proc/<pause-pid>/ns/net ip addr add 10.213.0.5/24 dev eth0'));
 });
