@@ -8,6 +8,7 @@ import { gcVerb } from './gc.ts';
 import { image } from './image.ts';
 import { inspect } from './inspect.ts';
 import { logs } from './logs.ts';
+import { networkVerb } from './network.ts';
 import { plan } from './plan.ts';
 import { ps } from './ps.ts';
 import { rm } from './rm.ts';
@@ -15,7 +16,7 @@ import { run } from './run.ts';
 import { stop } from './stop.ts';
 import { teardown } from './teardown.ts';
 
-const verbs: Verb[] = [run, plan, ps, inspect, logs, exec, stop, rm, gcVerb, image];
+const verbs: Verb[] = [run, plan, ps, inspect, logs, exec, stop, rm, gcVerb, image, networkVerb];
 const hidden: Verb[] = [teardown];
 
 function usage(): string {

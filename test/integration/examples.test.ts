@@ -27,7 +27,7 @@ describe('examples', { skip: needsRoot }, () => {
   let h: TestHost;
   before(async () => {
     h = new TestHost('examples');
-    Object.assign(h.env, { MINIPOD_BRIDGE: 'mpt-examples', MINIPOD_SUBNET: '10.231.0.0/24' });
+    Object.assign(h.env, { MINIPOD_BRIDGE: 'mpt-examples', MINIPOD_SUBNET: '10.232.0.0/24' });
     const r = await h.cli(['image', 'import', 'busybox', busyboxRootfs()]);
     assert.equal(r.code, 0, r.stderr);
   });

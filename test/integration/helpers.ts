@@ -72,7 +72,11 @@ export class TestHost {
 
   constructor(readonly label: string) {
     this.root = mkdtempSync(path.join(os.tmpdir(), `minipod-test-${label}-`));
-    this.env = { ...process.env, MINIPOD_ROOT: this.root, MINIPOD_BACKOFF_BASE_MS: '200' };
+    // Its own bridge and subnet too (a test may pick others): a bridge belongs to one
+    // state root, and test files may run at the same time.
+    let hash = 0;
+    for (const ch of label) hash = (hash * 31 + ch.charCodeAt(0)) % 200;
+    this.env = { ...process.env, MINIPOD_ROOT: this.root, MINIPOD_BACKOFF_BASE_MS: '200', MINIPOD_BRIDGE: `mpt${hash}`, MINIPOD_SUBNET: `10.240.${hash}.0/24` };
     delete this.env.NODE_EXTRA_CA_CERTS;
   }
 
