@@ -10,6 +10,7 @@
 //      the traced totals are above the untraced ones; the shares are what matter.
 // Prints markdown and writes it to bench/results/profile.md (or --out).
 
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -55,6 +56,7 @@ function parseTrace(text: string): Trace {
     const [pid, ts, rest] = [Number(m[1]), Number(m[2]) * 1000, m[3]];
     if (!first) first = pid;
     start = Math.min(start, ts);
+    if (exit) continue; // after the command exited: the pod's own processes
     const ex = rest.match(/^execve\("([^"]+)", \[(.*?)\](?:, 0x[0-9a-f]+ \/\* \d+ vars \*\/)?\) = 0/);
     if (ex) {
       const prev = execs.get(pid);
@@ -71,17 +73,36 @@ function parseTrace(text: string): Trace {
       continue;
     }
     const sc = rest.match(/^([a-z0-9_]+)\(/);
-    if (sc && !rest.includes('= -1 ')) syscalls.set(sc[1], (syscalls.get(sc[1]) ?? 0) + 1);
+    if (sc && !rest.includes('= -1 ') && !exit) syscalls.set(sc[1], (syscalls.get(sc[1]) ?? 0) + 1);
   }
   return { start, exit, execs: all, syscalls };
 }
 
-function traced(ctx: Ctx, mp: Minipod, args: string[], out: string): Trace {
-  must(
+/**
+ * Runs a minipod command under strace -f until the command itself exits. strace -f would
+ * otherwise stay attached to the supervisor `run -d` leaves behind (and wait for it): once the
+ * first traced pid has exited, strace is interrupted, which detaches it from the rest.
+ */
+async function traced(mp: Minipod, args: string[], out: string): Promise<Trace> {
+  fs.rmSync(out, { force: true });
+  const st = spawn(
     'strace',
-    ['-f', '-qq', '--seccomp-bpf', '-ttt', '-o', out, '-e', 'trace=execve,fsync,fdatasync,rename,renameat2,mkdir,mkdirat,mount,umount2,unlinkat,rmdir', mp.bin, ...args],
-    mp.env,
+    ['-f', '-q', '--seccomp-bpf', '-ttt', '-o', out, '-e', 'trace=execve,fsync,fdatasync,rename,renameat2,mkdir,mkdirat,mount,umount2,unlinkat,rmdir', mp.bin, ...args],
+    { env: mp.env, stdio: 'ignore' },
   );
+  const gone = new Promise<void>((resolve) => st.on('exit', () => resolve()));
+  const deadline = performance.now() + 60000;
+  for (;;) {
+    const text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+    const first = text.match(/^(\d+) /)?.[1];
+    if (first && new RegExp(`^${first} \\S+ \\+\\+\\+ (exited|killed)`, 'm').test(text)) break;
+    if (st.exitCode !== null || performance.now() > deadline) break;
+    await sleep(20);
+  }
+  st.kill('SIGINT');
+  const timer = setTimeout(() => st.kill('SIGKILL'), 5000);
+  await gone;
+  clearTimeout(timer);
   return parseTrace(fs.readFileSync(out, 'utf8'));
 }
 
@@ -160,10 +181,10 @@ async function main(): Promise<void> {
     down.push(mp.down('web'));
   }
   log('profile: run -d / rm -f under strace');
-  const tUp = traced(ctx, mp, ['run', '-d', ctx.podFile], path.join(work, 'strace-up.txt'));
+  const tUp = await traced(mp, ['run', '-d', ctx.podFile], path.join(work, 'strace-up.txt'));
   await waitServing(ctx.hostPort, ctx.body, 30000);
   await sleep(300);
-  const tDown = traced(ctx, mp, ['rm', '-f', 'web'], path.join(work, 'strace-down.txt'));
+  const tDown = await traced(mp, ['rm', '-f', 'web'], path.join(work, 'strace-down.txt'));
   md.push(...describe('`minipod run -d` (the bench pod)', summarize(up).median, tUp));
   md.push(...describe('`minipod rm -f web`', summarize(down).median, tDown));
 
@@ -175,7 +196,7 @@ async function main(): Promise<void> {
       '    - name: "true"\n      image: localhost/busybox:latest\n      command: ["/bin/true"]\n',
   );
   const e2e = median(() => mp.must(['run', truePod]), 5);
-  md.push(...describe('`minipod run` (foreground, one `true` container, restartPolicy Never)', e2e, traced(ctx, mp, ['run', truePod], path.join(work, 'strace-true.txt'))));
+  md.push(...describe('`minipod run` (foreground, one `true` container, restartPolicy Never)', e2e, await traced(mp, ['run', truePod], path.join(work, 'strace-true.txt'))));
   mp.removeAll();
   run('true', []);
 

@@ -102,6 +102,8 @@ export async function linkInfo(name: string): Promise<LinkInfo | undefined> {
 export async function deleteLink(name: string): Promise<boolean> {
   const r = await runTool('ip', ['link', 'del', 'dev', name]);
   if (r.code === 0) return true;
-  if (/does not exist|Cannot find device/i.test(r.stderr)) return false;
+  // "No such device": the kernel removed it between our lookup and the delete (the pod's
+  // namespace went away, taking the pair with it).
+  if (/does not exist|Cannot find device|No such device/i.test(r.stderr)) return false;
   throw new MinipodError(`removing interface "${name}": ${r.stderr.trim()}`, { code: 'ERR_MINIPOD_NET' });
 }
