@@ -47,6 +47,7 @@ function parseTrace(text: string): Trace {
   const execs = new Map<number, Exec>();
   const all: Exec[] = [];
   const syscalls = new Map<string, number>();
+  const pending = new Map<number, [string, string]>();
   let start = Infinity;
   let exit = 0;
   let first = 0;
@@ -57,7 +58,14 @@ function parseTrace(text: string): Trace {
     if (!first) first = pid;
     start = Math.min(start, ts);
     if (exit) continue; // after the command exited: the pod's own processes
-    const ex = rest.match(/^execve\("([^"]+)", \[(.*?)\](?:, 0x[0-9a-f]+ \/\* \d+ vars \*\/)?\) = 0/);
+    // an execve interrupted by another process' syscall comes in two lines
+    const un = rest.match(/^execve\("([^"]+)", \[(.*?)\].*<unfinished \.\.\.>$/);
+    if (un) {
+      pending.set(pid, [un[1], un[2]]);
+      continue;
+    }
+    const resumed = /^<\.\.\. execve resumed>.*= 0$/.test(rest) ? pending.get(pid) : undefined;
+    const ex = resumed ? [rest, ...resumed] : rest.match(/^execve\("([^"]+)", \[(.*?)\](?:, 0x[0-9a-f]+ \/\* \d+ vars? \*\/)?\) = 0/);
     if (ex) {
       const prev = execs.get(pid);
       if (prev && prev.end === undefined) prev.end = ts; // exec replaced the previous program
@@ -72,8 +80,8 @@ function parseTrace(text: string): Trace {
       if (pid === first) exit = ts;
       continue;
     }
-    const sc = rest.match(/^([a-z0-9_]+)\(/);
-    if (sc && !rest.includes('= -1 ') && !exit) syscalls.set(sc[1], (syscalls.get(sc[1]) ?? 0) + 1);
+    const sc = rest.match(/^([a-z0-9_]+)\(/) ?? rest.match(/^<\.\.\. ([a-z0-9_]+) resumed>/);
+    if (sc && !rest.includes('<unfinished') && !rest.includes('= -1 ')) syscalls.set(sc[1], (syscalls.get(sc[1]) ?? 0) + 1);
   }
   return { start, exit, execs: all, syscalls };
 }
@@ -107,8 +115,9 @@ async function traced(mp: Minipod, args: string[], out: string): Promise<Trace> 
 }
 
 function describe(title: string, untracedMs: number, t: Trace): string[] {
-  const node = t.execs[0];
-  const children = t.execs.slice(1);
+  const self = t.execs.filter((e) => e.pid === t.execs[0]?.pid);
+  const node = self[self.length - 1];
+  const children = t.execs.filter((e) => e.pid !== t.execs[0]?.pid);
   const firstChild = children[0];
   const byProg = new Map<string, { n: number; ms: number; open: number }>();
   for (const e of children) {
@@ -121,7 +130,7 @@ function describe(title: string, untracedMs: number, t: Trace): string[] {
   const lines = [
     `### ${title}`,
     '',
-    `Untraced median: ${untracedMs.toFixed(0)} ms. Under strace: ${(t.exit - t.start).toFixed(0)} ms to exit; the first helper process starts at ${firstChild ? (firstChild.start - t.start).toFixed(0) : '–'} ms (Node start, bundle load, manifest, plan: everything before, in ${node?.prog ?? 'node'}).`,
+    `Untraced median: ${untracedMs.toFixed(0)} ms. Under strace: ${(t.exit - t.start).toFixed(0)} ms to exit; Node is exec'd at ${node ? (node.start - t.start).toFixed(0) : '–'} ms; the first other process starts at ${firstChild ? (firstChild.start - t.start).toFixed(0) : '–'} ms (before it: Node start, bundle load, manifest, plan, state files).`,
     '',
     '| program | runs | total ms (exited before the command) | still running at exit |',
     '|---|---:|---:|---:|',
