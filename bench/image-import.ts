@@ -187,10 +187,10 @@ async function main(): Promise<void> {
   const { description, times } = await measureImport(o);
   console.log(`tarball: ${description}`);
   console.log(`${o.runs} runs each, interleaved`);
-  console.log(`${'variant'.padEnd(24)}${'median ms'.padStart(10)}${'min'.padStart(9)}${'max'.padStart(9)}`);
+  console.log(`${'variant'.padEnd(28)}${'median ms'.padStart(10)}${'min'.padStart(9)}${'max'.padStart(9)}`);
   for (const [name, xs] of times) {
     const s = stats(xs);
-    console.log(`${name.padEnd(24)}${s.median.toFixed(1).padStart(10)}${s.min.toFixed(1).padStart(9)}${s.max.toFixed(1).padStart(9)}`);
+    console.log(`${name.padEnd(28)}${s.median.toFixed(1).padStart(10)}${s.min.toFixed(1).padStart(9)}${s.max.toFixed(1).padStart(9)}`);
   }
   const med = (n: string) => stats(times.get(n)!).median;
   const ratio = med('minipod import') / med('tar -xf');

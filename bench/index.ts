@@ -10,6 +10,7 @@
 // Prints the table and writes it as markdown (default bench/results/latest.md).
 
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import { log, repoDir, type Ctx } from './lib/context.ts';
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
   const rows: Comparison[] = [];
   const notes: string[] = [];
   const started = Date.now();
+  const loadBefore = os.loadavg()[0];
 
   if (has('P1') || has('P2') || has('P3') || has('P4') || has('P5')) {
     // the busybox tree bench/peers.sh built, as minipod's image
@@ -134,7 +136,7 @@ async function main(): Promise<void> {
     markdownTable(rows),
     '',
     ...notes.map((n) => `- ${n}`),
-    `- ${mins} minutes for the whole run.`,
+    `- ${mins} minutes for the whole run; 1-minute load average ${loadBefore.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end (other work on the machine makes every figure noisier and larger).`,
     '',
   ].join('\n');
   fs.mkdirSync(path.dirname(args.out), { recursive: true });

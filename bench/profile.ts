@@ -8,6 +8,8 @@
 //      plan), which programs run and for how long (ip, nft, sysctl ...), how many files are
 //      fsynced and renamed, when the command exits. strace slows every traced syscall, so
 //      the traced totals are above the untraced ones; the shares are what matter.
+//   3. the same two commands under node --cpu-prof: time by kind (idle = waiting for child
+//      processes and I/O, GC, Node internals, the bundle) and by minipod function.
 // Prints markdown and writes it to bench/results/profile.md (or --out).
 
 import { spawn } from 'node:child_process';
@@ -18,6 +20,7 @@ import { log, repoDir, type Ctx } from './lib/context.ts';
 import { benchEnv, must, run, sleep } from './lib/exec.ts';
 import { waitServing } from './lib/http.ts';
 import { Minipod } from './lib/minipod.ts';
+import { summarizeProfile } from './lib/cpuprofile.ts';
 import { summarize } from './lib/stats.ts';
 
 const RUNS = 20;
@@ -103,7 +106,7 @@ async function traced(mp: Minipod, args: string[], out: string): Promise<Trace> 
   for (;;) {
     const text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
     const first = text.match(/^(\d+) /)?.[1];
-    if (first && new RegExp(`^${first} \\S+ \\+\\+\\+ (exited|killed)`, 'm').test(text)) break;
+    if (first && new RegExp(`^${first}\\s+\\S+\\s+\\+\\+\\+ (exited|killed)`, 'm').test(text)) break;
     if (st.exitCode !== null || performance.now() > deadline) break;
     await sleep(20);
   }
@@ -196,6 +199,29 @@ async function main(): Promise<void> {
   const tDown = await traced(mp, ['rm', '-f', 'web'], path.join(work, 'strace-down.txt'));
   md.push(...describe('`minipod run -d` (the bench pod)', summarize(up).median, tUp));
   md.push(...describe('`minipod rm -f web`', summarize(down).median, tDown));
+
+  log('profile: run -d / rm -f under --cpu-prof');
+  const profDir = path.join(work, 'cpuprof');
+  const cpu = async (what: string, args: string[], after?: () => Promise<void>) => {
+    const d = path.join(profDir, what);
+    fs.rmSync(d, { recursive: true, force: true });
+    const ms = must('node', ['--cpu-prof', `--cpu-prof-dir=${d}`, mp.bin, ...args], mp.env);
+    if (after) await after();
+    const p = summarizeProfile(d);
+    md.push(
+      `### ${what} under node --cpu-prof (${ms.toFixed(0)} ms, profile span ${p.spanMs.toFixed(0)} ms)`,
+      '',
+      'By kind (ms): ' + p.kinds.slice(0, 10).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ') + '.',
+      '',
+      'Inclusive, minipod functions (ms): ' + p.functions.slice(0, 20).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ') + '.',
+      '',
+    );
+  };
+  await cpu('`minipod run -d`', ['run', '-d', ctx.podFile], async () => {
+    await waitServing(ctx.hostPort, ctx.body, 30000);
+    await sleep(300);
+  });
+  await cpu('`minipod rm -f web`', ['rm', '-f', 'web']);
 
   log('profile: run (foreground) of one `true` container under strace');
   const truePod = path.join(work, 'true-pod.yaml');

@@ -9,6 +9,7 @@ const common = {
   target: 'node20',
   format: 'esm',
   sourcemap: 'linked',
+  minify: true,
   logLevel: 'warning',
   // The addon is loaded at run time from build/Release; never bundled.
   external: ['*.node'],

@@ -10,14 +10,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-/** Children run without NODE_EXTRA_CA_CERTS: it costs ~80 ms at every Node start here. */
+/** Children run without NODE_EXTRA_CA_CERTS (unless `extra` sets it): it can cost ~80 ms at every Node start. */
 export function benchEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS;
-  return env;
+  return { ...env, ...extra };
 }
 
-const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'minipod-bench-log-')), 'out.log');
+const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'minipod-bench-log-'));
+const logFile = path.join(logDir, 'out.log');
+process.on('exit', () => fs.rmSync(logDir, { recursive: true, force: true }));
 
 export interface Ran {
   ms: number;
