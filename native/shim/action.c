@@ -90,35 +90,21 @@ static void close_fd(struct pod *p, int *fd) {
 /* ---- exec ---- */
 
 static void exec_start(struct pod *p, struct action *a, const struct handler *h, uint64_t tag) {
-  struct mp_arena arena = {0};
-  struct mp_proc proc;
   struct mp_error err;
   char msg[512];
   int out[2];
-  memset(&err, 0, sizeof(err));
   if (pipe2(out, O_CLOEXEC) < 0) {
     finish(a, 0, "pipe2: %s", strerror(errno));
     return;
   }
   fcntl(out[0], F_SETFL, O_NONBLOCK);
-  int rc;
-  if (mp_plan_decode(&arena, h->process, &proc, pod_resolve, p, msg, sizeof(msg)) < 0) {
-    /* "@container:NAME/..." does not resolve: the container is not running */
-    snprintf(err.step, sizeof(err.step), "plan");
-    snprintf(err.syscall, sizeof(err.syscall), "plan");
-    snprintf(err.detail, sizeof(err.detail), "%s", msg);
-    err.err = EINVAL;
-    rc = -1;
-  } else {
-    struct mp_spawn_io io = {{MP_STDIO_NULL, out[1], out[1]}, NULL, 0};
-    struct mp_spawn_result res;
-    rc = mp_spawn(&proc, &io, &res, &err);
-    if (rc == 0) {
-      a->pid = res.pid;
-      a->pidfd = res.pidfd;
-    }
+  struct mp_spawn_io io = {{MP_STDIO_NULL, out[1], out[1]}, NULL, 0};
+  struct mp_spawn_result res;
+  int rc = spawn_plan(p, h->process, &io, &res, &err);
+  if (rc == 0) {
+    a->pid = res.pid;
+    a->pidfd = res.pidfd;
   }
-  mp_arena_free(&arena);
   close(out[1]);
   if (rc < 0) {
     close(out[0]);

@@ -83,30 +83,21 @@ static void start_ctr(struct pod *p, struct ctr *c) {
   struct mp_error err;
   memset(&err, 0, sizeof(err));
   char msg[512];
-  struct mp_arena arena = {0};
-  struct mp_proc proc;
   int rc;
   if (logs_open(p, c, fds) < 0) {
     snprintf(err.syscall, sizeof(err.syscall), "pipe2");
     snprintf(err.step, sizeof(err.step), "stdio");
     err.err = errno;
     rc = -1;
-  } else if (mp_plan_decode(&arena, c->process, &proc, pod_resolve, p, msg, sizeof(msg)) < 0) {
-    snprintf(err.step, sizeof(err.step), "plan");
-    snprintf(err.syscall, sizeof(err.syscall), "plan");
-    snprintf(err.detail, sizeof(err.detail), "%s", msg);
-    err.err = EINVAL;
-    rc = -1;
   } else {
     struct mp_spawn_io io = {{MP_STDIO_NULL, fds[0][1], fds[1][1]}, NULL, 0};
     struct mp_spawn_result res;
-    rc = mp_spawn(&proc, &io, &res, &err);
+    rc = spawn_plan(p, c->process, &io, &res, &err);
     if (rc == 0) {
       c->pid = res.pid;
       c->pidfd = res.pidfd;
     }
   }
-  mp_arena_free(&arena);
   for (int i = 0; i < 2; i++)
     if (fds[i][1] >= 0) close(fds[i][1]);
 
@@ -390,28 +381,15 @@ void pod_step(struct pod *p) {
 }
 
 void pod_start_pause(struct pod *p) {
-  struct mp_arena arena = {0};
-  struct mp_proc proc;
   struct mp_error err;
   char msg[512];
-  memset(&err, 0, sizeof(err));
-  int rc;
-  if (mp_plan_decode(&arena, p->pause_plan, &proc, NULL, NULL, msg, sizeof(msg)) < 0) {
-    snprintf(err.step, sizeof(err.step), "plan");
-    snprintf(err.syscall, sizeof(err.syscall), "plan");
-    snprintf(err.detail, sizeof(err.detail), "%s", msg);
-    err.err = EINVAL;
-    rc = -1;
-  } else {
-    struct mp_spawn_io io = {{MP_STDIO_NULL, MP_STDIO_NULL, MP_STDIO_INHERIT}, NULL, 0};
-    struct mp_spawn_result res;
-    rc = mp_spawn(&proc, &io, &res, &err);
-    if (rc == 0) {
-      p->pause_pid = res.pid;
-      p->pause_pidfd = res.pidfd;
-    }
+  struct mp_spawn_io io = {{MP_STDIO_NULL, MP_STDIO_NULL, MP_STDIO_INHERIT}, NULL, 0};
+  struct mp_spawn_result res;
+  int rc = spawn_plan(p, p->pause_plan, &io, &res, &err);
+  if (rc == 0) {
+    p->pause_pid = res.pid;
+    p->pause_pidfd = res.pidfd;
   }
-  mp_arena_free(&arena);
   if (rc < 0) {
     describe_error(&err, msg, sizeof(msg));
     logmsg(p, "pause failed to start: %s", msg);

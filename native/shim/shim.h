@@ -183,6 +183,8 @@ void pod_on_deadline(struct pod *p);
 int pod_finished(struct pod *p);
 struct ctr *pod_by_pidfd(struct pod *p, int pidfd);
 int pod_resolve(void *ctx, const char *who);
+int spawn_plan(struct pod *p, const struct mp_json *plan, const struct mp_spawn_io *io, struct mp_spawn_result *res,
+               struct mp_error *err);
 void describe_error(const struct mp_error *e, char *buf, size_t n);
 void pidfd_signal(int pidfd, int sig);
 void ctr_kill(struct pod *p, struct ctr *c, int grace_ms); /* preStop, stop signal, SIGKILL */

@@ -87,3 +87,26 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 int rm_rf_contents(const char *dir) {
   return nftw(dir, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
+
+/* Decodes a ProcessPlan and spawns it with io: the one way the supervisor starts a process
+ * (pause, containers, exec handlers). A plan that does not decode, e.g. "@container:NAME/..."
+ * of a container that is not running, is reported like any other failure, as step "plan". */
+int spawn_plan(struct pod *p, const struct mp_json *plan, const struct mp_spawn_io *io, struct mp_spawn_result *res,
+               struct mp_error *err) {
+  struct mp_arena arena = {0};
+  struct mp_proc proc;
+  char msg[sizeof(err->detail)];
+  int rc;
+  memset(err, 0, sizeof(*err));
+  if (mp_plan_decode(&arena, plan, &proc, pod_resolve, p, msg, sizeof(msg)) < 0) {
+    snprintf(err->step, sizeof(err->step), "plan");
+    snprintf(err->syscall, sizeof(err->syscall), "plan");
+    snprintf(err->detail, sizeof(err->detail), "%s", msg);
+    err->err = EINVAL;
+    rc = -1;
+  } else {
+    rc = mp_spawn(&proc, io, res, err);
+  }
+  mp_arena_free(&arena);
+  return rc;
+}
