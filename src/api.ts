@@ -191,7 +191,7 @@ export async function runPod(manifest: Pod | string, o: RunPodOptions = {}): Pro
     secrets,
     backoffInitialMs: o.backoffBaseMs,
   });
-  if (o.outlive) started.link.detach();
+  if (o.outlive) await started.link.detach();
   else started.link.keepUnref();
   const h = new Handle(native, roots, started.name, started.facts.podIP);
   if (!o.outlive) h.forgetAtExit();

@@ -86,7 +86,7 @@ export const run: Verb = {
     try {
       if (!values.detach) return await runForeground(pod.value, opts, (l) => process.stderr.write(`${l}\n`));
       const started = await startPod(pod.value, { ...opts, mode: 'detached' });
-      started.link.detach();
+      await started.link.detach();
       if (values.wait) await waitPodReady(roots, started.name, timeoutS * 1000);
       process.stdout.write(`${started.name}${started.facts.podIP ? ` ${started.facts.podIP}` : ''}\n`);
       return 0;

@@ -147,7 +147,8 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
         backoff: { initialMs: o.backoffInitialMs ?? 10_000, maxMs: 300_000, resetMs: 600_000 },
         onExit: [...teardown, '--keep-state', name],
         onOwnerGone: [...teardown, name],
-        teardownAtExit: o.mode === 'owned',
+        // A pod that ends before `run -d` has detached is still undone by its supervisor.
+        teardownAtExit: o.mode !== 'foreground',
       },
     }, 0o600);
     link = SupervisorLink.launch(o.native, {

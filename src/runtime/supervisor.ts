@@ -170,11 +170,18 @@ export class SupervisorLink extends EventEmitter {
   }
 
   /** Tell the supervisor to keep going without us, and let go of it. */
-  detach(): void {
-    this.send('detach');
-    this.sock?.end();
-    this.sock?.unref();
+  async detach(): Promise<void> {
+    const sock = this.sock;
     this.sock = undefined;
+    if (!sock || sock.destroyed) return;
+    // Resolve only once "detach" has left: a caller that exits right away (the API with
+    // outlive, then process.exit) must not close the socket first, or the supervisor
+    // would take the EOF for its owner's death and remove the pod.
+    await new Promise<void>((resolve) => {
+      sock.once('error', () => resolve());
+      sock.end('detach\n', () => resolve());
+    });
+    sock.unref();
   }
 
   /** Stay connected (so the supervisor knows we live) without keeping our event loop alive. */
