@@ -3,7 +3,7 @@
 // Failures that come from the system carry Node's SystemError fields (code, errno,
 // syscall, path, dest) plus the pod and container they concern, and a message in one
 // style: what was done, on which path, and the errno by name and by text, e.g.
-//   pod "demo" container "web": mount /var/lib/minipod/pods/demo/volumes/x -> /www: ENOENT (No such file or directory)
+//   pod "demo" container "web": mount "/var/lib/minipod/pods/demo/volumes/x" -> "/www": ENOENT (No such file or directory) [step mounts[17]:bind, open_tree]
 
 import util from 'node:util';
 
@@ -57,16 +57,22 @@ function verb(step: string | undefined, syscall: string): string {
   return syscall;
 }
 
-/** The one-line description of an executor failure (without who it happened to). */
+/**
+ * The one-line description of an executor failure (without who it happened to). The
+ * executor formats it itself (native/exec/describe.c: the supervisor's messages and
+ * state.json use the same words), and the addon hands it over as `description`; this
+ * rendering of the same shape is for failures that did not come through it (tests).
+ */
 export function describeFailure(f: NativeFailure): string {
   if (f.code === 'ERR_MINIPOD_PLAN') return (f as unknown as Error).message ?? 'invalid plan';
+  if (f.description) return f.description;
   const name = errnoName(f.errno);
   const text = errnoText(f.errno);
   if (f.syscall === 'execve' && f.detail) return `exec "${f.path}": ${f.detail} (${name})`;
   if (f.syscall === 'execve') return `exec "${f.path}": ${name} (${text})`;
-  const where = f.dest ? `${f.path ?? ''} -> ${f.dest}` : (f.path ?? '');
+  const where = f.path && f.dest ? ` "${f.path}" -> "${f.dest}"` : f.path ? ` "${f.path}"` : f.dest ? ` -> "${f.dest}"` : '';
   const detail = f.detail ? `: ${f.detail}` : '';
-  return `${verb(f.step, f.syscall)} ${where}: ${name} (${text})${detail} [step ${f.step ?? '?'}, ${f.syscall}]`.replace(/ {2,}/g, ' ');
+  return `${verb(f.step, f.syscall)}${where}: ${name} (${text})${detail} [step ${f.step ?? '?'}, ${f.syscall}]`;
 }
 
 export function who(pod: string, container?: string): string {

@@ -29,6 +29,7 @@ extern "C" {
 #include "../exec/sys.h"
 #include "../exec/plan.h"
 #include "../exec/spawn.h"
+#include "../exec/describe.h"
 }
 
 #ifndef P_PIDFD
@@ -96,6 +97,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     throw e;
   }
   mp_spawn_io io;
+  memset(&io, 0, sizeof(io));
   for (int i = 0; i < 3; i++) io.stdio[i] = ToFd(stdio.Get(i));
   io.extra = extra;
   io.nextra = nextra;
@@ -105,6 +107,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   mp_arena_free(&arena);
   if (rc < 0) {
     Napi::Error e = SysError(env, err.syscall, err.err, err.path[0] ? err.path : nullptr);
+    char what[2048];
+    mp_describe(&err, what, sizeof(what));
+    e.Set("description", what);
     e.Set("step", err.step);
     if (err.dest[0]) e.Set("dest", err.dest);
     if (err.detail[0]) e.Set("detail", err.detail);
@@ -310,7 +315,8 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
 }
 
 // mount(source, target, fstype, flags[], data): host-side mounts of the parent (the pod's
-// /dev/shm tmpfs). Namespaces are never touched from Node; this is the host's own table.
+// /dev/shm tmpfs; "bind" of pause's /proc/PID/ns/ipc, which pins that namespace).
+// Namespaces are never entered from Node; this is the host's own mount table.
 Napi::Value Mount(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string source = info[0].As<Napi::String>().Utf8Value();
@@ -321,6 +327,7 @@ Napi::Value Mount(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < f.Length(); i++) {
     std::string n = f.Get(i).As<Napi::String>().Utf8Value();
     if (n == "ro") flags |= MS_RDONLY;
+    else if (n == "bind") flags |= MS_BIND;
     else if (n == "nosuid") flags |= MS_NOSUID;
     else if (n == "nodev") flags |= MS_NODEV;
     else if (n == "noexec") flags |= MS_NOEXEC;

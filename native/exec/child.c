@@ -1,14 +1,16 @@
 /* The child side of a spawn: walks one plan and execs, or reports the first failure.
  *
- * Runs in a clone(CLONE_VM|CLONE_VFORK) child on its own stack, while the spawning thread
- * waits. Rules that follow from that: raw system calls only (sys.h), no malloc, no stdio,
- * no errno, no writes to shared memory except through the error pipe. Every step that can
- * fail reports {step, syscall, errno, path} and exits 127.
+ * Runs in a cloned child (a copy of the spawner's memory, never a share of it: see
+ * spawn.c) on its own stack. The spawner may be multithreaded (Node): locks other threads
+ * held at the clone stay locked here, so the rules are raw system calls only (sys.h), our
+ * own string helpers, no malloc, no stdio. Every step that can fail reports {step,
+ * syscall, errno, path} and exits 127.
  *
  * Order (native/README.md has the why of each):
- *   signals -> setns joins -> unshare -> [fork into the pid namespace] -> setsid ->
- *   loopback up -> hostname -> mounts (in plan order, ending with pivot_root) ->
- *   capabilities + ids -> no_new_privs -> stdio and fds -> execve (PATH search)
+ *   non-dumpable -> close every fd not passed on -> signals -> setns joins -> unshare ->
+ *   [fork into the pid namespace] -> parent-death signal -> setsid -> loopback up ->
+ *   hostname -> mounts (in plan order, ending with pivot_root) -> cwd -> capabilities + ids
+ *   (inheritable always empty) -> no_new_privs -> stdio and fds -> [sync] -> execve
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,7 +19,6 @@
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
-#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -32,17 +33,56 @@
 
 #define PATHBUF 4096
 
-/* ---- tiny string helpers (libc's formatting functions are not safe here) ---- */
+/* ---- tiny string helpers: no libc here (a lock another thread held at the clone, or the
+ * dynamic linker's lazy binding, would hang the child) ---- */
+
+static size_t xlen(const char *s) {
+  size_t n = 0;
+  while (s[n]) n++;
+  return n;
+}
+
+static void xcopy(void *dst, const void *src, size_t n) {
+  volatile char *d = dst; /* volatile: keep the compiler from turning this into memcpy() */
+  const char *s = src;
+  while (n--) *d++ = *s++;
+}
+
+static void xzero(void *dst, size_t n) {
+  volatile char *d = dst;
+  while (n--) *d++ = 0;
+}
+
+static const char *xchr(const char *s, char c) {
+  for (; *s; s++)
+    if (*s == c) return s;
+  return NULL;
+}
+
+static char *xrchr(char *s, char c) {
+  char *last = NULL;
+  for (; *s; s++)
+    if (*s == c) last = s;
+  return last;
+}
+
+static int xneq(const char *a, const char *b, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (a[i] != b[i]) return 1;
+    if (!a[i]) return 0;
+  }
+  return 0;
+}
 
 static void cpy(char *dst, size_t cap, const char *src) {
-  size_t n = src ? strlen(src) : 0;
+  size_t n = src ? xlen(src) : 0;
   if (n >= cap) n = cap - 1;
-  if (n) memcpy(dst, src, n);
+  if (n) xcopy(dst, src, n);
   dst[n] = 0;
 }
 
 static void cat(char *dst, size_t cap, const char *src) {
-  size_t have = strlen(dst);
+  size_t have = xlen(dst);
   if (have < cap) cpy(dst + have, cap - have, src);
 }
 
@@ -83,7 +123,7 @@ static void set_step(struct walk *w, const char *what, int idx, const char *name
 static void report(struct walk *w, const char *sys, long neg_errno, const char *path, const char *dest,
                    const char *detail) {
   struct mp_rec r;
-  memset(&r, 0, sizeof(r));
+  xzero(&r, sizeof(r));
   r.kind = MP_REC_ERROR;
   cpy(r.e.step, sizeof(r.e.step), w->step);
   cpy(r.e.syscall, sizeof(r.e.syscall), sys);
@@ -135,7 +175,7 @@ static const char *strip_slash(const char *p) {
 static long mkdir_p(int rootfd, const char *rel, mode_t last_mode, uint64_t how) {
   char buf[PATHBUF];
   cpy(buf, sizeof(buf), rel);
-  size_t n = strlen(buf);
+  size_t n = xlen(buf);
   for (size_t i = 0; i <= n; i++) {
     if (buf[i] != '/' && buf[i] != 0) continue;
     if (i == 0 || buf[i - 1] == '/') continue;
@@ -143,7 +183,7 @@ static long mkdir_p(int rootfd, const char *rel, mode_t last_mode, uint64_t how)
     buf[i] = 0;
     long fd = open_at(rootfd, buf, O_PATH | O_DIRECTORY, how);
     if (fd == -ENOENT) {
-      char *slash = strrchr(buf, '/');
+      char *slash = xrchr(buf, '/');
       long parent = rootfd;
       const char *name = buf;
       if (slash) {
@@ -166,11 +206,14 @@ static long mkdir_p(int rootfd, const char *rel, mode_t last_mode, uint64_t how)
   return 0;
 }
 
-/* Creates an empty file at rel (parents included) for a file bind mount. */
+/* Creates an empty file at rel (parents included) for a file bind mount. Whatever is there
+ * already is left alone and never opened: O_EXCL does not follow a symlink, and a FIFO
+ * planted in a shared volume cannot block us (O_NONBLOCK; we are the single-threaded
+ * supervisor). */
 static long touch(int rootfd, const char *rel) {
   char dir[PATHBUF];
   cpy(dir, sizeof(dir), rel);
-  char *slash = strrchr(dir, '/');
+  char *slash = xrchr(dir, '/');
   const char *name = rel;
   long parent = rootfd;
   if (slash) {
@@ -181,9 +224,9 @@ static long touch(int rootfd, const char *rel) {
     parent = open_in_root(rootfd, dir, O_PATH | O_DIRECTORY);
     if (parent < 0) return parent;
   }
-  long fd = MP_SYS4(SYS_openat, parent, name, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+  long fd = MP_SYS4(SYS_openat, parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (parent != rootfd) MP_SYS1(SYS_close, parent);
-  if (fd == -EEXIST || fd == -ELOOP) return 0;  /* raced or a symlink: resolve it in root */
+  if (fd == -EEXIST) return 0;  /* raced, or a symlink: resolve() opens it in root */
   if (fd < 0) return fd;
   MP_SYS1(SYS_close, fd);
   return 0;
@@ -206,7 +249,7 @@ static long resolve(struct walk *w, const char *dst, enum create how) {
 /* Splits dst into its parent (opened, created if needed) and last component. */
 static long resolve_parent(struct walk *w, const char *dst, char *parent_buf, const char **base) {
   cpy(parent_buf, PATHBUF, strip_slash(dst));
-  char *slash = strrchr(parent_buf, '/');
+  char *slash = xrchr(parent_buf, '/');
   if (slash) {
     *slash = 0;
     *base = strip_slash(dst) + (slash - parent_buf) + 1;
@@ -279,7 +322,9 @@ static void do_rootfs(struct walk *w, const struct mp_mount_op *m) {
   long tree;
   if (m->kind == MP_M_ROOTFS_OVERLAY) {
     struct mp_mount_opt o[3] = {{"lowerdir", m->lower}, {"upperdir", m->upper}, {"workdir", m->work}};
-    tree = new_fs(w, "overlay", "overlay", o, 3, 0, m->dst);
+    tree = new_fs(w, "overlay", "overlay", o, 3, m->attrs, m->dst);
+  } else if (m->kind == MP_M_ROOTFS_TMPFS) {
+    tree = new_fs(w, "tmpfs", "tmpfs", m->opts, m->nopts, m->attrs, m->dst);
   } else {
     tree = CHECK(w, MP_SYS3(SYS_open_tree, -100, m->source, MP_OPEN_TREE_CLONE | O_CLOEXEC | MP_AT_RECURSIVE),
                  "open_tree", m->source, m->dst);
@@ -404,7 +449,10 @@ static void do_mounts(struct walk *w) {
       CHECK(w, MP_SYS5(SYS_mount, NULL, "/", NULL, m->propagation, NULL), "mount", "/", NULL);
       continue;
     }
-    if (m->kind == MP_M_ROOTFS_OVERLAY || m->kind == MP_M_ROOTFS_BIND) { do_rootfs(w, m); continue; }
+    if (m->kind == MP_M_ROOTFS_OVERLAY || m->kind == MP_M_ROOTFS_BIND || m->kind == MP_M_ROOTFS_TMPFS) {
+      do_rootfs(w, m);
+      continue;
+    }
     if (w->rootfd < 0) die(w, "plan", -EINVAL, "(no rootfs step before this one)", m->dst);
     switch (m->kind) {
       case MP_M_BIND: do_bind(w, m); break;
@@ -432,23 +480,26 @@ static void do_identity(struct walk *w) {
   CHECK(w, MP_SYS3(SYS_setresgid, p->gid, p->gid, p->gid), "setresgid", NULL, NULL);
   struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2];
-  if (!p->keep_all_caps && p->uid == 0) {
+  /* The inheritable set is always empty (moby CVE-2022-24769): with it, a file with
+   * inheritable file capabilities would regain capabilities the container was not given. */
+  if (p->keep_all_caps) {
+    CHECK(w, MP_SYS2(SYS_capget, &hdr, data), "capget", NULL, NULL);
+  } else {
     for (int i = 0; i < 2; i++) {
-      unsigned v = (unsigned)(p->caps >> (32 * i));
-      data[i].effective = data[i].permitted = data[i].inheritable = v;
+      unsigned v = p->uid == 0 ? (unsigned)(p->caps >> (32 * i)) : 0;
+      data[i].effective = data[i].permitted = v;
     }
-    CHECK(w, MP_SYS2(SYS_capset, &hdr, data), "capset", NULL, NULL);
   }
+  data[0].inheritable = data[1].inheritable = 0;
+  if (p->keep_all_caps || p->uid == 0) CHECK(w, MP_SYS2(SYS_capset, &hdr, data), "capset", NULL, NULL);
   /* For a non-root uid the kernel clears permitted and effective caps here (no KEEPCAPS),
    * as Docker and containerd give non-root containers no effective capabilities. */
   CHECK(w, MP_SYS3(SYS_setresuid, p->uid, p->uid, p->uid), "setresuid", NULL, NULL);
-  if (!p->keep_all_caps) {
-    if (p->uid != 0) {
-      memset(data, 0, sizeof(data));
-      CHECK(w, MP_SYS2(SYS_capset, &hdr, data), "capset", NULL, NULL);
-    }
-    CHECK(w, MP_SYS5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl(PR_CAP_AMBIENT)", NULL, NULL);
+  if (!p->keep_all_caps && p->uid != 0) {
+    xzero(data, sizeof(data));
+    CHECK(w, MP_SYS2(SYS_capset, &hdr, data), "capset", NULL, NULL);
   }
+  CHECK(w, MP_SYS5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl(PR_CAP_AMBIENT)", NULL, NULL);
   if (p->no_new_privs)
     CHECK(w, MP_SYS5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)", NULL, NULL);
 }
@@ -479,9 +530,9 @@ static void do_fds(struct walk *w) {
 /* ---- exec ---- */
 
 static const char *env_get(char **env, const char *name) {
-  size_t n = strlen(name);
+  size_t n = xlen(name);
   for (char **e = env; *e; e++)
-    if (!strncmp(*e, name, n) && (*e)[n] == '=') return *e + n + 1;
+    if (!xneq(*e, name, n) && (*e)[n] == '=') return *e + n + 1;
   return NULL;
 }
 
@@ -490,7 +541,7 @@ __attribute__((noreturn)) static void do_exec(struct walk *w) {
   const char *file = p->argv[0];
   set_step(w, "exec", -1, NULL);
   MP_SYS1(SYS_umask, 022);
-  if (strchr(file, '/')) {
+  if (xchr(file, '/')) {
     long r = MP_SYS3(SYS_execve, file, p->argv, p->env);
     die(w, "execve", r, file, NULL);
   }
@@ -499,10 +550,10 @@ __attribute__((noreturn)) static void do_exec(struct walk *w) {
   long seen = -ENOENT;
   char buf[PATHBUF];
   for (const char *s = path;; s++) {
-    const char *e = strchr(s, ':');
-    size_t len = e ? (size_t)(e - s) : strlen(s);
+    const char *e = xchr(s, ':');
+    size_t len = e ? (size_t)(e - s) : xlen(s);
     if (len == 0) cpy(buf, sizeof(buf), ".");
-    else if (len < sizeof(buf) - 1) { memcpy(buf, s, len); buf[len] = 0; }
+    else if (len < sizeof(buf) - 1) { xcopy(buf, s, len); buf[len] = 0; }
     else buf[0] = 0;
     cat(buf, sizeof(buf), "/");
     cat(buf, sizeof(buf), file);
@@ -523,9 +574,19 @@ static int stage2(void *arg) {
   struct mp_child *c = arg;
   const struct mp_proc *p = c->p;
   struct walk w = {c, c->errfd, "", -1};
-  /* Keep the error pipe out of the range that stdio and extra fds are dup'ed into. */
+  /* Keep our own pipes out of the range that stdio and extra fds are dup'ed into. */
   w.errfd = (int)MP_SYS3(SYS_fcntl, c->errfd, F_DUPFD_CLOEXEC, 100);
+  int syncfd = c->syncfd >= 0 ? (int)MP_SYS3(SYS_fcntl, c->syncfd, F_DUPFD_CLOEXEC, 100) : -1;
   MP_SYS1(SYS_umask, 0); /* modes in the plan are exact */
+  if (p->parent_death_signal) {
+    /* pause dies with its supervisor, so no pod process is left that no state names. Set,
+     * then check that the spawner did not die just before (we would never be signalled). */
+    set_step(&w, "parentDeathSignal", -1, NULL);
+    CHECK(&w, MP_SYS5(SYS_prctl, PR_SET_PDEATHSIG, p->parent_death_signal, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)", NULL, NULL);
+    struct { int fd; short events, revents; } pfd = {c->spawner_pidfd, 1 /* POLLIN */, 0};
+    struct { long s, ns; } zero = {0, 0};
+    if (MP_SYS5(SYS_ppoll, &pfd, 1, &zero, NULL, 0) != 0) die(&w, "ppoll", -ESRCH, "(the spawner is gone)", NULL);
+  }
   if (p->setsid) {
     set_step(&w, "setsid", -1, NULL);
     CHECK(&w, MP_SYS0(SYS_setsid), "setsid", NULL, NULL);
@@ -534,7 +595,7 @@ static int stage2(void *arg) {
     set_step(&w, "loopback", -1, NULL);
     long s = CHECK(&w, MP_SYS3(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket", "lo", NULL);
     struct ifreq ifr;
-    memset(&ifr, 0, sizeof(ifr));
+    xzero(&ifr, sizeof(ifr));
     cpy(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
     CHECK(&w, MP_SYS3(SYS_ioctl, s, SIOCGIFFLAGS, &ifr), "ioctl(SIOCGIFFLAGS)", "lo", NULL);
     ifr.ifr_flags |= IFF_UP;
@@ -543,20 +604,70 @@ static int stage2(void *arg) {
   }
   if (p->hostname) {
     set_step(&w, "hostname", -1, NULL);
-    CHECK(&w, MP_SYS2(SYS_sethostname, p->hostname, strlen(p->hostname)), "sethostname", p->hostname, NULL);
+    CHECK(&w, MP_SYS2(SYS_sethostname, p->hostname, xlen(p->hostname)), "sethostname", p->hostname, NULL);
   }
   do_mounts(&w);
   set_step(&w, "cwd", -1, NULL);
   CHECK(&w, MP_SYS1(SYS_chdir, p->cwd), "chdir", p->cwd, NULL);
   do_identity(&w);
   do_fds(&w);
+  if (syncfd >= 0) {
+    /* The spawner wants our mount namespace (the supervisor keeps it to find what a
+     * container leaves behind): it opens it while we wait, then lets us go on. */
+    set_step(&w, "sync", -1, NULL);
+    struct mp_rec r;
+    xzero(&r, sizeof(r));
+    r.kind = MP_REC_READY;
+    MP_SYS3(SYS_write, w.errfd, &r, sizeof(r));
+    char go;
+    if (MP_SYS3(SYS_read, syncfd, &go, 1) != 1) die(&w, "read", -EPIPE, "(sync pipe)", NULL);
+  }
   do_exec(&w);
+}
+
+/* Closes every fd except those the child needs: it has a copy of the spawner's fd table
+ * (Node's sockets, the supervisor's epoll, signalfd and log files) and is about to enter
+ * namespaces where a container's processes can look at it. */
+static void close_others(struct walk *w) {
+  struct mp_child *c = w->c;
+  int keep[MP_MAX_NS + 3 + 16 + 3];
+  int n = 0;
+  keep[n++] = c->errfd;
+  if (c->syncfd >= 0) keep[n++] = c->syncfd;
+  if (c->spawner_pidfd >= 0) keep[n++] = c->spawner_pidfd;
+  for (int i = 0; i < MP_MAX_NS; i++)
+    if (c->nsfd[i] >= 0) keep[n++] = c->nsfd[i];
+  for (int i = 0; i < 3; i++) keep[n++] = c->stdio[i] == MP_STDIO_INHERIT ? i : c->stdio[i];
+  for (int i = 0; i < c->nextra && i < 16; i++)
+    if (c->extra[i] >= 0) keep[n++] = c->extra[i];
+  for (int i = 1; i < n; i++) /* insertion sort: a few dozen entries at most */
+    for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+      int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  unsigned lo = 0;
+  set_step(w, "fds", -1, NULL);
+  for (int i = 0; i < n; i++) {
+    if (keep[i] < 0) continue;
+    if ((unsigned)keep[i] > lo) CHECK(w, MP_SYS3(SYS_close_range, lo, (unsigned)keep[i] - 1, 0), "close_range", NULL, NULL);
+    if ((unsigned)keep[i] + 1 > lo) lo = (unsigned)keep[i] + 1;
+  }
+  CHECK(w, MP_SYS3(SYS_close_range, lo, ~0U, 0), "close_range", NULL, NULL);
 }
 
 int mp_child_entry(void *arg) {
   struct mp_child *c = arg;
   const struct mp_proc *p = c->p;
   struct walk w = {c, c->errfd, "", -1};
+
+  /* Before anything else: not dumpable, so that no process of a container we are about to
+   * join can open our /proc/PID/{mem,fd,root,environ} (ptrace access). The flag belongs to
+   * our memory, which is ours alone (spawn.c clones without CLONE_VM); execve resets it for
+   * the workload, which then holds only what it was given. */
+  set_step(&w, "dumpable", -1, NULL);
+  CHECK(&w, MP_SYS5(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)", NULL, NULL);
+  close_others(&w);
 
   /* Signals: the parent blocked them all around clone. Handlers are Node's (or the
    * supervisor's) and must never run here, and ignored signals (Node ignores SIGPIPE) must
@@ -586,10 +697,13 @@ int mp_child_entry(void *arg) {
    * CLONE_PARENT the workload becomes a direct child of the spawner, which watches it by
    * pidfd; this middle process only reports the pid and exits. */
   set_step(&w, "namespaces", -1, "fork");
-  int pid = clone(stage2, c->stack2 + c->stack2_size, CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, c);
-  if (pid < 0) die(&w, "clone", -errno, NULL, NULL); /* errno: the suspended spawner's, harmless */
+  /* CLONE_VM here shares only this process's private copy, which is not dumpable. No
+   * CLONE_VFORK: the spawner needs our PID record while the workload may still wait for it
+   * before its execve (the sync step). We only write that record and exit. */
+  int pid = clone(stage2, c->stack2 + c->stack2_size, CLONE_VM | CLONE_PARENT | SIGCHLD, c);
+  if (pid < 0) die(&w, "clone", -errno, NULL, NULL);
   struct mp_rec r;
-  memset(&r, 0, sizeof(r));
+  xzero(&r, sizeof(r));
   r.kind = MP_REC_PID;
   r.pid = pid;
   MP_SYS3(SYS_write, c->errfd, &r, sizeof(r));

@@ -1,5 +1,9 @@
 /* JSON -> struct mp_proc. Everything is checked here, in the parent, so that the child only
- * executes: an unknown op, a missing field or a wrong type is an error before any clone. */
+ * executes: an unknown op or field, a missing field or a wrong type is an error before any
+ * clone. Fail closed: nothing has a default that would run a process in the host's
+ * namespaces or as root by accident — namespaces, mounts, user and capabilities must be
+ * spelled out, ids must be integers in 0..2^31-1, and mounts need a mount namespace of the
+ * process's own. */
 #define _GNU_SOURCE
 #include "plan.h"
 
@@ -39,6 +43,41 @@ static int bad(struct ctx *c, const char *fmt, const char *a1, const char *a2) {
   c->failed = 1;
   return -1;
 }
+
+/* Refuses any member of o that is not in keys (NULL-terminated): a misspelt or unknown
+ * field must not be silently ignored by the executor. */
+static int only_keys(struct ctx *c, const struct mp_json *o, const char *where, const char *const *keys) {
+  for (struct mp_json *e = o->child; e; e = e->next) {
+    int known = 0;
+    for (const char *const *k = keys; *k && !known; k++) known = !strcmp(*k, e->key);
+    if (!known) return bad(c, "plan: %s has an unknown field \"%s\"", where, e->key);
+  }
+  return 0;
+}
+
+/* An integer in [lo, hi], exactly (a double from JSON: 1.5, -1, 4294967296 are refused). */
+static long req_int(struct ctx *c, const struct mp_json *o, const char *key, const char *where, long lo, long hi, long dflt,
+                    int required) {
+  struct mp_json *v = o ? mp_json_get(o, key) : NULL;
+  if (!v) {
+    if (required) bad(c, "plan: %s needs an integer \"%s\"", where, key);
+    return dflt;
+  }
+  if (v->type != MP_JNUM || v->num != (double)(long)v->num || v->num < (double)lo || v->num > (double)hi) {
+    bad(c, "plan: %s: \"%s\" must be an integer in range", where, key);
+    return dflt;
+  }
+  return (long)v->num;
+}
+
+static int req_bool(struct ctx *c, const struct mp_json *o, const char *key, const char *where, int dflt) {
+  struct mp_json *v = mp_json_get(o, key);
+  if (!v) return dflt;
+  if (v->type != MP_JBOOL) return bad(c, "plan: %s: \"%s\" must be true or false", where, key), dflt;
+  return v->boolean;
+}
+
+#define MAX_ID 2147483647L
 
 static const char *req_str(struct ctx *c, const struct mp_json *o, const char *key, const char *where) {
   const char *s = mp_json_str(o, key, NULL);
@@ -104,12 +143,30 @@ static unsigned long attrs_from(struct ctx *c, const struct mp_json *flags) {
   return a;
 }
 
+static int mount_options(struct ctx *c, const struct mp_json *j, struct mp_mount_op *m) {
+  struct mp_json *o = mp_json_get(j, "options");
+  if (!o) return 0;
+  if (o->type != MP_JOBJ) return bad(c, "plan: mount options must be an object%s%s", "", "");
+  for (struct mp_json *e = o->child; e; e = e->next) {
+    if (m->nopts == MP_MAX_OPTS) return bad(c, "plan: too many mount options%s%s", "", "");
+    m->opts[m->nopts].key = e->key;
+    if (e->type == MP_JSTR) m->opts[m->nopts].value = e->str;
+    else if (e->type == MP_JBOOL && e->boolean) m->opts[m->nopts].value = NULL;
+    else return bad(c, "plan: mount option \"%s\" must be a string or true%s", e->key, "");
+    m->nopts++;
+  }
+  return 0;
+}
+
 static int decode_mount(struct ctx *c, const struct mp_json *j, struct mp_mount_op *m) {
+  if (!j || j->type != MP_JOBJ) return bad(c, "plan: mounts[] entries must be objects%s%s", "", "");
   const char *op = req_str(c, j, "op", "mounts[]");
   if (!op) return -1;
   m->name = op;
   m->uid = m->gid = -1;
   if (!strcmp(op, "propagation")) {
+    static const char *const keys[] = {"op", "mode", NULL};
+    only_keys(c, j, "propagation", keys);
     const char *mode = req_str(c, j, "mode", "propagation");
     m->kind = MP_M_PROPAGATION;
     m->dst = "/";
@@ -119,15 +176,23 @@ static int decode_mount(struct ctx *c, const struct mp_json *j, struct mp_mount_
   } else if (!strcmp(op, "rootfs")) {
     const char *kind = req_str(c, j, "kind", "rootfs");
     m->dst = req_str(c, j, "target", "rootfs");
-    m->readonly = mp_json_bool(j, "readOnly", 0);
+    m->readonly = req_bool(c, j, "readOnly", "rootfs", 0);
+    m->attrs = attrs_from(c, mp_json_get(j, "flags"));
     if (kind && !strcmp(kind, "overlay")) {
+      static const char *const keys[] = {"op", "kind", "lower", "upper", "work", "target", "readOnly", "flags", NULL};
+      only_keys(c, j, "rootfs overlay", keys);
       m->kind = MP_M_ROOTFS_OVERLAY;
       m->upper = req_str(c, j, "upper", "rootfs overlay");
       m->work = req_str(c, j, "work", "rootfs overlay");
       char **lower = str_array(c, mp_json_get(j, "lower"), "rootfs overlay lower");
       if (!lower || !lower[0]) return bad(c, "plan: rootfs overlay needs at least one lower dir%s%s", "", "");
       size_t n = 0;
-      for (char **l = lower; *l; l++) n += strlen(*l) + 1;
+      for (char **l = lower; *l; l++) {
+        /* overlayfs splits lowerdir at ':' (and takes '\' as an escape): a path with either
+         * would name other directories than the plan says. */
+        if (!(*l)[0] || strpbrk(*l, ":\\,")) return bad(c, "plan: overlay lower dir \"%s\" is empty or has ':', ',' or '\\'%s", *l, "");
+        n += strlen(*l) + 1;
+      }
       char *joined = mp_arena_alloc(c->a, n + 1);
       if (!joined) return bad(c, "plan: out of memory%s%s", "", "");
       for (char **l = lower; *l; l++) {
@@ -137,65 +202,75 @@ static int decode_mount(struct ctx *c, const struct mp_json *j, struct mp_mount_
       m->lower = joined;
       m->source = "overlay";
     } else if (kind && !strcmp(kind, "bind")) {
+      static const char *const keys[] = {"op", "kind", "source", "target", "readOnly", "flags", NULL};
+      only_keys(c, j, "rootfs bind", keys);
       m->kind = MP_M_ROOTFS_BIND;
       m->source = req_str(c, j, "source", "rootfs bind");
+      if (m->source && !strcmp(m->source, "/")) return bad(c, "plan: rootfs bind of the host's / is refused%s%s", "", "");
+    } else if (kind && !strcmp(kind, "tmpfs")) {
+      static const char *const keys[] = {"op", "kind", "target", "readOnly", "flags", "options", NULL};
+      only_keys(c, j, "rootfs tmpfs", keys);
+      m->kind = MP_M_ROOTFS_TMPFS;
+      m->source = "tmpfs";
+      mount_options(c, j, m);
     } else {
-      return bad(c, "plan: rootfs kind must be overlay or bind%s%s", "", "");
+      return bad(c, "plan: rootfs kind must be overlay, bind or tmpfs%s%s", "", "");
     }
   } else if (!strcmp(op, "mount")) {
+    static const char *const keys[] = {"op", "fstype", "source", "dst", "flags", "options", NULL};
+    only_keys(c, j, "mount", keys);
     m->kind = MP_M_MOUNT;
     m->fstype = req_str(c, j, "fstype", "mount");
     m->source = req_str(c, j, "source", "mount");
     m->dst = req_str(c, j, "dst", "mount");
     m->attrs = attrs_from(c, mp_json_get(j, "flags"));
-    struct mp_json *o = mp_json_get(j, "options");
-    if (o && o->type == MP_JOBJ) {
-      for (struct mp_json *e = o->child; e; e = e->next) {
-        if (m->nopts == MP_MAX_OPTS) return bad(c, "plan: too many mount options%s%s", "", "");
-        m->opts[m->nopts].key = e->key;
-        if (e->type == MP_JSTR) m->opts[m->nopts].value = e->str;
-        else if (e->type == MP_JBOOL && e->boolean) m->opts[m->nopts].value = NULL;
-        else return bad(c, "plan: mount option \"%s\" must be a string or true%s", e->key, "");
-        m->nopts++;
-      }
-    }
+    mount_options(c, j, m);
   } else if (!strcmp(op, "bind")) {
+    static const char *const keys[] = {"op", "source", "dst", "readOnly", "recursive", "flags", "optional", "sourceRoot", "createSource", NULL};
+    only_keys(c, j, "bind", keys);
     m->kind = MP_M_BIND;
     m->source = req_str(c, j, "source", "bind");
     m->dst = req_str(c, j, "dst", "bind");
     m->source_root = mp_json_str(j, "sourceRoot", NULL);
-    m->readonly = mp_json_bool(j, "readOnly", 0);
-    m->recursive = mp_json_bool(j, "recursive", 1);
-    m->optional = mp_json_bool(j, "optional", 0);
-    m->create_source = mp_json_bool(j, "createSource", 0);
+    m->readonly = req_bool(c, j, "readOnly", "bind", 0);
+    m->recursive = req_bool(c, j, "recursive", "bind", 1);
+    m->optional = req_bool(c, j, "optional", "bind", 0);
+    m->create_source = req_bool(c, j, "createSource", "bind", 0);
     m->attrs = attrs_from(c, mp_json_get(j, "flags"));
     if (m->readonly) m->attrs |= MP_MOUNT_ATTR_RDONLY;
   } else if (!strcmp(op, "mknod")) {
+    static const char *const keys[] = {"op", "dst", "kind", "major", "minor", "mode", "uid", "gid", NULL};
+    only_keys(c, j, "mknod", keys);
     const char *k = req_str(c, j, "kind", "mknod");
     m->kind = MP_M_MKNOD;
     m->dst = req_str(c, j, "dst", "mknod");
     m->dev_kind = k ? k[0] : 0;
-    if (m->dev_kind != 'c' && m->dev_kind != 'b') return bad(c, "plan: mknod kind must be c or b%s%s", "", "");
-    m->major = (unsigned)mp_json_num(j, "major", 0);
-    m->minor = (unsigned)mp_json_num(j, "minor", 0);
-    m->mode = (mode_t)mp_json_num(j, "mode", 0666);
-    m->uid = (long)mp_json_num(j, "uid", -1);
-    m->gid = (long)mp_json_num(j, "gid", -1);
+    if (!k || k[1] || (m->dev_kind != 'c' && m->dev_kind != 'b')) return bad(c, "plan: mknod kind must be c or b%s%s", "", "");
+    m->major = (unsigned)req_int(c, j, "major", "mknod", 0, 4095, 0, 1);
+    m->minor = (unsigned)req_int(c, j, "minor", "mknod", 0, 1048575, 0, 1);
+    m->mode = (mode_t)req_int(c, j, "mode", "mknod", 0, 07777, 0666, 0);
+    m->uid = req_int(c, j, "uid", "mknod", 0, MAX_ID, -1, 0);
+    m->gid = req_int(c, j, "gid", "mknod", 0, MAX_ID, -1, 0);
   } else if (!strcmp(op, "symlink")) {
+    static const char *const keys[] = {"op", "target", "dst", NULL};
+    only_keys(c, j, "symlink", keys);
     m->kind = MP_M_SYMLINK;
     m->link_target = req_str(c, j, "target", "symlink");
     m->dst = req_str(c, j, "dst", "symlink");
   } else if (!strcmp(op, "mkdir")) {
+    static const char *const keys[] = {"op", "dst", "mode", NULL};
+    only_keys(c, j, "mkdir", keys);
     m->kind = MP_M_MKDIR;
     m->dst = req_str(c, j, "dst", "mkdir");
-    m->mode = (mode_t)mp_json_num(j, "mode", 0755);
-  } else if (!strcmp(op, "mask")) {
-    m->kind = MP_M_MASK;
-    m->dst = req_str(c, j, "dst", "mask");
-  } else if (!strcmp(op, "readonly")) {
-    m->kind = MP_M_READONLY;
-    m->dst = req_str(c, j, "dst", "readonly");
+    m->mode = (mode_t)req_int(c, j, "mode", "mkdir", 0, 07777, 0755, 0);
+  } else if (!strcmp(op, "mask") || !strcmp(op, "readonly")) {
+    static const char *const keys[] = {"op", "dst", NULL};
+    only_keys(c, j, op, keys);
+    m->kind = op[0] == 'm' ? MP_M_MASK : MP_M_READONLY;
+    m->dst = req_str(c, j, "dst", op);
   } else if (!strcmp(op, "pivot")) {
+    static const char *const keys[] = {"op", NULL};
+    only_keys(c, j, "pivot", keys);
     m->kind = MP_M_PIVOT;
     m->dst = "/";
   } else {
@@ -204,60 +279,89 @@ static int decode_mount(struct ctx *c, const struct mp_json *j, struct mp_mount_
   return c->failed ? -1 : 0;
 }
 
+static const struct { const char *name; int sig; } death_signals[] = {{"SIGKILL", 9}, {"SIGTERM", 15}};
+
 int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *p, mp_resolve_fn resolve,
                    void *rctx, char *err, size_t errlen) {
   struct ctx c = {a, err, errlen, 0};
   memset(p, 0, sizeof(*p));
   if (!j || j->type != MP_JOBJ) return bad(&c, "plan: a process plan must be an object%s%s", "", "");
+  static const char *const keys[] = {"pod", "container", "namespaces", "loopbackUp", "hostname", "mounts", "user",
+                                     "capabilities", "noNewPrivileges", "cwd", "argv", "env", "setsid",
+                                     "controllingTty", "parentDeathSignal", NULL};
+  if (only_keys(&c, j, "the process plan", keys)) return -1;
   p->pod = mp_json_str(j, "pod", "");
   p->container = mp_json_str(j, "container", "");
 
+  /* Namespaces must be spelled out: [] (the host's, for the supervisor itself) is a
+   * choice, a missing list is a mistake. */
   struct mp_json *ns = mp_json_get(j, "namespaces");
-  if (ns && ns->type == MP_JARR) {
-    for (struct mp_json *e = ns->child; e; e = e->next) {
-      if (p->nns == MP_MAX_NS) return bad(&c, "plan: too many namespace steps%s%s", "", "");
-      struct mp_ns_op *o = &p->ns[p->nns++];
-      o->type = req_str(&c, e, "type", "namespaces[]");
-      const char *action = req_str(&c, e, "action", "namespaces[]");
-      if (c.failed) return -1;
-      if (!(o->flag = ns_flag(o->type))) return bad(&c, "plan: unknown namespace type \"%s\"%s", o->type, "");
-      if (!strcmp(action, "create")) {
-        o->action = MP_NS_CREATE;
-      } else if (!strcmp(action, "join")) {
-        o->action = MP_NS_JOIN;
-        const char *path = req_str(&c, e, "path", "namespaces[] join");
-        if (!path || !(o->path = resolve_ns_path(&c, path, resolve, rctx))) return -1;
-      } else {
-        return bad(&c, "plan: namespace action must be create or join, not \"%s\"%s", action, "");
-      }
+  if (!ns || ns->type != MP_JARR) return bad(&c, "plan: \"namespaces\" must be an array (use [] for none)%s%s", "", "");
+  int newns = 0;
+  for (struct mp_json *e = ns->child; e; e = e->next) {
+    if (p->nns == MP_MAX_NS) return bad(&c, "plan: too many namespace steps%s%s", "", "");
+    if (e->type != MP_JOBJ) return bad(&c, "plan: namespaces[] entries must be objects%s%s", "", "");
+    static const char *const nskeys[] = {"type", "action", "path", NULL};
+    if (only_keys(&c, e, "namespaces[]", nskeys)) return -1;
+    struct mp_ns_op *o = &p->ns[p->nns++];
+    o->type = req_str(&c, e, "type", "namespaces[]");
+    const char *action = req_str(&c, e, "action", "namespaces[]");
+    if (c.failed) return -1;
+    if (!(o->flag = ns_flag(o->type))) return bad(&c, "plan: unknown namespace type \"%s\"%s", o->type, "");
+    for (int k = 0; k < p->nns - 1; k++)
+      if (p->ns[k].flag == o->flag) return bad(&c, "plan: namespace \"%s\" is named twice%s", o->type, "");
+    if (!strcmp(action, "create")) {
+      o->action = MP_NS_CREATE;
+      if (mp_json_get(e, "path")) return bad(&c, "plan: namespace \"%s\": create takes no path%s", o->type, "");
+    } else if (!strcmp(action, "join")) {
+      o->action = MP_NS_JOIN;
+      const char *path = req_str(&c, e, "path", "namespaces[] join");
+      if (!path || !(o->path = resolve_ns_path(&c, path, resolve, rctx))) return -1;
+    } else {
+      return bad(&c, "plan: namespace action must be create or join, not \"%s\"%s", action, "");
     }
+    if (o->flag == CLONE_NEWNS) newns = 1;
   }
-  p->loopback_up = mp_json_bool(j, "loopbackUp", 0);
+  p->loopback_up = req_bool(&c, j, "loopbackUp", "the process plan", 0);
   p->hostname = mp_json_str(j, "hostname", NULL);
 
   struct mp_json *mounts = mp_json_get(j, "mounts");
-  if (mounts && mounts->type == MP_JARR && mounts->len) {
+  if (!mounts || mounts->type != MP_JARR) return bad(&c, "plan: \"mounts\" must be an array (use [] for none)%s%s", "", "");
+  if (mounts->len) {
+    /* Mount steps outside a mount namespace of the process's own would change the host's. */
+    if (!newns) return bad(&c, "plan: mount steps need a \"mnt\" namespace to create or join%s%s", "", "");
     p->mounts = mp_arena_alloc(a, mounts->len * sizeof(*p->mounts));
     if (!p->mounts) return bad(&c, "plan: out of memory%s%s", "", "");
     for (struct mp_json *e = mounts->child; e; e = e->next) {
       struct mp_mount_op *m = &p->mounts[p->nmounts++];
       if (decode_mount(&c, e, m)) return -1;
-      if ((m->kind == MP_M_ROOTFS_OVERLAY || m->kind == MP_M_ROOTFS_BIND) && m->readonly) p->rootfs_readonly = 1;
+      if ((m->kind == MP_M_ROOTFS_OVERLAY || m->kind == MP_M_ROOTFS_BIND || m->kind == MP_M_ROOTFS_TMPFS) && m->readonly)
+        p->rootfs_readonly = 1;
     }
   }
 
+  /* The user must be spelled out, ids in Kubernetes' range: a uid of -1 or 2^32 must never
+   * wrap around to root. */
   struct mp_json *user = mp_json_get(j, "user");
-  p->uid = (uid_t)mp_json_num(user, "uid", 0);
-  p->gid = (gid_t)mp_json_num(user, "gid", 0);
+  if (!user || user->type != MP_JOBJ) return bad(&c, "plan: \"user\" must be an object {uid, gid, groups}%s%s", "", "");
+  static const char *const ukeys[] = {"uid", "gid", "groups", NULL};
+  if (only_keys(&c, user, "user", ukeys)) return -1;
+  p->uid = (uid_t)req_int(&c, user, "uid", "user", 0, MAX_ID, 0, 1);
+  p->gid = (gid_t)req_int(&c, user, "gid", "user", 0, MAX_ID, 0, 1);
   struct mp_json *groups = mp_json_get(user, "groups");
-  if (groups && groups->type == MP_JARR)
-    for (struct mp_json *g = groups->child; g; g = g->next) {
-      if (p->ngroups == MP_MAX_GROUPS) return bad(&c, "plan: too many supplementary groups%s%s", "", "");
-      p->groups[p->ngroups++] = (gid_t)g->num;
-    }
+  if (!groups || groups->type != MP_JARR) return bad(&c, "plan: user.groups must be an array%s%s", "", "");
+  for (struct mp_json *g = groups->child; g; g = g->next) {
+    if (p->ngroups == MP_MAX_GROUPS) return bad(&c, "plan: too many supplementary groups%s%s", "", "");
+    if (g->type != MP_JNUM || g->num != (double)(long)g->num || g->num < 0 || g->num > (double)MAX_ID)
+      return bad(&c, "plan: user.groups entries must be integers in range%s%s", "", "");
+    p->groups[p->ngroups++] = (gid_t)g->num;
+  }
+  if (c.failed) return -1;
 
+  /* null (keep every capability: a privileged container, the supervisor) must be said. */
   struct mp_json *caps = mp_json_get(j, "capabilities");
-  if (!caps || caps->type == MP_JNULL) {
+  if (!caps) return bad(&c, "plan: \"capabilities\" must be an array or null%s%s", "", "");
+  if (caps->type == MP_JNULL) {
     p->keep_all_caps = 1;
   } else {
     if (caps->type != MP_JARR) return bad(&c, "plan: capabilities must be an array or null%s%s", "", "");
@@ -267,10 +371,19 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
       p->caps |= 1ULL << n;
     }
   }
-  p->no_new_privs = mp_json_bool(j, "noNewPrivileges", 0);
-  p->cwd = mp_json_str(j, "cwd", "/");
-  p->setsid = mp_json_bool(j, "setsid", 0);
-  p->ctty = mp_json_bool(j, "controllingTty", 0);
+  struct mp_json *nnp = mp_json_get(j, "noNewPrivileges");
+  if (!nnp || nnp->type != MP_JBOOL) return bad(&c, "plan: \"noNewPrivileges\" must be true or false%s%s", "", "");
+  p->no_new_privs = nnp->boolean;
+  if (!(p->cwd = req_str(&c, j, "cwd", "the process plan"))) return -1;
+  if (p->cwd[0] != '/') return bad(&c, "plan: cwd \"%s\" must be an absolute path%s", p->cwd, "");
+  p->setsid = req_bool(&c, j, "setsid", "the process plan", 0);
+  p->ctty = req_bool(&c, j, "controllingTty", "the process plan", 0);
+  const char *pds = mp_json_str(j, "parentDeathSignal", NULL);
+  if (mp_json_get(j, "parentDeathSignal")) {
+    for (size_t i = 0; pds && i < sizeof(death_signals) / sizeof(death_signals[0]); i++)
+      if (!strcmp(pds, death_signals[i].name)) p->parent_death_signal = death_signals[i].sig;
+    if (!p->parent_death_signal) return bad(&c, "plan: parentDeathSignal must be \"SIGKILL\" or \"SIGTERM\"%s%s", "", "");
+  }
   if (!(p->argv = str_array(&c, mp_json_get(j, "argv"), "argv"))) return -1;
   if (!p->argv[0] || !p->argv[0][0]) return bad(&c, "plan: argv must not be empty%s%s", "", "");
   if (!(p->env = str_array(&c, mp_json_get(j, "env"), "env"))) return -1;

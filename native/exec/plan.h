@@ -27,6 +27,7 @@ enum mp_mount_kind {
   MP_M_PROPAGATION,
   MP_M_ROOTFS_OVERLAY,
   MP_M_ROOTFS_BIND,
+  MP_M_ROOTFS_TMPFS,
   MP_M_MOUNT,
   MP_M_BIND,
   MP_M_MKNOD,
@@ -83,6 +84,7 @@ struct mp_proc {
   char **argv;
   char **env;
   int setsid, ctty;
+  int parent_death_signal; /* 0: none */
 };
 
 /* Resolves "@pause/net" and "@container:NAME/mnt" style namespace paths to a pid; returns

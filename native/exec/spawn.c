@@ -2,10 +2,14 @@
  *
  * Everything that allocates or can block on something other than the child happens here,
  * before the clone: namespace files are opened, /dev/null is opened, stacks are mapped.
- * Then all signals are blocked, the child is cloned with CLONE_VM|CLONE_VFORK (no page
- * tables are copied, which matters for a process as large as Node), and the parent sleeps
- * until the child has exec'ed or exited. Then the error pipe holds everything the child had
- * to say: a pid record when a second fork was needed, an error record on failure.
+ * Then all signals are blocked and the child is cloned *without* CLONE_VM: it gets a
+ * copy-on-write copy of our memory and fd table, never a share of them. The child joins
+ * namespaces where a container's root processes live; a child sharing our memory would let
+ * them write into a host-root process through /proc/PID/mem in the window before execve
+ * (runc's nsexec rule: the process that enters a container shares nothing with the
+ * spawner). The child makes itself non-dumpable and closes every fd it does not pass on
+ * before it joins anything. We read the error pipe until it closes (at the child's execve
+ * or exit): then it holds everything the child had to say.
  */
 #define _GNU_SOURCE
 #include "spawn.h"
@@ -25,6 +29,7 @@
 #include "sys.h"
 
 #define STACK_SIZE (256 * 1024)
+#define GUARD_SIZE (64 * 1024) /* PROT_NONE below each stack: an overflow faults instead of writing the other */
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -71,11 +76,14 @@ int mp_spawn(const struct mp_proc *p, const struct mp_spawn_io *io, struct mp_sp
   c.extra = io->extra;
   c.nextra = io->nextra;
   c.cap_last = cap_last();
+  c.syncfd = c.spawner_pidfd = -1;
   for (int i = 0; i < MP_MAX_NS; i++) c.nsfd[i] = -1;
+  res->pid = 0;
+  res->pidfd = res->mntns = -1;
 
-  int rc = -1, devnull = -1, pipefd[2] = {-1, -1}, pidfd = -1;
+  int rc = -1, devnull = -1, pipefd[2] = {-1, -1}, syncp[2] = {-1, -1}, pidfd = -1, mntns = -1;
   char *stack = MAP_FAILED;
-  size_t stack_len = STACK_SIZE;
+  size_t stack_len = GUARD_SIZE + STACK_SIZE;
   char step[64];
 
   /* Open every namespace first: once the child has joined one (say the pod's pid or mount
@@ -104,40 +112,82 @@ int mp_spawn(const struct mp_proc *p, const struct mp_spawn_io *io, struct mp_sp
     goto out;
   }
   c.errfd = pipefd[1];
+  if (io->want_mntns) {
+    if (pipe2(syncp, O_CLOEXEC) < 0) {
+      parent_fail(err, "spawn", "pipe2", errno, NULL);
+      goto out;
+    }
+    c.syncfd = syncp[0];
+  }
+  /* With a parent-death signal the child checks, after setting it, that we still live:
+   * had we died just before, it would never get the signal. */
+  if (p->parent_death_signal && (c.spawner_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0)) < 0) {
+    parent_fail(err, "spawn", "pidfd_open", errno, NULL);
+    goto out;
+  }
   if (c.need_fork) stack_len *= 2;
-  stack = mmap(NULL, stack_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  /* [guard][stack 1][guard][stack 2]: each stack grows down towards its own guard. */
+  stack = mmap(NULL, stack_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) {
     parent_fail(err, "spawn", "mmap", errno, NULL);
     goto out;
   }
-  c.stack2 = stack + STACK_SIZE;
+  char *stack1 = stack + GUARD_SIZE;
+  if (mprotect(stack1, STACK_SIZE, PROT_READ | PROT_WRITE) < 0 ||
+      (c.need_fork && mprotect(stack1 + STACK_SIZE + GUARD_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE) < 0)) {
+    parent_fail(err, "spawn", "mprotect", errno, NULL);
+    goto out;
+  }
+  c.stack2 = stack1 + STACK_SIZE + GUARD_SIZE;
   c.stack2_size = STACK_SIZE;
 
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  int pid = clone(mp_child_entry, stack + STACK_SIZE, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &c, &pidfd);
+  int pid = clone(mp_child_entry, stack1 + STACK_SIZE, CLONE_PIDFD | SIGCHLD, &c, &pidfd);
   int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   close(pipefd[1]);
   pipefd[1] = -1;
+  if (syncp[0] >= 0) {
+    close(syncp[0]);
+    syncp[0] = -1;
+  }
   if (pid < 0) {
     parent_fail(err, "spawn", "clone", clone_errno, NULL);
     goto out;
   }
 
-  /* The child has exec'ed or exited (vfork semantics), so the pipe holds all it wrote. */
+  /* Until the pipe closes (the workload exec'ed or every stage exited). */
   struct mp_rec rec;
-  int workload = c.need_fork ? -1 : pid, failed = 0;
+  int workload = c.need_fork ? -1 : pid, failed = 0, ready = 0;
   ssize_t n;
   while ((n = read(pipefd[0], &rec, sizeof(rec))) != 0) {
     if (n < 0 && errno == EINTR) continue;
     if (n != (ssize_t)sizeof(rec)) break;
     if (rec.kind == MP_REC_PID) workload = rec.pid;
+    if (rec.kind == MP_REC_READY) ready = 1;
     if (rec.kind == MP_REC_ERROR && !failed) {
       *err = rec.e;
       failed = 1;
     }
+    /* READY and the middle process's PID record may come in either order. */
+    if (ready && workload > 0 && mntns < 0 && !failed) {
+      /* The workload is our child, not reaped, and waits for us: the pid is its. */
+      char path[64];
+      snprintf(path, sizeof(path), "/proc/%d/ns/mnt", workload);
+      if ((mntns = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        parent_fail(err, "spawn", "open", errno, path);
+        failed = 1;
+      } else if (write(syncp[1], "g", 1) != 1) {
+        parent_fail(err, "spawn", "write", errno, "(sync pipe)");
+        failed = 1;
+      }
+    }
+  }
+  if (syncp[1] >= 0) {
+    close(syncp[1]); /* a workload still waiting (we failed) reads EOF and exits */
+    syncp[1] = -1;
   }
   if (c.need_fork) {
     reap(pidfd); /* the middle process */
@@ -153,20 +203,32 @@ int mp_spawn(const struct mp_proc *p, const struct mp_spawn_io *io, struct mp_sp
       failed = 1;
     }
   }
+  if (!failed && io->want_mntns && mntns < 0) {
+    parent_fail(err, "spawn", "open", ESRCH, "(the workload's mount namespace)");
+    failed = 1;
+  }
   if (failed) {
-    if (pidfd >= 0) reap(pidfd);
+    if (pidfd >= 0) {
+      syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+      reap(pidfd);
+    }
     goto out;
   }
   res->pid = workload;
   res->pidfd = pidfd;
-  pidfd = -1;
+  res->mntns = mntns;
+  pidfd = mntns = -1;
   rc = 0;
 
 out:
   if (pidfd >= 0) close(pidfd);
+  if (mntns >= 0) close(mntns);
   if (stack != MAP_FAILED) munmap(stack, stack_len);
-  if (pipefd[0] >= 0) close(pipefd[0]);
-  if (pipefd[1] >= 0) close(pipefd[1]);
+  for (int i = 0; i < 2; i++) {
+    if (pipefd[i] >= 0) close(pipefd[i]);
+    if (syncp[i] >= 0) close(syncp[i]);
+  }
+  if (c.spawner_pidfd >= 0) close(c.spawner_pidfd);
   if (devnull >= 0) close(devnull);
   for (int i = 0; i < MP_MAX_NS; i++)
     if (c.nsfd[i] >= 0) close(c.nsfd[i]);

@@ -24,11 +24,13 @@ struct mp_spawn_io {
   int stdio[3];        /* fds in the spawner, or MP_STDIO_NULL / MP_STDIO_INHERIT */
   const int *extra;    /* fds that become 3, 4, ... in the child */
   int nextra;
+  int want_mntns;      /* return an fd of the workload's mount namespace (opened before its execve) */
 };
 
 struct mp_spawn_result {
   pid_t pid;   /* the workload: a direct child of the caller */
   int pidfd;   /* CLOEXEC pidfd of the workload */
+  int mntns;   /* with want_mntns: CLOEXEC fd of its mount namespace, else -1 */
 };
 
 /* Returns 0 and fills res, or -1 and fills err. The workload is a direct child of the
@@ -40,6 +42,8 @@ int mp_spawn(const struct mp_proc *p, const struct mp_spawn_io *io, struct mp_sp
 struct mp_child {
   const struct mp_proc *p;
   int errfd;
+  int syncfd;          /* want_mntns: read end of the spawner's "go on" pipe, else -1 */
+  int spawner_pidfd;   /* the spawner, for the parent-death check; -1 when not needed */
   int nsfd[MP_MAX_NS];
   int stdio[3];
   const int *extra;
@@ -55,6 +59,7 @@ int mp_child_entry(void *arg);
 /* Record kinds written to the error pipe. */
 #define MP_REC_ERROR 1
 #define MP_REC_PID 2
+#define MP_REC_READY 3 /* want_mntns: about to execve, waits for a byte on syncfd */
 
 struct mp_rec {
   int kind;

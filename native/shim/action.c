@@ -98,7 +98,7 @@ static void exec_start(struct pod *p, struct action *a, const struct handler *h,
     return;
   }
   fcntl(out[0], F_SETFL, O_NONBLOCK);
-  struct mp_spawn_io io = {{MP_STDIO_NULL, out[1], out[1]}, NULL, 0};
+  struct mp_spawn_io io = {{MP_STDIO_NULL, out[1], out[1]}, NULL, 0, 0};
   struct mp_spawn_result res;
   int rc = spawn_plan(p, h->process, &io, &res, &err);
   if (rc == 0) {
@@ -121,7 +121,9 @@ static void exec_start(struct pod *p, struct action *a, const struct handler *h,
  * fills and blocks the command. */
 static void exec_read(struct pod *p, struct action *a) {
   char tmp[4096];
-  for (;;) {
+  /* At most 64 KiB per wakeup (epoll is level-triggered: the rest comes next turn), so a
+   * command that writes without pause cannot starve the loop. */
+  for (int turn = 0; turn < 16; turn++) {
     ssize_t n = read(a->outfd, tmp, sizeof(tmp));
     if (n > 0) {
       size_t room = sizeof(a->buf) - 1 - a->len;

@@ -97,12 +97,19 @@ static void close_stream(struct pod *p, struct ctr *c, struct stream *s) {
   s->fd = -1;
 }
 
-void logs_on_readable(struct pod *p, struct ctr *c, struct stream *s) {
-  for (;;) {
+/* At most LOG_TURN_BYTES per wakeup: epoll is level-triggered, so the rest is read on the
+ * next turn of the loop, and one container that writes without pause cannot starve probes,
+ * signals, the control socket or the other containers. */
+#define LOG_TURN_BYTES (64 * 1024)
+
+static void read_some(struct pod *p, struct ctr *c, struct stream *s, size_t budget) {
+  size_t got = 0;
+  while (got < budget) {
     if (s->len == sizeof(s->buf)) drain(p, c, s, 0);
     ssize_t n = read(s->fd, s->buf + s->len, sizeof(s->buf) - s->len);
     if (n > 0) {
       s->len += (size_t)n;
+      got += (size_t)n;
       drain(p, c, s, 0);
       continue;
     }
@@ -113,12 +120,17 @@ void logs_on_readable(struct pod *p, struct ctr *c, struct stream *s) {
   }
 }
 
+void logs_on_readable(struct pod *p, struct ctr *c, struct stream *s) {
+  read_some(p, c, s, LOG_TURN_BYTES);
+}
+
 /* Called when the container has exited: read what is left, then close. Its children may
  * still hold the pipe (a daemonized grandchild); what they write later is lost, as with
  * any runtime once the container is gone. */
 void logs_close(struct pod *p, struct ctr *c) {
-  if (c->out.fd >= 0) logs_on_readable(p, c, &c->out);
-  if (c->err.fd >= 0) logs_on_readable(p, c, &c->err);
+  /* What is in the pipes now (a pipe holds 64 KiB by default), bounded as well. */
+  if (c->out.fd >= 0) read_some(p, c, &c->out, 4 * LOG_TURN_BYTES);
+  if (c->err.fd >= 0) read_some(p, c, &c->err, 4 * LOG_TURN_BYTES);
   close_stream(p, c, &c->out);
   close_stream(p, c, &c->err);
   if (c->logfd >= 0) close(c->logfd);

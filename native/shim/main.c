@@ -122,10 +122,12 @@ static char *slurp(const char *path, size_t *len) {
   return buf;
 }
 
+/* Fail closed: a policy we do not know is an error, never "Always". */
 static int policy(const char *s) {
   if (s && !strcmp(s, "Never")) return RP_NEVER;
   if (s && !strcmp(s, "OnFailure")) return RP_ONFAILURE;
-  return RP_ALWAYS;
+  if (s && !strcmp(s, "Always")) return RP_ALWAYS;
+  return -1;
 }
 
 static int load_containers(struct pod *p, struct mp_arena *a, const struct mp_json *list, int init) {
@@ -136,16 +138,27 @@ static int load_containers(struct pod *p, struct mp_arena *a, const struct mp_js
     c->name = mp_json_str(j, "name", "?");
     c->init = init;
     c->process = mp_json_get(j, "process");
-    c->policy = policy(mp_json_str(j, "restartPolicy", NULL));
+    int pol = policy(mp_json_str(j, "restartPolicy", NULL));
+    if (pol < 0) {
+      fprintf(stderr, "minipod-shim: container %s: restartPolicy must be Always, OnFailure or Never\n", c->name);
+      return -1;
+    }
+    c->policy = (enum restart_policy)pol;
     c->sidecar = init && mp_json_bool(j, "sidecar", 0);
     c->stop_signal = signal_number(mp_json_str(j, "stopSignal", "SIGTERM"));
     c->log_dir = mp_json_str(j, "logDir", NULL);
-    c->pidfd = c->logfd = c->out.fd = c->err.fd = -1;
+    c->pidfd = c->logfd = c->out.fd = c->err.fd = c->mntns = -1;
+    c->layer_index = -1;
+    c->layer_dir = mp_json_str(j, "layerDir", NULL);
     struct mp_json *ops = mp_json_get(c->process, "mounts");
     for (struct mp_json *m = ops ? ops->child : NULL; m; m = m->next) {
       if (strcmp(mp_json_str(m, "op", ""), "rootfs") || strcmp(mp_json_str(m, "kind", ""), "overlay")) continue;
-      c->upper = mp_json_str(m, "upper", NULL);
-      c->work = mp_json_str(m, "work", NULL);
+      c->upper_node = mp_json_get(m, "upper");
+      c->work_node = mp_json_get(m, "work");
+      if (!c->upper_node || !c->work_node || !c->layer_dir) {
+        fprintf(stderr, "minipod-shim: container %s: an overlay root needs upper, work and layerDir\n", c->name);
+        return -1;
+      }
     }
     if (!c->process || !c->log_dir) {
       fprintf(stderr, "minipod-shim: container %s: plan needs process and logDir\n", c->name);

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../exec/describe.h"
 #include "shim.h"
 
 #ifndef P_PIDFD
@@ -39,17 +40,9 @@ int pod_resolve(void *ctx, const char *who) {
   return -1;
 }
 
-/* One line that says what failed, in the same words the TypeScript side uses
- * (src/errors.ts): what we did, on which path, and the errno. */
+/* One line that says what failed: the executor's one formatter (exec/describe.c). */
 void describe_error(const struct mp_error *e, char *buf, size_t n) {
-  if (!strcmp(e->syscall, "execve") && e->detail[0])
-    snprintf(buf, n, "exec \"%s\": %s (%s)", e->path, e->detail, strerror(e->err));
-  else if (e->dest[0])
-    snprintf(buf, n, "%s: %s %s -> %s: %s%s%s", e->step, e->syscall, e->path, e->dest, strerror(e->err),
-             e->detail[0] ? ": " : "", e->detail);
-  else
-    snprintf(buf, n, "%s: %s %s: %s%s%s", e->step, e->syscall, e->path, strerror(e->err), e->detail[0] ? ": " : "",
-             e->detail);
+  mp_describe(e, buf, n);
 }
 
 static void set_reason(struct ctr *c, const char *reason, const char *msg) {
@@ -61,13 +54,9 @@ static void terminated(struct pod *p, struct ctr *c);
 
 static void start_ctr(struct pod *p, struct ctr *c) {
   c->next_start = 0;
-  if (c->started_once) {
-    c->restart_count++;
-    /* A restarted container starts from its image again, as a new container does in
-     * Kubernetes: its writable layer is emptied (volumes are untouched). */
-    if (c->upper) rm_rf_contents(c->upper);
-    if (c->work) rm_rf_contents(c->work);
-  }
+  /* A restarted container starts from its image again, as a new container does in
+   * Kubernetes: a fresh writable layer for every start (volumes are untouched). */
+  if (c->started_once) c->restart_count++;
   c->started_once = 1;
   c->has_error = 0;
   c->ready = 0;
@@ -84,18 +73,25 @@ static void start_ctr(struct pod *p, struct ctr *c) {
   memset(&err, 0, sizeof(err));
   char msg[512];
   int rc;
-  if (logs_open(p, c, fds) < 0) {
+  if (layers_prepare(p, c, c->restart_count) < 0) {
+    snprintf(err.syscall, sizeof(err.syscall), "mkdirat");
+    snprintf(err.step, sizeof(err.step), "layer");
+    snprintf(err.path, sizeof(err.path), "%s/upper-%d", c->layer_dir, c->restart_count);
+    err.err = errno;
+    rc = -1;
+  } else if (logs_open(p, c, fds) < 0) {
     snprintf(err.syscall, sizeof(err.syscall), "pipe2");
     snprintf(err.step, sizeof(err.step), "stdio");
     err.err = errno;
     rc = -1;
   } else {
-    struct mp_spawn_io io = {{MP_STDIO_NULL, fds[0][1], fds[1][1]}, NULL, 0};
+    struct mp_spawn_io io = {{MP_STDIO_NULL, fds[0][1], fds[1][1]}, NULL, 0, 1};
     struct mp_spawn_result res;
     rc = spawn_plan(p, c->process, &io, &res, &err);
     if (rc == 0) {
       c->pid = res.pid;
       c->pidfd = res.pidfd;
+      c->mntns = res.mntns;
     }
   }
   for (int i = 0; i < 2; i++)
@@ -109,6 +105,7 @@ static void start_ctr(struct pod *p, struct ctr *c) {
     c->pid = 0;
     c->pidfd = -1;
     logs_close(p, c);
+    layers_on_end(p, c);
     c->has_error = 1;
     c->error = err;
     set_reason(c, "StartError", msg);
@@ -227,6 +224,7 @@ void pod_on_exit(struct pod *p, int pidfd) {
   c->pidfd = -1;
   c->exit_code = code;
   c->signal = sig;
+  layers_on_end(p, c); /* what it left behind goes with it, before anything reads its end */
   logs_close(p, c);
   terminated(p, c);
 }
@@ -383,7 +381,8 @@ void pod_step(struct pod *p) {
 void pod_start_pause(struct pod *p) {
   struct mp_error err;
   char msg[512];
-  struct mp_spawn_io io = {{MP_STDIO_NULL, MP_STDIO_NULL, MP_STDIO_INHERIT}, NULL, 0};
+  /* No fd of ours in pause: it is PID 1 of a pod's shared pid namespace. */
+  struct mp_spawn_io io = {{MP_STDIO_NULL, MP_STDIO_NULL, MP_STDIO_NULL}, NULL, 0, 0};
   struct mp_spawn_result res;
   int rc = spawn_plan(p, p->pause_plan, &io, &res, &err);
   if (rc == 0) {

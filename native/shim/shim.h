@@ -93,6 +93,12 @@ struct probe {
 
 enum hook_kind { H_NONE, H_POSTSTART, H_PRESTOP };
 
+#define MAX_PENDING 8
+struct old_layer {        /* the layer of an ended run, removed once its namespace is empty */
+  int index;
+  int nsfd;               /* its mount namespace; -1: it never ran */
+};
+
 struct ctr {
   const char *name;
   int init;               /* an init container */
@@ -101,7 +107,13 @@ struct ctr {
   enum restart_policy policy;
   int stop_signal;
   const char *log_dir;
-  const char *upper, *work; /* writable layer, emptied before a restart */
+  const char *layer_dir;  /* upper-N / work-N for start N live here (layers.c) */
+  struct mp_json *upper_node, *work_node; /* the plan's rootfs upper and work, rewritten per start */
+  char upper_path[4096], work_path[4096];
+  int layer_index;        /* the layer of the current run; -1: none */
+  int mntns;              /* the current run's mount namespace (held: its inode stays), -1 */
+  struct old_layer pending[MAX_PENDING];
+  int npending;
 
   enum cstate state;
   char reason[32];
@@ -171,7 +183,11 @@ void rfc3339(char *buf, size_t n);
 void logmsg(struct pod *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int signal_number(const char *name);
 const char *signal_name(int sig);
-int rm_rf_contents(const char *dir);
+
+/* layers.c */
+int layers_prepare(struct pod *p, struct ctr *c, int index);
+void layers_on_end(struct pod *p, struct ctr *c);
+int ns_kill_all(int nsfd);
 
 /* pod.c */
 void pod_start_pause(struct pod *p);

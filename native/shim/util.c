@@ -1,8 +1,7 @@
-/* Small helpers for the supervisor: clocks, messages, signal names, emptying a layer. */
+/* Small helpers for the supervisor: clocks, messages, signal names, spawning a plan. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,19 +72,6 @@ const char *signal_name(int sig) {
   for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
     if (sigs[i].sig == sig) return sigs[i].name;
   return "SIG?";
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  if (ftw->level == 0) return 0; /* keep the directory itself */
-  if (remove(path) < 0 && errno != ENOENT) return -1;
-  return 0;
-}
-
-/* Empties a directory without crossing into other filesystems. */
-int rm_rf_contents(const char *dir) {
-  return nftw(dir, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 /* Decodes a ProcessPlan and spawns it with io: the one way the supervisor starts a process

@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { rootOnlyDir } from '../state/files.ts';
 import { imagesDir, type StateRoots } from '../state/paths.ts';
 import { lookupCandidates, parseImageRef } from './ref.ts';
 import { imageError, unpack, wrapSystemError, type UnpackResult } from './unpack.ts';
@@ -256,7 +257,7 @@ export async function withImagesLock<T>(roots: StateRoots, fn: () => Promise<T> 
 
 /** The store is 0700 (image trees hold setuid binaries); its parents get the default mode. */
 function ensureStoreDir(dir: string): void {
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  rootOnlyDir(path.dirname(dir)); // the state root: root only, like everything under it
   try {
     fs.mkdirSync(dir, { mode: 0o700 });
   } catch (err) {

@@ -43,6 +43,8 @@ export interface NativeFailure {
   dest?: string;
   detail?: string;
   code?: string;
+  /** The executor's own one-line description (native/exec/describe.c). */
+  description?: string;
 }
 
 export interface NativeBinding {
@@ -60,7 +62,7 @@ export interface NativeBinding {
   /** true when taken; false when it would block and wait is false. */
   flock(fd: number, exclusive: boolean, wait: boolean): boolean;
   close(fd: number): void;
-  /** A host-side mount by the parent (flags: ro, nosuid, nodev, noexec). */
+  /** A host-side mount by the parent (flags: ro, nosuid, nodev, noexec, bind). */
   mount(source: string, target: string, fstype: string, flags: string[], data?: string): void;
   umount(target: string, detach: boolean): void;
 }

@@ -10,6 +10,11 @@
 //   postrouting: DNATed traffic from 127.0.0.0/8 out the bridge     masquerade (localhost:hostPort)
 //                DNATed traffic from the subnet back out the bridge masquerade (hairpin)
 //                pod traffic leaving the subnet                     masquerade (egress; optional)
+//   input: from the bridge to 127.0.0.0/8, not from 127.0.0.0/8, not a reply or a DNAT  drop
+//
+// The input rule is kube-proxy's answer to CVE-2020-8558: route_localnet=1 (needed for
+// 127.0.0.1:hostPort) would otherwise let a pod reach host services bound to 127.0.0.1 by
+// sending to that address through the gateway's MAC.
 
 import type { NetConfig } from './config.ts';
 import type { HostPort } from './ports.ts';
@@ -27,15 +32,17 @@ export function renderRuleset(cfg: NetConfig): string {
     `add chain ${t} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
     `add chain ${t} output { type nat hook output priority -100; policy accept; }`,
     `add chain ${t} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
+    `add chain ${t} input { type filter hook input priority filter; policy accept; }`,
     // Rewritten whole each time (one atomic transaction): a newer minipod, or a changed
     // masquerade setting, replaces the rules instead of piling more up. Maps are kept.
-    ...['hostports', 'prerouting', 'output', 'postrouting'].map((c) => `flush chain ${t} ${c}`),
+    ...['hostports', 'prerouting', 'output', 'postrouting', 'input'].map((c) => `flush chain ${t} ${c}`),
     `add rule ${t} prerouting fib daddr type local jump hostports`,
     `add rule ${t} output fib daddr type local jump hostports`,
     `add rule ${t} hostports dnat to ip daddr . meta l4proto . th dport map @hostport_ip`,
     `add rule ${t} hostports dnat to meta l4proto . th dport map @hostport_any`,
     `add rule ${t} postrouting oifname ${br} ip saddr 127.0.0.0/8 ct status dnat masquerade`,
     `add rule ${t} postrouting oifname ${br} ip saddr ${sub} ct status dnat masquerade`,
+    `add rule ${t} input iifname ${br} ip daddr 127.0.0.0/8 ip saddr != 127.0.0.0/8 ct state != { established, related } ct status & dnat == 0 drop`,
   ];
   if (cfg.masquerade) lines.push(`add rule ${t} postrouting oifname != ${br} ip saddr ${sub} ip daddr != ${sub} masquerade`);
   return lines.join('\n') + '\n';

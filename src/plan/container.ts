@@ -147,10 +147,14 @@ export function containerPlan(ctx: PodContext, c: Container, field: string, init
       op: 'rootfs',
       kind: 'overlay',
       lower: [image.rootfs],
-      upper: path.join(layer, 'upper'),
-      work: path.join(layer, 'work'),
+      upper: path.join(layer, 'upper-0'),
+      work: path.join(layer, 'work-0'),
       target: path.join(layer, 'rootfs'),
       readOnly: c.securityContext?.readOnlyRootFilesystem === true,
+      // nodev: a device node made in the container's root (CAP_MKNOD added) never opens.
+      // setuid files keep working inside the container, as in Kubernetes; on the host the
+      // layer lies under root-only directories, so no host user can run them.
+      flags: privileged ? [] : ['nodev'],
     },
     ...systemMounts(shmDir(ctx.dirs), privileged),
     ...byDepth(ctx.extraMounts?.get(c.name) ?? []),

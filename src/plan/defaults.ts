@@ -4,22 +4,26 @@
 
 import type { MountOp } from './types.ts';
 
-/** containerd's and Docker's default capability set for unprivileged containers. */
+/**
+ * The default capability set of an unprivileged container: podman 4's, which is
+ * containerd's and Docker's without CAP_MKNOD, CAP_NET_RAW and CAP_AUDIT_WRITE. Without a
+ * device cgroup (the resource-limits work brings one) CAP_MKNOD would let a root container
+ * make and open host devices; NET_RAW allows forged packets (ARP/ICMP spoofing on the pod
+ * bridge). A manifest that needs them adds them (securityContext.capabilities.add); every
+ * path a container can write is mounted nodev, so an added CAP_MKNOD still opens nothing.
+ */
 export const DEFAULT_CAPABILITIES = [
   'CAP_CHOWN',
   'CAP_DAC_OVERRIDE',
-  'CAP_FSETID',
   'CAP_FOWNER',
-  'CAP_MKNOD',
-  'CAP_NET_RAW',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETFCAP',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
+  'CAP_FSETID',
   'CAP_KILL',
-  'CAP_AUDIT_WRITE',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SETFCAP',
+  'CAP_SETGID',
+  'CAP_SETPCAP',
+  'CAP_SETUID',
+  'CAP_SYS_CHROOT',
 ] as const;
 
 export const ALL_CAPABILITIES = [
@@ -54,24 +58,23 @@ export const MASKED_PATHS = [
 
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
+/** The device nodes every container gets, bound from the host's /dev one by one. */
+export const DEVICE_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'] as const;
+
 /**
  * proc, sysfs and a fresh /dev, in the order they are mounted. /dev is a small tmpfs with
  * only the nodes a container needs (never the host's /dev), its own devpts instance, the
  * pod's mqueue (it belongs to the pod's IPC namespace) and the pod's shared /dev/shm.
+ *
+ * The /dev tmpfs is nodev, like every other path a container can write: a node made there
+ * (CAP_MKNOD added) cannot be opened. The six nodes it needs are each a bind of the host's
+ * node (as rootless runc and podman do), which carries a mount of its own.
  */
 export function systemMounts(shmDir: string, privileged: boolean): MountOp[] {
-  const nodes: [string, number, number][] = [
-    ['null', 1, 3],
-    ['zero', 1, 5],
-    ['full', 1, 7],
-    ['random', 1, 8],
-    ['urandom', 1, 9],
-    ['tty', 5, 0],
-  ];
   return [
     { op: 'mount', fstype: 'proc', source: 'proc', dst: '/proc', flags: ['nosuid', 'nodev', 'noexec'] },
-    { op: 'mount', fstype: 'tmpfs', source: 'tmpfs', dst: '/dev', flags: ['nosuid'], options: { mode: '755', size: '65536k' } },
-    ...nodes.map(([name, major, minor]): MountOp => ({ op: 'mknod', dst: `/dev/${name}`, kind: 'c', major, minor, mode: 0o666 })),
+    { op: 'mount', fstype: 'tmpfs', source: 'tmpfs', dst: '/dev', flags: privileged ? ['nosuid'] : ['nosuid', 'nodev'], options: { mode: '755', size: '65536k' } },
+    ...DEVICE_NODES.map((name): MountOp => ({ op: 'bind', source: `/dev/${name}`, dst: `/dev/${name}`, readOnly: false, recursive: false, flags: ['nosuid', 'noexec'] })),
     { op: 'symlink', target: '/proc/self/fd', dst: '/dev/fd' },
     { op: 'symlink', target: '/proc/self/fd/0', dst: '/dev/stdin' },
     { op: 'symlink', target: '/proc/self/fd/1', dst: '/dev/stdout' },

@@ -8,10 +8,13 @@ function mountLine(m: MountOp): string {
   switch (m.op) {
     case 'propagation':
       return `propagation ${m.mode} /`;
-    case 'rootfs':
-      return m.kind === 'overlay'
-        ? `rootfs overlay lower=${m.lower.join(':')} upper=${m.upper} work=${m.work} -> ${m.target}${m.readOnly ? ' (ro)' : ''}`
-        : `rootfs bind ${m.source} -> ${m.target}${m.readOnly ? ' (ro)' : ''}`;
+    case 'rootfs': {
+      const flags = [...(m.readOnly ? ['ro'] : []), ...(m.flags ?? [])];
+      const tail = `${m.target}${flags.length ? ` (${flags.join(',')})` : ''}`;
+      if (m.kind === 'overlay') return `rootfs overlay lower=${m.lower.join(':')} upper=${m.upper} work=${m.work} -> ${tail}`;
+      if (m.kind === 'tmpfs') return `rootfs tmpfs (empty, its own) -> ${tail}`;
+      return `rootfs bind ${m.source} -> ${tail}`;
+    }
     case 'mount': {
       const opts = Object.entries(m.options ?? {}).map(([k, v]) => (v === true ? k : `${k}=${v}`));
       return `mount ${m.fstype} -> ${m.dst} (${[...m.flags, ...opts].join(',')})`;

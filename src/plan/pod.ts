@@ -1,5 +1,7 @@
 // The plan of a whole pod: pause, then init containers, then app containers.
 
+import path from 'node:path';
+
 import type { Pod } from '../spec/types.ts';
 import { containerPlan, type PodContext } from './container.ts';
 import type { HostStep, PodPlan, ProcessPlan } from './types.ts';
@@ -9,13 +11,26 @@ export function podHostname(pod: Pod): string {
   return (pod.spec.hostname ?? pod.metadata.name).slice(0, 63);
 }
 
+/** pause's binary inside its own root. */
+export const PAUSE_PATH = '/minipod-pause';
+
+/** Where pause's own root is attached (inside its mount namespace only). */
+export function pauseRootDir(dirs: { run: string }): string {
+  return path.join(dirs.run, 'pause');
+}
+
 /**
  * The infra process. It creates the pod's network, IPC and UTS namespaces and a pid
  * namespace (the pod's shared one when shareProcessNamespace is set, where it is PID 1 and
- * reaps orphans). It stays in the host's mount namespace and needs no rootfs: it only
- * exists to hold namespaces. With hostNetwork it uses the host's network and UTS.
+ * reaps orphans). With hostNetwork it uses the host's network and UTS.
+ *
+ * With shareProcessNamespace every container sees pause as PID 1, so nothing of the host
+ * may be reachable through it (/proc/1/root, /proc/1/cwd): like Kubernetes' pause, which
+ * runs in its own image, it gets a mount namespace of its own over an empty read-only
+ * tmpfs holding only its binary. It keeps no capability, is not dumpable (pause.c) and
+ * dies with its supervisor.
  */
-export function pausePlan(pod: Pod, pauseBinary: string, hostNetwork = false): ProcessPlan {
+export function pausePlan(pod: Pod, pauseBinary: string, dirs: { run: string }, hostNetwork = false): ProcessPlan {
   return {
     pod: pod.metadata.name,
     container: 'pause',
@@ -23,16 +38,23 @@ export function pausePlan(pod: Pod, pauseBinary: string, hostNetwork = false): P
       ...(hostNetwork ? [] : [{ type: 'net' as const, action: 'create' as const }, { type: 'uts' as const, action: 'create' as const }]),
       { type: 'ipc', action: 'create' },
       { type: 'pid', action: 'create' },
+      { type: 'mnt', action: 'create' },
     ],
     loopbackUp: !hostNetwork,
     ...(hostNetwork ? {} : { hostname: podHostname(pod) }),
-    mounts: [],
+    mounts: [
+      { op: 'propagation', mode: 'rprivate' },
+      { op: 'rootfs', kind: 'tmpfs', target: pauseRootDir(dirs), readOnly: true, flags: ['nosuid', 'nodev'], options: { mode: '755', size: '64k', nr_inodes: '16' } },
+      { op: 'bind', source: pauseBinary, dst: PAUSE_PATH, readOnly: true, recursive: false, flags: ['nosuid', 'nodev'] },
+      { op: 'pivot' },
+    ],
     user: { uid: 0, gid: 0, groups: [] },
     capabilities: [],
     noNewPrivileges: true,
     cwd: '/',
-    argv: [pauseBinary],
+    argv: [PAUSE_PATH],
     env: [],
+    parentDeathSignal: 'SIGKILL',
   };
 }
 
@@ -49,7 +71,7 @@ export function buildPodPlan(input: PodPlanInput): PodPlan {
     uid: input.uid,
     namespace: pod.metadata.namespace ?? 'default',
     dirs: input.dirs,
-    pause: pausePlan(pod, input.pauseBinary, hostNetwork),
+    pause: pausePlan(pod, input.pauseBinary, input.dirs, hostNetwork),
     initContainers: (pod.spec.initContainers ?? []).map((c, i) => containerPlan(input, c, `spec.initContainers[${i}]`, true)),
     containers: pod.spec.containers.map((c, i) => containerPlan(input, c, `spec.containers[${i}]`, false)),
     hostSteps: input.hostSteps ?? [],

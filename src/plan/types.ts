@@ -35,9 +35,16 @@ export type MountOp =
   /** mount --make-r{private,slave} / : stop our mounts from propagating back to the host. */
   | { op: 'propagation'; mode: 'rprivate' | 'rslave' }
   /** The container's root: an overlay of read-only lower layers with a per-container upper. */
-  | { op: 'rootfs'; kind: 'overlay'; lower: string[]; upper: string; work: string; target: string; readOnly?: boolean }
+  /**
+   * The container's root: an overlay of read-only lower layers with a per-start upper.
+   * upper and work name start 0 (`upper-0`, `work-0`); the supervisor gives start N a fresh
+   * `upper-N` and `work-N` in the same directory.
+   */
+  | { op: 'rootfs'; kind: 'overlay'; lower: string[]; upper: string; work: string; target: string; readOnly?: boolean; flags?: MountFlag[] }
   /** The container's root: a bind of an existing tree (a rootfs path given in the manifest). */
-  | { op: 'rootfs'; kind: 'bind'; source: string; target: string; readOnly?: boolean }
+  | { op: 'rootfs'; kind: 'bind'; source: string; target: string; readOnly?: boolean; flags?: MountFlag[] }
+  /** An empty root of its own (pause: nothing of the host's filesystem is reachable through it). */
+  | { op: 'rootfs'; kind: 'tmpfs'; target: string; readOnly?: boolean; flags?: MountFlag[]; options?: Record<string, string | true> }
   /** A new filesystem instance (proc, sysfs, tmpfs, devpts, mqueue). */
   | { op: 'mount'; fstype: string; source: string; dst: string; flags: MountFlag[]; options?: Record<string, string | true> }
   /**
@@ -105,6 +112,8 @@ export interface ProcessPlan {
   /** Start a new session (setsid); with a terminal, make stdin the controlling tty. */
   setsid?: boolean;
   controllingTty?: boolean;
+  /** Sent to the process when its spawner dies (pause dies with its supervisor). */
+  parentDeathSignal?: 'SIGKILL' | 'SIGTERM';
 }
 
 /** The whole of what `minipod plan` prints for one pod. */

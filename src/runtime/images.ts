@@ -1,7 +1,7 @@
 // Which image each container runs: an imported image by reference, or an absolute path to
 // a rootfs tree. A missing image is an error naming the container's field and the image.
 
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import { FieldError } from '../errors.ts';
@@ -9,6 +9,39 @@ import { resolveImage } from '../image/index.ts';
 import type { ImageInfo } from '../plan/container.ts';
 import type { Pod } from '../spec/types.ts';
 import type { StateRoots } from '../state/paths.ts';
+
+/**
+ * `image: /absolute/path`: a rootfs tree on the host, used as the overlay's read-only lower
+ * layer. Like a hostPath it is the manifest author's choice and is trusted as such, with
+ * limits: not the host's / (the container would see the whole host, read-only), nothing
+ * inside minipod's own state, and no ':' ',' or '\\' (overlayfs would split the path into
+ * other directories). The path is resolved once, so the plan names the real directory.
+ */
+function treeImage(roots: StateRoots, ref: string, field: string, name: string): string {
+  if (/[:,\\]/.test(ref)) throw new FieldError(field, `container "${name}": image path "${ref}" must not contain ':', ',' or '\\'`);
+  let real: string;
+  try {
+    real = realpathSync(ref);
+    if (!statSync(real).isDirectory()) throw new Error('not a directory');
+  } catch {
+    throw new FieldError(field, `container "${name}": image "${ref}" is not a directory (an absolute image path must be a rootfs tree)`, { code: 'ENOENT' });
+  }
+  if (real === '/') throw new FieldError(field, `container "${name}": image "${ref}" is the host's root directory; a container may not run over the host's /`);
+  if (/[:,\\]/.test(real)) throw new FieldError(field, `container "${name}": image path "${real}" must not contain ':', ',' or '\\'`);
+  for (const r of [roots.lib, roots.run]) {
+    const rr = (() => {
+      try {
+        return realpathSync(r);
+      } catch {
+        return r;
+      }
+    })();
+    if (real === rr || real.startsWith(rr + '/') || rr.startsWith(real + '/')) {
+      throw new FieldError(field, `container "${name}": image "${ref}" is (or holds) minipod's own state (${r}); import it with \`minipod image import\` instead`);
+    }
+  }
+  return real;
+}
 
 export function resolveContainerImages(roots: StateRoots, pod: Pod): Map<string, ImageInfo> {
   const out = new Map<string, ImageInfo>();
@@ -19,14 +52,7 @@ export function resolveContainerImages(roots: StateRoots, pod: Pod): Map<string,
   for (const { c, field } of all) {
     const ref = c.image;
     if (path.isAbsolute(ref)) {
-      let isDir = false;
-      try {
-        isDir = statSync(ref).isDirectory();
-      } catch {
-        // reported below
-      }
-      if (!isDir) throw new FieldError(field, `container "${c.name}": image "${ref}" is not a directory (an absolute image path must be a rootfs tree)`, { code: 'ENOENT' });
-      out.set(c.name, { ref, rootfs: ref, env: [] });
+      out.set(c.name, { ref, rootfs: treeImage(roots, ref, field, c.name), env: [] });
       continue;
     }
     let rec;

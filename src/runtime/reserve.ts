@@ -7,6 +7,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 
 import { MinipodError } from '../errors.ts';
 import type { NativeBinding } from '../native/binding.ts';
+import { secureRoots } from '../state/files.ts';
 import { readHost, writeHost, type HostRecord } from '../state/host.ts';
 import { podDirs, podsLibDir, podsRunDir, type PodDirs, type StateRoots } from '../state/paths.ts';
 import { isAlive, procRef } from '../state/proc.ts';
@@ -37,11 +38,12 @@ export async function reservePod(
   rec: Omit<HostRecord, 'dirs' | 'mounts' | 'creator'>,
 ): Promise<HostRecord> {
   const dirs = podDirs(roots, rec.pod);
-  mkdirSync(podsRunDir(roots), { recursive: true, mode: 0o711 });
-  mkdirSync(podsLibDir(roots), { recursive: true, mode: 0o711 });
+  secureRoots(roots);
+  mkdirSync(podsRunDir(roots), { recursive: true, mode: 0o700 });
+  mkdirSync(podsLibDir(roots), { recursive: true, mode: 0o700 });
   for (let attempt = 0; ; attempt++) {
     try {
-      mkdirSync(dirs.run, { mode: 0o711 });
+      mkdirSync(dirs.run, { mode: 0o700 });
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
@@ -60,7 +62,7 @@ export async function reservePod(
   }
   // The run directory is ours; anything under lib with this name is a leftover.
   rmSync(dirs.lib, { recursive: true, force: true });
-  mkdirSync(dirs.lib, { recursive: true, mode: 0o711 });
+  mkdirSync(dirs.lib, { recursive: true, mode: 0o700 });
   const full: HostRecord = { ...rec, dirs, mounts: [], creator: procRef(process.pid) };
   writeHost(full);
   return full;

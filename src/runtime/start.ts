@@ -8,7 +8,7 @@
 //   "go"                                    -> init containers, then app containers; "running"
 
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 
 import { MinipodError } from '../errors.ts';
@@ -16,13 +16,13 @@ import type { NativeBinding } from '../native/binding.ts';
 import { helperBinary, packageRoot } from '../native/load.ts';
 import { layerDir, logDir, shmDir } from '../plan/container.ts';
 import { SHM_SIZE } from '../plan/defaults.ts';
-import { buildPodPlan, podHostname } from '../plan/pod.ts';
+import { buildPodPlan, pauseRootDir, podHostname } from '../plan/pod.ts';
 import type { PodPlan } from '../plan/types.ts';
 import type { ConfigMap, Pod, Secret } from '../spec/types.ts';
 import { writeJsonAtomic } from '../state/files.ts';
 import { recordHost, type HostRecord } from '../state/host.ts';
 import { podDirs, type PodDirs, type StateRoots } from '../state/paths.ts';
-import { nsInode, procRef } from '../state/proc.ts';
+import { isAlive, nsInode, nsInodeOf, procRef } from '../state/proc.ts';
 import { readState, stateFile } from '../state/status.ts';
 import { resolveContainerImages } from './images.ts';
 import { mergeContributions, podHooks, type HookContext, type PodHook } from './hooks.ts';
@@ -85,6 +85,29 @@ export function planPod(pod: Pod, ctx: HookContext, hooks: PodHook[]): PodPlan {
   });
 }
 
+/**
+ * Records pause and pins its IPC namespace: a bind mount of /proc/PID/ns/ipc in the pod's
+ * run directory (recorded first, like every host change). Teardown and gc find the pod's
+ * processes by that namespace; pinned, its inode cannot be handed to another namespace even
+ * once every process of the pod is gone. The pin counts only if pause was still the same
+ * process after it was made.
+ */
+function pinPause(native: NativeBinding, host: HostRecord, pid: number): void {
+  const ref = procRef(pid);
+  if (!ref) throw new MinipodError(`pod "${host.pod}": pause (pid ${pid}) exited right after it started`);
+  const pin = path.join(host.dirs.run, 'ipc.ns');
+  recordHost(host, (r) => {
+    r.pause = { ...ref, ipcNs: nsInode(pid, 'ipc'), netNs: nsInode(pid, 'net') };
+    r.mounts.push(pin);
+  });
+  closeSync(openSync(pin, 'wx', 0o600));
+  native.mount(`/proc/${pid}/ns/ipc`, pin, '', ['bind']);
+  if (!isAlive(ref) || nsInodeOf(pin) !== host.pause!.ipcNs) {
+    throw new MinipodError(`pod "${host.pod}": pause (pid ${pid}) exited while its namespace was being pinned`);
+  }
+  recordHost(host, (r) => (r.pause!.ipcPin = pin));
+}
+
 /** The first container that failed, for a message; the state says what the kernel said. */
 function whatFailed(dirs: PodDirs): string {
   const c = readState(dirs)?.containers.find((x) => x.state === 'terminated' && (x.exitCode !== 0 || x.error));
@@ -128,9 +151,11 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     plan = planPod(pod, ctx, hooks);
 
     for (const c of [...plan.initContainers, ...plan.containers]) {
-      for (const d of ['upper', 'work', 'rootfs']) mkdirSync(path.join(layerDir(dirs, c.name), d), { recursive: true });
+      // upper-N and work-N are made by the supervisor, fresh for every start.
+      mkdirSync(path.join(layerDir(dirs, c.name), 'rootfs'), { recursive: true, mode: 0o700 });
       mkdirSync(logDir(dirs, c.name), { recursive: true });
     }
+    mkdirSync(pauseRootDir(dirs), { mode: 0o700 });
     const shm = shmDir(dirs);
     mkdirSync(shm, { recursive: true });
     recordHost(host, (r) => r.mounts.push(shm));
@@ -161,8 +186,7 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     const sup = procRef(link.pid);
     recordHost(host, (r) => (r.supervisor = sup));
     const { pid } = await link.waitFor('pause');
-    const pauseRef = procRef(pid);
-    recordHost(host, (r) => (r.pause = pauseRef && { ...pauseRef, ipcNs: nsInode(pid, 'ipc'), netNs: nsInode(pid, 'net') }));
+    pinPause(o.native, host, pid);
     for (const h of hooks) await h.afterPause?.(ctx, host, pid);
     link.send('go');
     await link.waitFor('running');

@@ -1,14 +1,14 @@
 // Undoing a pod on the host: processes, network, mounts, directories — exactly what
 // host.json says was done, so it works after a crash too (gc uses the same code).
 
-import { readFileSync, readdirSync, rmSync, statSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 
 import type { NativeBinding } from '../native/binding.ts';
 import { readHost, recordHost, withPodLock, type HostRecord } from '../state/host.ts';
 import { podDirs, type PodDirs, type StateRoots } from '../state/paths.ts';
-import { isAlive, nsInode, processesInNamespace } from '../state/proc.ts';
+import { isAlive, nsInode, nsInodeOf, processesInNamespace, type ProcRef } from '../state/proc.ts';
 
 /** Network undo, registered by src/net (kept as a hook so that teardown does not import it). */
 export type NetworkUndo = (rec: HostRecord, report: string[]) => Promise<void>;
@@ -35,30 +35,92 @@ export function mountsUnder(dir: string): string[] {
   return out.sort((a, b) => b.length - a.length);
 }
 
-/** Kills every process of the pod: all of them share pause's IPC namespace. */
-async function killProcesses(native: NativeBinding, rec: HostRecord, report: string[]): Promise<void> {
+/** True when path is a mount point of an nsfs file (a namespace pinned there). */
+function isNsPin(path: string): boolean {
+  return mountsUnder(path).includes(path);
+}
+
+/**
+ * The pod's IPC namespace, held so that its inode means that namespace while we use it.
+ * A bare inode number from host.json is never trusted: once a namespace is freed the
+ * kernel gives its inode to the next one (a bystander's, another pod's). It is held by the
+ * pin (a bind mount made at start), or else by an fd we open from pause while pause — the
+ * very process, pid and start time — is alive. Neither: nothing of the pod can be found.
+ */
+function holdIpcNamespace(rec: HostRecord): { inode: number; release: () => void; how: string } | undefined {
+  const pin = rec.pause?.ipcPin;
+  if (pin && isNsPin(pin)) {
+    const inode = nsInodeOf(pin);
+    if (inode) return { inode, release: () => undefined, how: 'pinned' };
+  }
+  if (!rec.pause || !isAlive(rec.pause)) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(`/proc/${rec.pause.pid}/ns/ipc`, 'r');
+  } catch {
+    return undefined;
+  }
+  const inode = nsInodeOf(fd);
+  // The fd was opened from that pid: it is pause's namespace only if pause still is pause.
+  if (!inode || !isAlive(rec.pause)) {
+    closeSync(fd);
+    return undefined;
+  }
+  return { inode, release: () => closeSync(fd), how: 'held by pause' };
+}
+
+/**
+ * Kills every process of the pod: all of them share pause's IPC namespace. Returns false
+ * when some could not be killed in time (then nothing of the pod's trees is removed).
+ */
+async function killProcesses(native: NativeBinding, rec: HostRecord, report: string[]): Promise<boolean> {
   // The supervisor execs its onExit teardown (this process, then): same pid, same start.
-  if (rec.supervisor && rec.supervisor.pid !== process.pid && isAlive(rec.supervisor)) {
-    process.kill(rec.supervisor.pid, 'SIGKILL');
-    report.push(`killed supervisor ${rec.supervisor.pid}`);
+  if (rec.supervisor && rec.supervisor.pid !== process.pid) killRef(native, rec.supervisor, report, 'supervisor');
+  const ns = holdIpcNamespace(rec);
+  if (!ns) {
+    if (rec.pause) report.push("the pod's IPC namespace is gone (pause died, no pin): no process of it is left to find");
+    return true;
   }
-  const ipc = rec.pause?.ipcNs;
-  if (!ipc || ipc === nsInode('self', 'ipc')) return; // never the host's own namespace
-  let pids = processesInNamespace('ipc', ipc);
-  if (pids.length) report.push(`killed ${pids.length} process(es) of the pod: ${pids.join(' ')}`);
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
+  try {
+    if (ns.inode === nsInode('self', 'ipc')) return true; // never the host's own namespace
+    let pids = processesInNamespace('ipc', ns.inode);
+    if (pids.length) report.push(`killed ${pids.length} process(es) of the pod: ${pids.join(' ')}`);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
+    const deadline = Date.now() + 5000;
+    while (pids.length && Date.now() < deadline) {
+      await sleep(5);
+      pids = processesInNamespace('ipc', ns.inode);
+    }
+    if (pids.length) report.push(`processes ${pids.join(' ')} of the pod did not die in 5 s`);
+    return pids.length === 0;
+  } finally {
+    ns.release();
   }
-  const deadline = Date.now() + 5000;
-  while (pids.length && Date.now() < deadline) {
-    await sleep(5);
-    pids = processesInNamespace('ipc', ipc);
+}
+
+/** SIGKILL through a pidfd, after checking that pid is still the process ref names. */
+function killRef(native: NativeBinding, ref: ProcRef, report: string[], what: string): void {
+  if (!isAlive(ref)) return;
+  let fd: number;
+  try {
+    fd = native.pidfdOpen(ref.pid);
+  } catch {
+    return;
   }
-  void native;
+  try {
+    if (isAlive(ref)) {
+      native.signal(fd, 9);
+      report.push(`killed ${what} ${ref.pid}`);
+    }
+  } finally {
+    native.close(fd);
+  }
 }
 
 function unmountAll(native: NativeBinding, dirs: PodDirs, report: string[]): void {
@@ -108,8 +170,14 @@ export async function teardownPod(
     const dirs = podDirs(roots, name);
     const rec = readHost(dirs);
     if (rec && !rec.torndown) {
-      await killProcesses(native, rec, report);
+      const allDead = await killProcesses(native, rec, report);
       for (const undo of networkUndos) await undo(rec, report);
+      if (!allDead) {
+        // A survivor could still change the trees while they are removed: leave them (and
+        // host.json) for a later gc.
+        report.push(`left ${dirs.run} and ${dirs.lib} in place: processes of the pod are still alive`);
+        return;
+      }
       unmountAll(native, dirs, report);
       if (opts.keepState) recordHost(rec, (r) => (r.torndown = true));
     } else {

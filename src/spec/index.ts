@@ -2,6 +2,7 @@
 // name FILE:LINE:COL FIELD-PATH. Fields minipod does not implement are named in warnings
 // (errors with --strict), never silently dropped.
 
+import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 
 import { MinipodError } from '../errors.ts';
@@ -66,7 +67,16 @@ const KINDS: Record<string, { fields: Fields; check: (v: never, out: Issue[]) =>
   Secret: { fields: secretFields, check: validateSecret as (v: never, out: Issue[]) => void },
 };
 
+/**
+ * The largest manifest stream read: Kubernetes' API server takes at most 3 MiB per request.
+ * A larger one is refused before it is parsed (a 10 MB annotation once cost 455 MB).
+ */
+export const MANIFEST_MAX_BYTES = 3 * 1024 * 1024;
+
 export function parseManifests(text: string, file: string, opts: ParseOptions = {}): ParsedManifests {
+  if (Buffer.byteLength(text) > MANIFEST_MAX_BYTES) {
+    throw new MinipodError(`${file}: the manifest is ${Buffer.byteLength(text)} bytes; at most ${MANIFEST_MAX_BYTES} (3 MiB, as Kubernetes' API server) are read`, { code: 'EFBIG' });
+  }
   const stream = parseStream(text, file);
   const errors: Diagnostic[] = [...stream.errors];
   const warnings: Diagnostic[] = [];

@@ -5,7 +5,7 @@
 // with comments and trailing commas), JSON (a subset of YAML 1.2) and multi-document
 // streams separated by `---`.
 
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Node } from 'yaml';
 
 export interface Position {
   line: number;
@@ -103,6 +103,19 @@ export function parseStream(text: string, file: string): ParsedStream {
       errors.push({ severity: 'error', file, line: p.line, col: p.col, path: '', message: e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '') });
     }
     if (d.errors.length) return;
+    // YAML 1.1 reads `1:20` as the base-60 number 80 (`containerPort: 1:20` would publish
+    // port 80). Kubernetes' own YAML reader has no base 60: refuse it rather than guess.
+    let sexagesimal = false;
+    visit(d, {
+      Scalar(_, n) {
+        if (n.type === 'PLAIN' && typeof n.value === 'number' && typeof n.source === 'string' && /^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$/.test(n.source)) {
+          const p = lines.linePos(n.range?.[0] ?? 0);
+          errors.push({ severity: 'error', file, line: p.line, col: p.col, path: '', message: `"${n.source}" is a YAML 1.1 base-60 number (${n.value}); Kubernetes does not read it so: write the number, or quote it for a string` });
+          sexagesimal = true;
+        }
+      },
+    });
+    if (sexagesimal) return;
     const value = d.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) return; // an empty document between `---`
     docs.push({ value, doc: i, pos: (path) => positionOf(d.contents as Node, lines, path) });

@@ -42,6 +42,8 @@ export function checkType(value: unknown, t: FieldType, path: string, out: Issue
   if (t === 'any') return;
   if (t === 'string') {
     if (typeof value !== 'string') out.push(mismatch(path, t, value));
+    // A NUL would cut the string short where it reaches the kernel (argv, env, paths).
+    else if (value.includes('\0')) out.push({ path, kind: 'error', message: 'must not contain a NUL byte' });
   } else if (t === 'int') {
     if (!Number.isInteger(value)) out.push(mismatch(path, t, value));
   } else if (t === 'bool') {
@@ -55,7 +57,11 @@ export function checkType(value: unknown, t: FieldType, path: string, out: Issue
     else value.forEach((item, i) => checkType(item, t.arr, joinPath(path, i), out));
   } else if ('map' in t) {
     if (!isObject(value)) out.push(mismatch(path, t, value));
-    else for (const [k, v] of Object.entries(value)) checkType(v, t.map, joinPath(path, k), out);
+    else
+      for (const [k, v] of Object.entries(value)) {
+        if (k.includes('\0')) out.push({ path: joinPath(path, k), kind: 'error', message: 'the key must not contain a NUL byte' });
+        checkType(v, t.map, joinPath(path, k), out);
+      }
   } else {
     if (!isObject(value)) out.push(mismatch(path, t, value));
     else checkFields(value, t.obj, path, out);

@@ -38,7 +38,35 @@ function base64Error(v: string): string | undefined {
   return Buffer.from(s, 'base64').toString('base64') === s ? undefined : 'is not valid base64';
 }
 
-function metadata(meta: { name: string; namespace?: string; labels?: Record<string, string> }, out: Issue[], label: boolean): void {
+/** Kubernetes' limit on all of an object's annotations together (keys and values). */
+export const ANNOTATIONS_MAX_BYTES = 256 * 1024;
+
+/** Ids as Kubernetes takes them: integers 0..2^31-1 (a -1 or 2^32 must never become root). */
+const MAX_ID = 2 ** 31 - 1;
+
+/**
+ * The longest duration, in seconds, minipod's timers hold (milliseconds in a 32-bit int):
+ * about 24.8 days. Longer ones are refused rather than wrapped around to a short one.
+ */
+export const MAX_DURATION_S = Math.floor((2 ** 31 - 1) / 1000);
+
+function idError(v: number | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  return Number.isInteger(v) && v >= 0 && v <= MAX_ID ? undefined : `${v} is out of range (0 to ${MAX_ID})`;
+}
+
+function durationError(v: number | undefined, min = 0): string | undefined {
+  if (v === undefined) return undefined;
+  if (v < min) return `must be at least ${min}`;
+  return v > MAX_DURATION_S ? `${v} is longer than minipod can time (at most ${MAX_DURATION_S} s, about 24 days)` : undefined;
+}
+
+function metadata(meta: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }, out: Issue[], label: boolean): void {
+  let size = 0;
+  for (const [k, v] of Object.entries(meta.annotations ?? {})) size += Buffer.byteLength(k) + Buffer.byteLength(String(v));
+  if (size > ANNOTATIONS_MAX_BYTES) {
+    out.push({ path: 'metadata.annotations', kind: 'error', message: `the annotations take ${size} bytes; Kubernetes allows at most ${ANNOTATIONS_MAX_BYTES} (256 KiB) in all` });
+  }
   const nameErr = label ? dnsLabelError(meta.name) : dnsSubdomainError(meta.name);
   if (nameErr) out.push({ path: 'metadata.name', kind: 'error', message: nameErr });
   if (meta.namespace !== undefined) {
@@ -91,8 +119,20 @@ function containerChecks(c: Container, base: string, init: boolean, out: Issue[]
   });
   const sc = c.securityContext;
   for (const k of ['runAsUser', 'runAsGroup'] as const) {
-    const v = sc?.[k];
-    if (v !== undefined && (v < 0 || v > 2 ** 31 - 1)) err(`securityContext.${k}`, `${v} is out of range`);
+    const e = idError(sc?.[k]);
+    if (e) err(`securityContext.${k}`, e);
+  }
+  const probes = { livenessProbe: c.livenessProbe, readinessProbe: c.readinessProbe, startupProbe: c.startupProbe };
+  for (const [name, pr] of Object.entries(probes)) {
+    if (!pr) continue;
+    for (const k of ['initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'terminationGracePeriodSeconds'] as const) {
+      const e = durationError(pr[k]);
+      if (e) err(`${name}.${k}`, e);
+    }
+  }
+  for (const h of ['postStart', 'preStop'] as const) {
+    const e = durationError(c.lifecycle?.[h]?.sleep?.seconds);
+    if (e) err(`lifecycle.${h}.sleep.seconds`, e);
   }
 }
 
@@ -105,7 +145,19 @@ export function validatePod(pod: Pod, out: Issue[]): void {
   }
   if (s.terminationGracePeriodSeconds !== undefined && s.terminationGracePeriodSeconds < 0) {
     out.push({ path: 'spec.terminationGracePeriodSeconds', kind: 'error', message: 'must not be negative' });
+  } else {
+    const e = durationError(s.terminationGracePeriodSeconds);
+    if (e) out.push({ path: 'spec.terminationGracePeriodSeconds', kind: 'error', message: e });
   }
+  const psc = s.securityContext;
+  for (const k of ['runAsUser', 'runAsGroup', 'fsGroup'] as const) {
+    const e = idError(psc?.[k]);
+    if (e) out.push({ path: `spec.securityContext.${k}`, kind: 'error', message: e });
+  }
+  (psc?.supplementalGroups ?? []).forEach((g, i) => {
+    const e = idError(g);
+    if (e) out.push({ path: `spec.securityContext.supplementalGroups[${i}]`, kind: 'error', message: e });
+  });
   if (s.hostname !== undefined) {
     const e = dnsLabelError(s.hostname);
     if (e) out.push({ path: 'spec.hostname', kind: 'error', message: e });

@@ -1,8 +1,30 @@
 // Small file helpers for state: atomic JSON writes (temp + rename, so readers never see a
 // half-written file) and tolerant reads.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+
+import type { StateRoots } from './paths.ts';
+
+/**
+ * Makes the two state roots exist and be reachable by root only (0700, as the kubelet and
+ * containerd keep theirs). Everything a container can write (its upper layer, emptyDirs,
+ * logs) lies below them: a setuid-root file a container writes must never be runnable by a
+ * host user, and no host user may read a pod's plan (Secret values) or state. A root that
+ * exists with a wider mode (an older minipod) is narrowed.
+ */
+export function secureRoots(roots: StateRoots): void {
+  rootOnlyDir(roots.lib);
+  rootOnlyDir(roots.run);
+}
+
+/** mkdir -p dir, then make dir itself 0700 (its parents are left as they are). */
+export function rootOnlyDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
+  if ((st.mode & 0o7777) !== 0o700) chmodSync(dir, 0o700);
+}
 
 export function writeJsonAtomic(file: string, value: unknown, mode = 0o644): void {
   mkdirSync(path.dirname(file), { recursive: true });

@@ -23,7 +23,13 @@ export interface HostRecord {
   /** The minipod process that is creating the pod (until the supervisor runs). */
   creator?: ProcRef;
   supervisor?: ProcRef;
-  pause?: ProcRef & { ipcNs?: number; netNs?: number };
+  /**
+   * pause, and its namespaces' inodes. ipcPin is a bind mount of pause's IPC namespace
+   * (nsfs) in the pod's run directory: while it is mounted the namespace exists, so its
+   * inode cannot be reused by another one, and teardown can trust it to find the pod's
+   * processes even after pause died.
+   */
+  pause?: ProcRef & { ipcNs?: number; netNs?: number; ipcPin?: string };
   /** The pod's address (the host's with hostNetwork), once allocated. */
   podIP?: string;
   /** Host mounts made for the pod, e.g. its /dev/shm tmpfs. */

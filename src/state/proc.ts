@@ -1,7 +1,7 @@
 // Facts about host processes, read from /proc. A pid alone can be reused; a pid plus its
 // start time (field 22 of /proc/PID/stat, in clock ticks since boot) names one process.
 
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { fstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 
 export interface ProcRef {
   pid: number;
@@ -50,4 +50,14 @@ export function processesInNamespace(type: string, inode: number): number[] {
     if (nsInode(Number(d), type) === inode) out.push(Number(d));
   }
   return out;
+}
+
+/** The nsfs inode of an open namespace fd, or of a bind mount of one (stat follows it). */
+export function nsInodeOf(pathOrFd: string | number): number | undefined {
+  try {
+    const st = typeof pathOrFd === 'number' ? fstatSync(pathOrFd) : statSync(pathOrFd);
+    return st.ino;
+  } catch {
+    return undefined;
+  }
 }

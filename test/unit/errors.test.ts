@@ -6,7 +6,7 @@ import { SpawnError, describeFailure, fromNative } from '../../src/errors.ts';
 
 test('a bind failure names the mount, both paths and the errno by name and text', () => {
   const e = new SpawnError({ step: 'mounts[17]:bind', syscall: 'open_tree', errno: 2, path: '/var/lib/minipod/pods/demo/volumes/x', dest: '/www' }, 'demo', 'web');
-  assert.equal(e.message, 'pod "demo" container "web": mount /var/lib/minipod/pods/demo/volumes/x -> /www: ENOENT (No such file or directory) [step mounts[17]:bind, open_tree]');
+  assert.equal(e.message, 'pod "demo" container "web": mount "/var/lib/minipod/pods/demo/volumes/x" -> "/www": ENOENT (No such file or directory) [step mounts[17]:bind, open_tree]');
   assert.equal(e.code, 'ENOENT');
   assert.equal(e.errno, -2);
   assert.equal(e.syscall, 'open_tree');
@@ -21,8 +21,8 @@ test('a missing command says so like other runtimes', () => {
 });
 
 test('namespace joins and subPath escapes read well', () => {
-  assert.match(describeFailure({ step: 'namespaces[2]:join', syscall: 'setns', errno: 22, path: '/proc/1/ns/net', dest: 'net' }), /^join namespace \/proc\/1\/ns\/net -> net: EINVAL/);
-  assert.match(describeFailure({ step: 'mounts[20]:bind', syscall: 'openat2', errno: 18, path: 'link/passwd', dest: '/data' }), /mount link\/passwd -> \/data: EXDEV/);
+  assert.match(describeFailure({ step: 'namespaces[2]:join', syscall: 'setns', errno: 22, path: '/proc/1/ns/net', dest: 'net' }), /^join namespace "\/proc\/1\/ns\/net" -> "net": EINVAL/);
+  assert.match(describeFailure({ step: 'mounts[20]:bind', syscall: 'openat2', errno: 18, path: 'link/passwd', dest: '/data' }), /mount "link\/passwd" -> "\/data": EXDEV/);
 });
 
 test('fromNative keeps non-system errors as they are', () => {

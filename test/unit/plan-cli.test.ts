@@ -39,7 +39,7 @@ test('plan -o json: pause creates the namespaces, the container joins them and p
   const r = plan(manifest, '-o', 'json');
   assert.equal(r.status, 0, r.stderr);
   const p = JSON.parse(r.stdout) as PodPlan;
-  assert.deepEqual(p.pause.namespaces.map((n) => `${n.action} ${n.type}`), ['create net', 'create uts', 'create ipc', 'create pid']);
+  assert.deepEqual(p.pause.namespaces.map((n) => `${n.action} ${n.type}`), ['create net', 'create uts', 'create ipc', 'create pid', 'create mnt']);
   assert.equal(p.pause.hostname, 'box');
   const c = p.containers[0].process;
   assert.deepEqual(c.namespaces.map((n) => `${n.action} ${n.type}`), ['join ipc', 'join uts', 'join net', 'create pid', 'create mnt']);

@@ -49,13 +49,35 @@ test('mount order: private propagation, overlay root, system mounts, extra mount
   const m = containerPlan(ctx(pod, { extraMounts: new Map([['a', extra]]) }), pod.spec.containers[0], 'spec.containers[0]', false).process.mounts;
   assert.deepEqual(m[0], { op: 'propagation', mode: 'rprivate' });
   assert.equal(m[1].op, 'rootfs');
-  assert.deepEqual(m[1], { op: 'rootfs', kind: 'overlay', lower: ['/img/busybox'], upper: '/lib/p/containers/a/upper', work: '/lib/p/containers/a/work', target: '/lib/p/containers/a/rootfs', readOnly: false });
+  assert.deepEqual(m[1], { op: 'rootfs', kind: 'overlay', lower: ['/img/busybox'], upper: '/lib/p/containers/a/upper-0', work: '/lib/p/containers/a/work-0', target: '/lib/p/containers/a/rootfs', readOnly: false, flags: ['nodev'] });
   const dsts = m.map((x) => ('dst' in x ? x.dst : x.op));
   assert.ok(dsts.indexOf('/proc') < dsts.indexOf('/etc'));
   assert.ok(dsts.indexOf('/etc') < dsts.indexOf('/etc/hosts'), 'a volume at /etc must not hide /etc/hosts');
   assert.ok(dsts.indexOf('/app') > dsts.indexOf('/etc/hosts'));
   assert.ok(dsts.includes('/proc/kcore') && dsts.indexOf('/proc/kcore') > dsts.indexOf('/app'));
   assert.deepEqual(m.at(-1), { op: 'pivot' });
+});
+
+test('the default capability set is podman 4\'s: no MKNOD, NET_RAW or AUDIT_WRITE', () => {
+  const pod = podOf({ containers: [{ name: 'a', image: 'busybox' }] });
+  const p = containerPlan(ctx(pod), pod.spec.containers[0], 'spec.containers[0]', false).process;
+  assert.deepEqual(p.capabilities, [
+    'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_NET_BIND_SERVICE',
+    'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID', 'CAP_SYS_CHROOT',
+  ]);
+});
+
+test('every path a container can write is nodev; device nodes are binds of the host\'s', () => {
+  const pod = podOf({ containers: [{ name: 'a', image: 'busybox' }] });
+  const m = containerPlan(ctx(pod), pod.spec.containers[0], 'spec.containers[0]', false).process.mounts;
+  const dev = m.find((x) => x.op === 'mount' && x.dst === '/dev');
+  assert.deepEqual(dev && 'flags' in dev ? dev.flags : undefined, ['nosuid', 'nodev']);
+  assert.ok(!m.some((x) => x.op === 'mknod'), 'no mknod: nodes made on a nodev tmpfs would not open');
+  for (const n of ['null', 'zero', 'full', 'random', 'urandom', 'tty']) {
+    assert.ok(m.some((x) => x.op === 'bind' && x.source === `/dev/${n}` && x.dst === `/dev/${n}`), n);
+  }
+  const writable = m.filter((x) => x.op === 'mount' && ['tmpfs', 'mqueue'].includes(x.fstype));
+  for (const w of writable) assert.ok(w.op === 'mount' && w.flags.includes('nodev'), w.op === 'mount' ? w.dst : '');
 });
 
 test('privileged keeps every capability and skips masks', () => {
@@ -138,18 +160,27 @@ test('init containers: pod Always means retry on failure; restartPolicy Always m
 test('pause creates the pod namespaces, sets the hostname and brings loopback up', () => {
   const pod = podOf({ hostname: 'box', containers: [{ name: 'a', image: 'busybox' }] });
   const plan = buildPodPlan({ ...ctx(pod), pauseBinary: '/bin/pause' });
-  assert.deepEqual(plan.pause.namespaces.map((n) => `${n.action} ${n.type}`), ['create net', 'create uts', 'create ipc', 'create pid']);
+  assert.deepEqual(plan.pause.namespaces.map((n) => `${n.action} ${n.type}`), ['create net', 'create uts', 'create ipc', 'create pid', 'create mnt']);
   assert.equal(plan.pause.hostname, 'box');
   assert.equal(plan.pause.loopbackUp, true);
-  assert.deepEqual(plan.pause.mounts, []);
   assert.deepEqual(plan.pause.capabilities, []);
   assert.equal(plan.terminationGracePeriodSeconds, 30);
+});
+
+test('pause lives over an empty read-only root of its own, holding only its binary, and dies with its supervisor', () => {
+  const pod = podOf({ shareProcessNamespace: true, containers: [{ name: 'a', image: 'busybox' }] });
+  const p = buildPodPlan({ ...ctx(pod), pauseBinary: '/bin/pause' }).pause;
+  assert.deepEqual(p.mounts.map((m) => m.op), ['propagation', 'rootfs', 'bind', 'pivot']);
+  assert.deepEqual(p.mounts[1], { op: 'rootfs', kind: 'tmpfs', target: '/run/p/pause', readOnly: true, flags: ['nosuid', 'nodev'], options: { mode: '755', size: '64k', nr_inodes: '16' } });
+  assert.deepEqual(p.mounts[2], { op: 'bind', source: '/bin/pause', dst: '/minipod-pause', readOnly: true, recursive: false, flags: ['nosuid', 'nodev'] });
+  assert.deepEqual(p.argv, ['/minipod-pause']);
+  assert.deepEqual([p.capabilities, p.noNewPrivileges, p.parentDeathSignal, p.env], [[], true, 'SIGKILL', []]);
 });
 
 test('hostNetwork: pause creates no network or UTS namespace', () => {
   const pod = podOf({ hostNetwork: true, containers: [{ name: 'a', image: 'busybox' }] });
   const plan = buildPodPlan({ ...ctx(pod), pauseBinary: '/bin/pause' });
-  assert.deepEqual(plan.pause.namespaces.map((n) => n.type), ['ipc', 'pid']);
+  assert.deepEqual(plan.pause.namespaces.map((n) => n.type), ['ipc', 'pid', 'mnt']);
   assert.equal(plan.pause.hostname, undefined);
   assert.equal(plan.pause.loopbackUp, false);
 });
