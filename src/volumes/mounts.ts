@@ -6,7 +6,7 @@
 
 import { FieldError } from '../errors.ts';
 import { expand } from '../plan/expand.ts';
-import type { MountOp } from '../plan/types.ts';
+import type { MountFlag, MountOp } from '../plan/types.ts';
 import type { Container, VolumeMount } from '../spec/types.ts';
 import type { VolumeLayout } from './layout.ts';
 import { cleanPath, relativePathProblem } from './names.ts';
@@ -43,9 +43,12 @@ export function containerMounts(layouts: Map<string, VolumeLayout>, c: Container
     const vol = layouts.get(vm.name);
     if (!vol) throw new FieldError(`${f}.name`, `no volume named "${vm.name}" in spec.volumes`);
     const readOnly = vol.forceReadOnly || vm.readOnly === true;
+    // Volumes minipod makes are nodev (a node made in an emptyDir never opens); a hostPath
+    // is the manifest's own choice and may be a device (type CharDevice/BlockDevice).
+    const flags: MountFlag[] = vol.kind === 'hostPath' ? [] : ['nodev'];
     const sub = subPathOf(vm, env, f);
     if (sub === undefined || cleanPath(sub) === '.') {
-      return { op: 'bind', source: vol.source, dst: vm.mountPath, readOnly, recursive: true } satisfies MountOp;
+      return { op: 'bind', source: vol.source, dst: vm.mountPath, readOnly, recursive: true, ...(flags.length ? { flags } : {}) } satisfies MountOp;
     }
     return {
       op: 'bind',
@@ -56,6 +59,7 @@ export function containerMounts(layouts: Map<string, VolumeLayout>, c: Container
       dst: vm.mountPath,
       readOnly,
       recursive: true,
+      ...(flags.length ? { flags } : {}),
     } satisfies MountOp;
   });
 }
