@@ -1,0 +1,136 @@
+// The executor's plan decoder fails closed, tested without root through a small C driver
+// (test/native/plan-check.c) built here from the same sources the addon and the supervisor
+// use. Also: the one failure formatter, and the supervisor refusing an unknown policy.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { describeFailure } from '../../src/errors.ts';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const exec = path.join(repo, 'native', 'exec');
+const haveCc = spawnSync('cc', ['--version']).status === 0;
+
+/** A plan that decodes; each case breaks one thing of it. */
+function base(): Record<string, unknown> {
+  return {
+    pod: 'p',
+    container: 'c',
+    namespaces: [{ type: 'mnt', action: 'create' }, { type: 'net', action: 'join', path: '@pause/net' }],
+    loopbackUp: false,
+    mounts: [{ op: 'propagation', mode: 'rprivate' }],
+    user: { uid: 1000, gid: 1000, groups: [5] },
+    capabilities: ['CAP_CHOWN'],
+    noNewPrivileges: true,
+    cwd: '/',
+    argv: ['/bin/true'],
+    env: ['PATH=/bin'],
+  };
+}
+
+describe('the plan decoder (C)', { skip: haveCc ? false : 'needs a C compiler (cc)' }, () => {
+  let dir: string;
+  let bin: string;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-plan-check-'));
+    bin = path.join(dir, 'plan-check');
+    const cc = spawnSync('cc', ['-Wall', '-Wextra', '-Werror', `-I${exec}`, '-o', bin, path.join(repo, 'test/native/plan-check.c'), ...['json.c', 'plan.c', 'describe.c'].map((f) => path.join(exec, f))], { encoding: 'utf8' });
+    assert.equal(cc.status, 0, cc.stderr);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const decode = (plan: unknown) => {
+    const r = spawnSync(bin, ['decode'], { input: JSON.stringify(plan), encoding: 'utf8' });
+    return { code: r.status, out: r.stdout.trim() };
+  };
+
+  test('a complete plan decodes', () => {
+    assert.deepEqual(decode(base()), { code: 0, out: 'ok uid=1000 gid=1000 caps=1 keepall=0' });
+  });
+
+  const refused: [string, (p: Record<string, unknown>) => void, RegExp][] = [
+    ['no namespaces list', (p) => delete p.namespaces, /"namespaces" must be an array/],
+    ['no mounts list', (p) => delete p.mounts, /"mounts" must be an array/],
+    ['mount steps without a mount namespace of its own', (p) => (p.namespaces = []), /mount steps need a "mnt" namespace/],
+    ['no user', (p) => delete p.user, /"user" must be an object/],
+    ['no uid', (p) => delete (p.user as Record<string, unknown>).uid, /needs an integer "uid"/],
+    ['uid -1', (p) => ((p.user as Record<string, unknown>).uid = -1), /"uid" must be an integer in range/],
+    ['uid 2^32 (wraps to root)', (p) => ((p.user as Record<string, unknown>).uid = 4294967296), /"uid" must be an integer in range/],
+    ['uid 2^31', (p) => ((p.user as Record<string, unknown>).uid = 2147483648), /"uid" must be an integer in range/],
+    ['uid 1.5', (p) => ((p.user as Record<string, unknown>).uid = 1.5), /"uid" must be an integer in range/],
+    ['uid as a string', (p) => ((p.user as Record<string, unknown>).uid = '0'), /"uid" must be an integer in range/],
+    ['gid -1', (p) => ((p.user as Record<string, unknown>).gid = -1), /"gid" must be an integer in range/],
+    ['a group -1', (p) => ((p.user as Record<string, unknown>).groups = [-1]), /groups entries must be integers in range/],
+    ['groups missing', (p) => delete (p.user as Record<string, unknown>).groups, /user.groups must be an array/],
+    ['an unknown user field', (p) => ((p.user as Record<string, unknown>).uidd = 0), /user has an unknown field "uidd"/],
+    ['no capabilities (would keep all)', (p) => delete p.capabilities, /"capabilities" must be an array or null/],
+    ['an unknown capability', (p) => (p.capabilities = ['CAP_EVERYTHING']), /unknown capability "CAP_EVERYTHING"/],
+    ['no noNewPrivileges', (p) => delete p.noNewPrivileges, /"noNewPrivileges" must be true or false/],
+    ['no cwd', (p) => delete p.cwd, /needs a string "cwd"/],
+    ['a relative cwd', (p) => (p.cwd = 'tmp'), /must be an absolute path/],
+    ['an unknown top-level field', (p) => (p.privileged = true), /the process plan has an unknown field "privileged"/],
+    ['an unknown mount op field', (p) => (p.mounts = [{ op: 'bind', source: '/a', dst: '/b', readOnly: true, recursive: false, propagate: 'shared' }]), /bind has an unknown field "propagate"/],
+    ['a misspelt mount flag field', (p) => (p.mounts = [{ op: 'mount', fstype: 'tmpfs', source: 'tmpfs', dst: '/t', flag: ['ro'] }]), /mount has an unknown field "flag"/],
+    ['an unknown mount flag', (p) => (p.mounts = [{ op: 'mount', fstype: 'tmpfs', source: 'tmpfs', dst: '/t', flags: ['suid'] }]), /unknown mount flag "suid"/],
+    ['readOnly as a string', (p) => (p.mounts = [{ op: 'bind', source: '/a', dst: '/b', readOnly: 'yes', recursive: false }]), /"readOnly" must be true or false/],
+    ['an unknown mount op', (p) => (p.mounts = [{ op: 'chmod', dst: '/x' }]), /unknown mount op "chmod"/],
+    ['a mknod major out of range', (p) => (p.mounts = [{ op: 'mknod', dst: '/dev/x', kind: 'c', major: -1, minor: 3, mode: 438 }]), /"major" must be an integer in range/],
+    ['an overlay lower dir with ":"', (p) => (p.mounts = [{ op: 'rootfs', kind: 'overlay', lower: ['/a:/etc'], upper: '/u', work: '/w', target: '/t' }]), /has ':', ',' or/],
+    ["a rootfs bind of the host's /", (p) => (p.mounts = [{ op: 'rootfs', kind: 'bind', source: '/', target: '/t' }]), /rootfs bind of the host's \/ is refused/],
+    ['an unknown namespace action', (p) => (p.namespaces = [{ type: 'mnt', action: 'share' }]), /namespace action must be create or join/],
+    ['a namespace named twice', (p) => (p.namespaces = [{ type: 'mnt', action: 'create' }, { type: 'mnt', action: 'create' }]), /named twice/],
+    ['a join of a process that is not running', (p) => (p.namespaces = [{ type: 'mnt', action: 'join', path: '@container:web/mnt' }]), /is not running/],
+    ['an unknown parent-death signal', (p) => (p.parentDeathSignal = 'SIGHUP'), /parentDeathSignal must be/],
+    ['an empty argv', (p) => (p.argv = []), /argv must not be empty/],
+    ['a NUL in argv', (p) => (p.argv = ['/bin/sh\u0000-c']), /NUL in string/],
+  ];
+  for (const [what, change, message] of refused) {
+    test(`refused: ${what}`, () => {
+      const p = base();
+      change(p);
+      const r = decode(p);
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, message);
+    });
+  }
+
+  test('the supervisor and TypeScript describe a failure in the same words', () => {
+    const cases = [
+      { step: 'mounts[17]:bind', syscall: 'open_tree', errno: 2, path: '/var/lib/minipod/pods/demo/volumes/x', dest: '/www', detail: '' },
+      { step: 'namespaces[2]:join', syscall: 'setns', errno: 22, path: '/proc/1/ns/net', dest: 'net', detail: '' },
+      { step: 'exec', syscall: 'execve', errno: 2, path: 'nginx', dest: '', detail: 'executable file not found in $PATH' },
+      { step: 'user', syscall: 'setresuid', errno: 1, path: '', dest: '', detail: '' },
+      { step: 'mounts[3]:mount', syscall: 'fsconfig create', errno: 22, path: 'overlay', dest: '/x', detail: 'overlay: bad lowerdir' },
+    ];
+    for (const c of cases) {
+      const r = spawnSync(bin, ['describe', c.step, c.syscall, String(c.errno), c.path, c.dest, c.detail], { encoding: 'utf8' });
+      const ts = describeFailure({ ...c, path: c.path || undefined, dest: c.dest || undefined, detail: c.detail || undefined });
+      assert.equal(r.stdout.trim(), ts, c.step);
+    }
+  });
+});
+
+describe('the supervisor fails closed on its own plan', () => {
+  const shim = path.join(repo, 'build', 'Release', 'minipod-shim');
+  test('an unknown restartPolicy is an error, not Always', { skip: existsSync(shim) ? false : 'the supervisor is not built (npm run build)' }, () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-shim-plan-'));
+    try {
+      mkdirSync(path.join(dir, 'logs'));
+      const process = { ...base(), namespaces: [], mounts: [] };
+      writeFileSync(path.join(dir, 'plan.json'), JSON.stringify({
+        pod: { pod: 'p', uid: 'u', pause: process, initContainers: [], containers: [{ name: 'c', process, restartPolicy: 'Sometimes', logDir: path.join(dir, 'logs'), layerDir: dir }] },
+        supervisor: { stateFile: path.join(dir, 'state.json') },
+      }));
+      const r = spawnSync(shim, [dir], { encoding: 'utf8', timeout: 5000 });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /restartPolicy must be Always, OnFailure or Never/);
+      assert.equal(existsSync(path.join(dir, 'state.json')), false, 'nothing ran');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
