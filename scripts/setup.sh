@@ -6,9 +6,15 @@
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ $(id -u) == 0 ]] || { echo "setup: run as root (sudo $0)" >&2; exit 1; }
+if [[ $(id -u) != 0 ]]; then
+  # A user with sudo: the same script as root. Without sudo: say what is needed.
+  command -v sudo >/dev/null && exec sudo -- "$0" "$@"
+  echo "setup: needs root (run it as root; this machine has no sudo)" >&2
+  exit 1
+fi
 
-pkgs=(iproute2 iptables nftables conntrack busybox-static util-linux procps make g++ python3)
+# gcc and libc6-dev: the tests build small static attack helpers with `cc -static`.
+pkgs=(iproute2 iptables nftables conntrack busybox-static util-linux procps make gcc g++ libc6-dev python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -26,4 +32,4 @@ npm run build
 
 # The image the examples name (busybox = busybox:latest).
 bash rootfs/build-busybox.sh
-echo "setup: done. Try: sudo bin/minipod run examples/pod.yaml" >&2
+echo "setup: done. Try: bin/minipod run examples/pod.yaml" >&2

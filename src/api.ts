@@ -146,19 +146,35 @@ class Handle implements PodHandle {
     if (this.removed) return;
     await removePod(this.native, this.roots, podInfo(this.roots, this.name), false);
     this.removed = true;
+    owned.delete(this);
   }
 
   /** At exit, files of a pod that was stopped but not removed (its host side is already undone). */
   forgetAtExit(): void {
-    process.once('exit', () => {
-      if (this.removed) return;
-      const info = podInfo(this.roots, this.name);
-      if (info.liveness === 'running' || info.liveness === 'creating') return; // its supervisor removes it
-      const dirs = podDirs(this.roots, this.name);
-      rmSync(dirs.run, { recursive: true, force: true });
-      rmSync(dirs.lib, { recursive: true, force: true });
-    });
+    owned.add(this);
+    if (owned.size === 1 && !exitHooked) {
+      exitHooked = true;
+      process.once('exit', forgetOwned); // one listener for every pod, however many
+    }
   }
+
+  /** Called at exit for a pod that is still ours. */
+  forget(): void {
+    if (this.removed) return;
+    const info = podInfo(this.roots, this.name);
+    if (info.liveness === 'running' || info.liveness === 'creating') return; // its supervisor removes it
+    const dirs = podDirs(this.roots, this.name);
+    rmSync(dirs.run, { recursive: true, force: true });
+    rmSync(dirs.lib, { recursive: true, force: true });
+  }
+}
+
+/** Pods started through the API by this process and not removed yet. */
+const owned = new Set<Handle>();
+let exitHooked = false;
+
+function forgetOwned(): void {
+  for (const h of owned) h.forget();
 }
 
 function loadPod(manifest: Pod | string, o: RunPodOptions): { pod: Pod; configMaps: ConfigMap[]; secrets: Secret[]; file?: string } {

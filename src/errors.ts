@@ -14,9 +14,24 @@ export const EXIT = {
   ok: 0,
   /** minipod itself failed: bad manifest, missing image, setup error (as podman/docker use 125). */
   minipod: 125,
+  /** A usage error; for `image rm` and `network rm`: the object is in use (as podman). */
   usage: 2,
+  inUse: 2,
   notFound: 1,
+  /** The command exists but cannot be run (EACCES), as docker and podman. */
+  cannotRun: 126,
+  /** The command was not found, as docker, podman and shells. */
+  commandNotFound: 127,
 } as const;
+
+/** The exit code for a process that could not be started: 127 not found, 126 not runnable, else 125. */
+export function startFailureExit(f: { syscall?: string | null; errno?: number | null }): number {
+  if (f.syscall !== 'execve') return EXIT.minipod;
+  const e = Math.abs(f.errno ?? 0);
+  if (e === 2 || e === 20) return EXIT.commandNotFound; // ENOENT, ENOTDIR
+  if (e === 13 || e === 8) return EXIT.cannotRun; // EACCES, ENOEXEC
+  return EXIT.minipod;
+}
 
 export class MinipodError extends Error {
   code: string;
@@ -90,9 +105,12 @@ export class SpawnError extends Error {
   detail?: string;
   pod: string;
   container?: string;
+  /** What the CLI exits with: 127/126 for a command that cannot be run, as docker and podman. */
+  exitCode: number;
   constructor(f: NativeFailure, pod: string, container?: string) {
     super(`${who(pod, container)}: ${describeFailure(f)}`);
     this.name = 'SpawnError';
+    this.exitCode = startFailureExit(f);
     this.code = f.code === 'ERR_MINIPOD_PLAN' ? f.code : errnoName(f.errno);
     this.errno = -Math.abs(f.errno ?? 0);
     this.syscall = f.syscall;

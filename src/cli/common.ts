@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import { EXIT, FieldError, MinipodError } from '../errors.ts';
+import { EXIT, FieldError, MinipodError, SpawnError } from '../errors.ts';
 import { ManifestError, formatDiagnostic, parseManifests, type Located, type ParsedManifests } from '../spec/index.ts';
 import type { Pod } from '../spec/types.ts';
 import { stateRoots, type StateRoots } from '../state/paths.ts';
@@ -97,7 +97,7 @@ export function report(e: unknown): number {
   const err = e as NodeJS.ErrnoException;
   process.stderr.write(`minipod: ${err?.message ?? String(e)}\n`);
   if (process.env.MINIPOD_DEBUG && err?.stack) process.stderr.write(`${err.stack}\n`);
-  return EXIT.minipod;
+  return e instanceof SpawnError ? e.exitCode : EXIT.minipod;
 }
 
 export function warn(line: string): void {

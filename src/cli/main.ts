@@ -2,7 +2,7 @@
 
 import '../runtime/all-hooks.ts';
 import { EXIT } from '../errors.ts';
-import { report, type Verb } from './common.ts';
+import { report, requireRoot, type Verb } from './common.ts';
 import { exec } from './exec.ts';
 import { gcVerb } from './gc.ts';
 import { image } from './image.ts';
@@ -50,6 +50,9 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   try {
+    // The state is root's only (0700): every command but plan and help needs root, and a
+    // user must hear so rather than "no pods".
+    if (verb.name !== 'plan' && !rest.includes('--help') && !rest.includes('-h')) requireRoot(`minipod ${verb.name}`);
     return await verb.main(rest);
   } catch (e) {
     return report(e);

@@ -1,9 +1,12 @@
 // minipod run [-d [--wait [--timeout S]]] [--strict] [--configmap FILE]... [network options] POD.yaml
 
+import { startFailureExit } from '../errors.ts';
 import { loadNative } from '../native/load.ts';
 import { runForeground } from '../runtime/foreground.ts';
 import { waitPodReady } from '../runtime/ready.ts';
 import { startPod } from '../runtime/start.ts';
+import { podDirs, type PodDirs } from '../state/paths.ts';
+import { readState, type StartFailure } from '../state/status.ts';
 import { help, loadManifest, locate, onePod, parse, report, requireRoot, rootsFrom, UsageError, warn, type Verb } from './common.ts';
 
 const usage = `
@@ -32,6 +35,16 @@ Options:
       --root DIR        state root (default /var/lib/minipod and /run/minipod; env MINIPOD_ROOT)
   -h, --help            this help
 `;
+
+/** Containers whose last start failed (StartError), with the executor's record. */
+function startFailures(dirs: PodDirs): { name: string; message: string; error: StartFailure }[] {
+  const out: { name: string; message: string; error: StartFailure }[] = [];
+  for (const c of readState(dirs)?.containers ?? []) {
+    if (!c.error) continue;
+    out.push({ name: c.name, message: c.message ?? c.lastState?.message ?? 'StartError', error: c.error });
+  }
+  return out;
+}
 
 export const run: Verb = {
   name: 'run',
@@ -87,9 +100,14 @@ export const run: Verb = {
       if (!values.detach) return await runForeground(pod.value, opts, (l) => process.stderr.write(`${l}\n`));
       const started = await startPod(pod.value, { ...opts, mode: 'detached' });
       await started.link.detach();
-      if (values.wait) await waitPodReady(roots, started.name, timeoutS * 1000);
+      // A container that could not be started at all: say so and fail, as `podman run -d`
+      // does (127 for a command not found, 126 not runnable, else 125). The pod stays, as
+      // its restartPolicy may retry; `minipod rm` removes it.
+      const failed = startFailures(podDirs(roots, started.name));
+      if (!failed.length && values.wait) await waitPodReady(roots, started.name, timeoutS * 1000);
       process.stdout.write(`${started.name}${started.facts.podIP ? ` ${started.facts.podIP}` : ''}\n`);
-      return 0;
+      for (const f of failed) process.stderr.write(`minipod: pod "${started.name}" container "${f.name}" failed to start: ${f.message}\n`);
+      return failed.length ? startFailureExit(failed[0].error) : 0;
     } catch (e) {
       return report(locate(e, pod));
     }

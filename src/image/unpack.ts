@@ -31,7 +31,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
-import { MinipodError } from '../errors.ts';
+import { MinipodError, EXIT } from '../errors.ts';
 import { TarScanner, TarEntryError } from './tar-scan.ts';
 
 export { TarEntryError } from './tar-scan.ts';
@@ -49,7 +49,9 @@ export interface UnpackResult {
 export type ImageError = Error & { code: string; errno?: number; syscall?: string; path?: string; entry?: string };
 
 export function imageError(message: string, code: string, cause?: unknown): ImageError {
-  return new MinipodError(message, { code, cause }) as ImageError;
+  // Exit codes as podman's `image rm`: 1 no such image, 2 in use, 125 anything else.
+  const exitCode = code === 'ERR_IMAGE_NOT_FOUND' ? EXIT.notFound : code === 'ERR_IMAGE_IN_USE' ? EXIT.inUse : EXIT.minipod;
+  return new MinipodError(message, { code, cause, exitCode }) as ImageError;
 }
 
 /** `prefix: <system message>`, with code, errno, syscall and path copied from the cause. */

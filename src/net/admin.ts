@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-import { MinipodError } from '../errors.ts';
+import { EXIT, MinipodError } from '../errors.ts';
 import { podInfo } from '../runtime/pods.ts';
 import type { StateRoots } from '../state/paths.ts';
 import { podDirs } from '../state/paths.ts';
@@ -104,7 +104,7 @@ export async function removeBridge(native: Flock, roots: StateRoots, bridge: str
     const users = listLeases(dir);
     if (users.length) {
       const pods = users.map((l) => `${l.pod || '?'} (${l.ip})`).join(', ');
-      throw new MinipodError(`bridge "${bridge}" is in use by ${users.length} pod(s): ${pods}; remove them first`, { code: 'EBUSY', exitCode: 1 });
+      throw new MinipodError(`bridge "${bridge}" is in use by ${users.length} pod(s): ${pods}; remove them first`, { code: 'EBUSY', exitCode: EXIT.inUse });
     }
     const link = await linkInfo(bridge);
     if (link && link.kind !== 'bridge') throw new MinipodError(`interface "${bridge}" is not a bridge (${link.kind ?? 'plain'}); minipod leaves it alone`, { code: 'ERR_MINIPOD_BRIDGE' });

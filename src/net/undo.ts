@@ -3,7 +3,7 @@
 // record may describe a change that a crash kept from happening, and the pod's network
 // namespace (with eth0) vanishes with its last process.
 
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 import { readHost, type HostRecord } from '../state/host.ts';
@@ -25,6 +25,18 @@ export async function undoNetwork(rec: HostRecord, report: string[]): Promise<vo
   // The lease: the recorded file, or (a crash before it was recorded) any file naming us.
   const files = n.lease ? [n.lease] : n.netDir ? listLeases(n.netDir).filter((l) => l.uid === rec.uid).map((l) => l.file) : [];
   for (const f of files) if (release(f, rec.uid)) report.push(`released address ${path.basename(f)}`);
+  if (n.netDir && n.bridge) forgetBridgeDir(n.netDir, n.bridge, report);
+}
+
+/**
+ * The state directory of a bridge that does not exist (as a bridge) and holds no address:
+ * left by a start that was refused before the bridge was made (say --bridge named a veth).
+ * A bridge minipod made keeps its directory until `minipod network rm`.
+ */
+function forgetBridgeDir(dir: string, bridge: string, report: string[]): void {
+  if (!existsSync(dir) || listLeases(dir).length || existsSync(`/sys/class/net/${bridge}/bridge`)) return;
+  rmSync(dir, { recursive: true, force: true });
+  report.push(`removed the state of bridge ${bridge} (no such bridge, no address)`);
 }
 
 /**
@@ -42,5 +54,6 @@ export async function reclaimLeases(roots: StateRoots, isPodAlive: (pod: string)
       if (owned) continue;
       if (release(l.file, l.uid)) report.push(`released address ${l.ip} of bridge ${bridge} (pod ${l.pod || '?'} is gone)`);
     }
+    forgetBridgeDir(dir, bridge, report);
   }
 }

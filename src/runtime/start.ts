@@ -202,7 +202,9 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     }
     if (link && !link.exited) {
       link.send('kill');
-      await Promise.race([link.waitExit(), new Promise((r) => setTimeout(r, 5000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([link.waitExit(), new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer); // or the caller would stay alive for up to 5 s more
     }
     link?.close();
     await teardownPod(o.native, o.roots, name);

@@ -137,8 +137,10 @@ describe('core runtime', { skip: needsRoot }, () => {
     const r = await h.cli(['run', file]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /\[nope\] failed to start: exec "no-such-binary": executable file not found in \$PATH/);
+    // run -d says so too, as podman run -d: 127 for a command not found; the pod stays.
     const d = await h.cli(['run', '-d', file]);
-    assert.equal(d.code, 0, d.stderr);
+    assert.equal(d.code, 127, d.stderr);
+    assert.match(d.stderr, /pod "broken" container "nope" failed to start: exec "no-such-binary": executable file not found in \$PATH \(ENOENT\)/);
     const term = await waitFor(async () => (await inspect(h, 'broken')).status.containerStatuses[0].state.terminated, 'nope to be terminated');
     assert.equal(term.exitCode, 128);
     assert.equal(term.reason, 'StartError');

@@ -51,7 +51,8 @@ test('each volume kind binds its host source; projected volumes are read-only wh
     ],
   });
   const c = contribute(pod);
-  const bind = (source: string, dst: string, readOnly: boolean): MountOp => ({ op: 'bind', source, dst, readOnly, recursive: true });
+  // Volumes minipod makes are nodev; a hostPath is bound as it is (it may be a device).
+  const bind = (source: string, dst: string, readOnly: boolean): MountOp => ({ op: 'bind', source, dst, readOnly, recursive: true, ...(source.startsWith('/srv') ? {} : { flags: ['nodev'] }) });
   assert.deepEqual(c.mounts!.get('init'), [bind(`${dirs.lib}/volumes/shared`, '/work', false)]);
   assert.deepEqual(c.mounts!.get('web'), [
     bind(`${dirs.lib}/volumes/shared`, '/www', true),
@@ -97,9 +98,9 @@ test('subPath and subPathExpr bind a path beneath the volume, resolved by the ex
     ],
   });
   assert.deepEqual(contribute(pod).mounts!.get('web'), [
-    { op: 'bind', sourceRoot: `${dirs.lib}/volumes/conf`, source: 'httpd.conf', createSource: true, dst: '/etc/httpd.conf', readOnly: true, recursive: true },
-    { op: 'bind', sourceRoot: `${dirs.lib}/volumes/shared`, source: 'logs/demo', createSource: true, dst: '/var/log/web', readOnly: false, recursive: true },
-    { op: 'bind', source: `${dirs.lib}/volumes/shared`, dst: '/all', readOnly: false, recursive: true },
+    { op: 'bind', sourceRoot: `${dirs.lib}/volumes/conf`, source: 'httpd.conf', createSource: true, dst: '/etc/httpd.conf', readOnly: true, recursive: true, flags: ['nodev'] },
+    { op: 'bind', sourceRoot: `${dirs.lib}/volumes/shared`, source: 'logs/demo', createSource: true, dst: '/var/log/web', readOnly: false, recursive: true, flags: ['nodev'] },
+    { op: 'bind', source: `${dirs.lib}/volumes/shared`, dst: '/all', readOnly: false, recursive: true, flags: ['nodev'] },
   ]);
 });
 
