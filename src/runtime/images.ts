@@ -59,7 +59,9 @@ export function resolveContainerImages(roots: StateRoots, pod: Pod): Map<string,
     try {
       rec = resolveImage(roots, ref);
     } catch (e) {
-      throw new FieldError(field, `container "${c.name}": ${(e as Error).message}`);
+      const denied = (e as NodeJS.ErrnoException).code === 'EACCES' || /EACCES/.test((e as Error).message);
+      const hint = denied && process.getuid?.() !== 0 ? ' (the image store is root\'s: run this as root, or name the image by an absolute path)' : '';
+      throw new FieldError(field, `container "${c.name}": ${(e as Error).message}${hint}`);
     }
     if (!rec) {
       throw new FieldError(field, `container "${c.name}": image "${ref}" not found; import it first with \`minipod image import ${ref} DIR-OR-TARBALL\``, {

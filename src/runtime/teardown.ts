@@ -85,13 +85,7 @@ async function killProcesses(native: NativeBinding, rec: HostRecord, report: str
     if (ns.inode === nsInode('self', 'ipc')) return true; // never the host's own namespace
     let pids = processesInNamespace('ipc', ns.inode);
     if (pids.length) report.push(`killed ${pids.length} process(es) of the pod: ${pids.join(' ')}`);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    for (const pid of pids) killInNamespace(native, pid, ns.inode);
     const deadline = Date.now() + 5000;
     while (pids.length && Date.now() < deadline) {
       await sleep(5);
@@ -101,6 +95,23 @@ async function killProcesses(native: NativeBinding, rec: HostRecord, report: str
     return pids.length === 0;
   } finally {
     ns.release();
+  }
+}
+
+/** SIGKILL through a pidfd, after checking (with the pidfd held) that pid is still in the namespace. */
+function killInNamespace(native: NativeBinding, pid: number, inode: number): void {
+  let fd: number;
+  try {
+    fd = native.pidfdOpen(pid);
+  } catch {
+    return; // gone
+  }
+  try {
+    if (nsInode(pid, 'ipc') === inode) native.signal(fd, 9);
+  } catch {
+    // exited meanwhile
+  } finally {
+    native.close(fd);
   }
 }
 

@@ -45,7 +45,7 @@ describe('isolation: the host side of a pod', { skip: needsRoot }, () => {
     image = busyboxRootfs();
   });
   after(async () => {
-    await h.cli(['rm', '-f', 'raw', 'crash-pinned', 'crash-unpinned', 'survivor']);
+    await h.cli(['rm', '-f', 'raw', 'crash-pinned', 'crash-unpinned', 'survivor', 'lone', 'holder', ...Array.from({ length: 8 }, (_, k) => `many-${k}`)]);
     await h.cli(['gc', '--all']);
     await h.cli(['network', 'rm']);
     const left = { mounts: h.mounts(), dirs: h.podDirs() };
@@ -121,6 +121,37 @@ describe('isolation: the host side of a pod', { skip: needsRoot }, () => {
       }
     });
   }
+
+  test('pause dies with its supervisor, and pods started at once (some refused) leave no pause that no pod names', async () => {
+    const pauses = () =>
+      readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .map(Number)
+        .filter((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, 'utf8') === '/minipod-pause\0';
+          } catch {
+            return false;
+          }
+        });
+    const ppid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+    const orphans = () => pauses().filter((p) => ppid(p) === 1 || !readFileSync(`/proc/${ppid(p)}/cmdline`, 'utf8').includes('minipod-shim'));
+
+    const sleeper = (name: string, hostPort?: number) => h.manifest(`${name}.json`, pod(name, { containers: [{ name: 'c', image, command: ['sleep', '1000'], ...(hostPort ? { ports: [{ containerPort: 80, hostPort }] } : {}) }] }));
+    ok(await h.cli(['run', '-d', sleeper('lone')]), 'run');
+    const i = await inspect(h, 'lone');
+    process.kill(i.minipod.supervisorPid!, 'SIGKILL');
+    await waitFor(() => !alive(i.minipod.pausePid!), 'pause to die with its supervisor (its parent-death signal)');
+    ok(await h.cli(['gc']), 'gc');
+
+    ok(await h.cli(['run', '-d', sleeper('holder', 18941)]), 'holder');
+    const names = Array.from({ length: 8 }, (_, k) => `many-${k}`);
+    const runs = await Promise.all(names.map((n, k) => h.cli(['run', '-d', sleeper(n, k % 2 ? undefined : 18941)])));
+    runs.forEach((r, k) => assert.equal(r.code, k % 2 ? 0 : 125, `${names[k]}: ${r.stderr}`));
+    assert.deepEqual(orphans(), [], 'every pause has its supervisor');
+    ok(await h.cli(['rm', '-f', 'holder', ...names.filter((_, k) => k % 2)]), 'rm');
+    assert.deepEqual(orphans(), [], 'still none after the removals');
+  });
 
   test('restart with a survivor: the old layer is not reused, the survivor is killed, nothing outside the layer is removed', async () => {
     // A host directory the survivor points a symlink at from inside its layer.
