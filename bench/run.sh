@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # minipod's side-by-side benchmark against podman (crun), crun and runc: the one command.
 #
-#   sudo bench/run.sh [--quick] [--rows P1,P2,P3,P4,P5,P6] [--out FILE]
-#   sudo bench/run.sh --profile [--out FILE]    where minipod's time goes (bench/profile.ts)
+#   bench/run.sh [--quick] [--rows P1,P2,P3,P4,P5,P6] [--out FILE]
+#   bench/run.sh --profile [--out FILE]    where minipod's time goes (bench/profile.ts)
 #
 # Installs what it needs (apt-get: podman crun runc conmon hyperfine ...; npm ci and
 # `npm run build` when minipod is not built), prepares the busybox image for every runtime,
@@ -19,7 +19,7 @@ unset NODE_EXTRA_CA_CERTS
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$HERE")
-[[ $(id -u) == 0 ]] || { echo "bench/run.sh: needs root (sudo bench/run.sh)" >&2; exit 1; }
+[[ $(id -u) == 0 ]] || { echo "bench/run.sh: needs root" >&2; exit 1; }
 command -v node >/dev/null || { echo "bench/run.sh: node (>= 20) is not installed" >&2; exit 1; }
 
 WORK=$(mktemp -d /var/tmp/minipod-bench.XXXXXX)

@@ -163,6 +163,8 @@ function removeTree(dir: string, report: string[]): void {
 /** Removes what a pod that ended no longer needs, keeping what `ps -a` and `logs` read. */
 function removeRuntimeOnly(dirs: PodDirs, report: string[]): void {
   for (const d of ['containers', 'volumes']) removeTree(path.join(dirs.lib, d), report);
+  const pin = path.join(dirs.run, 'ipc.ns'); // unmounted by now; the empty file goes too
+  if (existsSync(pin) && !mountsUnder(pin).length) rmSync(pin, { force: true });
   for (const entry of existsSync(dirs.run) ? readdirSync(dirs.run) : []) {
     if (['state.json', 'host.json', 'plan.json', 'pod.json', 'supervisor.log'].includes(entry)) continue;
     const p = path.join(dirs.run, entry);
