@@ -47,11 +47,11 @@ function isNsPin(path: string): boolean {
  * pin (a bind mount made at start), or else by an fd we open from pause while pause — the
  * very process, pid and start time — is alive. Neither: nothing of the pod can be found.
  */
-function holdIpcNamespace(rec: HostRecord): { inode: number; release: () => void; how: string } | undefined {
+function holdIpcNamespace(rec: HostRecord): { inode: number; release: () => void } | undefined {
   const pin = rec.pause?.ipcPin;
   if (pin && isNsPin(pin)) {
     const inode = nsInodeOf(pin);
-    if (inode) return { inode, release: () => undefined, how: 'pinned' };
+    if (inode) return { inode, release: () => undefined };
   }
   if (!rec.pause || !isAlive(rec.pause)) return undefined;
   let fd: number;
@@ -66,7 +66,7 @@ function holdIpcNamespace(rec: HostRecord): { inode: number; release: () => void
     closeSync(fd);
     return undefined;
   }
-  return { inode, release: () => closeSync(fd), how: 'held by pause' };
+  return { inode, release: () => closeSync(fd) };
 }
 
 /**
