@@ -10,7 +10,7 @@ import { help, outputFormat, parse, requireRoot, rootsFrom, table, UsageError, t
 
 const usage = `
 Usage:
-  minipod image import [--env K=V]... [--cmd JSON] [--entrypoint JSON] [--workdir DIR] [--user UID[:GID]] NAME[:TAG] SOURCE
+  minipod image import [--env K=V]... [--cmd JSON] [--entrypoint JSON] [--workdir DIR] [--user USER[:GROUP]] [--stop-signal SIG] NAME[:TAG] SOURCE
   minipod image ls [-o json|yaml]
   minipod image rm NAME[:TAG]...
 
@@ -26,7 +26,10 @@ Options:
       --cmd JSON        default command, e.g. '["sh"]' (Kubernetes args replaces it)
       --entrypoint JSON default entrypoint (Kubernetes command replaces it)
       --workdir DIR     default working directory
-      --user UID[:GID]  default user
+      --user USER[:GROUP]  default user: a uid or a name from the image's /etc/passwd,
+                        optionally with a gid or a group name (OCI User)
+      --stop-signal SIG the signal that stops the container when its manifest sets no
+                        lifecycle.stopSignal (OCI StopSignal)
   -o, --output FORMAT   json or yaml (ls)
       --root DIR        state root
   -h, --help            this help
@@ -65,6 +68,7 @@ export const image: Verb = {
       entrypoint: { type: 'string' },
       workdir: { type: 'string' },
       user: { type: 'string' },
+      'stop-signal': { type: 'string' },
       output: { type: 'string', short: 'o' },
     });
     if (values.help) return help(this);
@@ -80,6 +84,7 @@ export const image: Verb = {
         ...(values.entrypoint !== undefined ? { entrypoint: jsonList('--entrypoint', values.entrypoint) } : {}),
         ...(values.workdir ? { workingDir: values.workdir } : {}),
         ...(values.user ? { user: values.user } : {}),
+        ...(values['stop-signal'] ? { stopSignal: values['stop-signal'] } : {}),
       };
       const rec = await importImage(roots, args[0], args[1], { config, inUse: usedBy(roots) });
       process.stdout.write(`${rec.name} ${rec.id}\n`);

@@ -34,6 +34,8 @@ export interface ImageConfig {
   entrypoint?: string[];
   workingDir?: string;
   user?: string;
+  /** The signal that stops the container when lifecycle.stopSignal is unset (OCI StopSignal). */
+  stopSignal?: string;
 }
 
 export interface ImageRecord {
@@ -363,6 +365,7 @@ function pick(c: Partial<ImageConfig> | undefined): Omit<ImageConfig, 'env'> {
   if (c?.entrypoint) out.entrypoint = [...c.entrypoint];
   if (c?.workingDir) out.workingDir = c.workingDir;
   if (c?.user) out.user = c.user;
+  if (c?.stopSignal) out.stopSignal = c.stopSignal;
   return out;
 }
 

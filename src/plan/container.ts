@@ -8,6 +8,7 @@ import type { Container, Pod } from '../spec/types.ts';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_PATH, protectionMounts, systemMounts } from './defaults.ts';
 import { expand, expandEnvList, type EnvEntry } from './expand.ts';
 import { withProbes } from './probes.ts';
+import { memberGroups, resolveImageUser, userOfUid, type ImageUsers } from '../image/users.ts';
 import type { ContainerPlan, MountOp, NamespaceOp, ProcessUser } from './types.ts';
 
 /** An image as the planner needs it: where its tree is and its defaults. */
@@ -19,6 +20,10 @@ export interface ImageInfo {
   cmd?: string[];
   workingDir?: string;
   user?: string;
+  /** The image's StopSignal (SIGQUIT, QUIT or 3), used when lifecycle.stopSignal is unset. */
+  stopSignal?: string;
+  /** The image's /etc/passwd and /etc/group, read by whoever resolved the image. */
+  users?: ImageUsers;
 }
 
 /** What every container of one pod shares. */
@@ -71,35 +76,59 @@ function capabilities(c: Container, field: string): string[] | null {
   return caps;
 }
 
-/** "1000", "1000:1000"; names need the image's /etc/passwd, which minipod does not read. */
-function imageUser(user: string | undefined): { uid?: number; gid?: number } {
-  const m = user?.match(/^(\d+)(?::(\d+))?$/);
-  return m ? { uid: Number(m[1]), gid: m[2] === undefined ? undefined : Number(m[2]) } : {};
-}
-
-function identity(pod: Pod, c: Container, image: ImageInfo, field: string): ProcessUser {
+/**
+ * The container's user, the way containerd's CRI plugin resolves it (src/image/users.ts):
+ * runAsUser/runAsGroup over the image's User, names through the image's /etc/passwd and
+ * /etc/group; supplementary groups = the primary gid, supplementalGroups, fsGroup, and the
+ * image's groups that list the user. `from` says where the uid came from, for the plan.
+ */
+function identity(pod: Pod, c: Container, image: ImageInfo, field: string): { user: ProcessUser; from: string } {
   const psc = pod.spec.securityContext;
   const sc = c.securityContext;
-  const fromImage = imageUser(image.user);
-  const uid = sc?.runAsUser ?? psc?.runAsUser ?? fromImage.uid ?? 0;
-  const gid = sc?.runAsGroup ?? psc?.runAsGroup ?? fromImage.gid ?? 0;
+  const users = image.users ?? { passwd: [], group: [] };
+  const runAsUser = sc?.runAsUser ?? psc?.runAsUser;
+  const runAsGroup = sc?.runAsGroup ?? psc?.runAsGroup;
+  let uid: number;
+  let gid: number;
+  let name: string | undefined;
+  let from: string;
+  if (runAsUser !== undefined) {
+    const e = userOfUid(runAsUser, users);
+    uid = runAsUser;
+    name = e?.name;
+    gid = runAsGroup ?? e?.gid ?? 0;
+    from = sc?.runAsUser !== undefined ? 'manifest (securityContext.runAsUser)' : 'manifest (spec.securityContext.runAsUser)';
+  } else {
+    let r;
+    try {
+      r = resolveImageUser(image.user, users);
+    } catch (e) {
+      throw new FieldError(`${field}.image`, `container "${c.name}": ${(e as Error).message}`);
+    }
+    ({ uid, name } = r);
+    gid = runAsGroup ?? r.gid;
+    from = image.user ? `image (User "${image.user}")` : 'default (root)';
+  }
   const nonRoot = sc?.runAsNonRoot ?? psc?.runAsNonRoot;
   if (nonRoot && uid === 0) {
-    throw new FieldError(`${field}.securityContext.runAsNonRoot`, 'container has runAsNonRoot and would run as root (uid 0); set runAsUser');
+    throw new FieldError(`${field}.securityContext.runAsNonRoot`, `container has runAsNonRoot and would run as root (uid 0, from the ${from.split(' ')[0]}); set runAsUser`);
   }
-  const groups = [...(psc?.supplementalGroups ?? [])];
-  if (psc?.fsGroup !== undefined && !groups.includes(psc.fsGroup)) groups.push(psc.fsGroup);
-  return { uid, gid, groups };
+  const groups = [gid, ...(psc?.supplementalGroups ?? []), ...(psc?.fsGroup !== undefined ? [psc.fsGroup] : []), ...memberGroups(name, users)];
+  return { user: { uid, gid, groups: [...new Set(groups)] }, from: name ? `${from}, ${name}` : from };
 }
 
 /** Kubernetes' rule: command replaces the image's entrypoint, args replace its cmd. */
-function argv(c: Container, image: ImageInfo, env: Map<string, string>, field: string): string[] {
+function argv(c: Container, image: ImageInfo, env: Map<string, string>, field: string): { argv: string[]; from: string } {
   const entry = c.command ?? image.entrypoint ?? [];
   const args = c.args ?? (c.command ? [] : (image.cmd ?? []));
   const lookup = (n: string) => env.get(n);
   const v = [...entry, ...args].map((a) => expand(a, lookup));
   if (!v.length || !v[0]) throw new FieldError(`${field}.command`, `no command: the image "${image.ref}" has none either; set command`);
-  return v;
+  const from = [
+    c.command ? 'command from the manifest' : image.entrypoint?.length ? 'Entrypoint from the image' : undefined,
+    c.args ? 'args from the manifest' : !c.command && image.cmd?.length ? 'Cmd from the image' : undefined,
+  ].filter(Boolean);
+  return { argv: v, from: from.join(', ') };
 }
 
 function environment(ctx: PodContext, c: Container, image: ImageInfo): Map<string, string> {
@@ -141,6 +170,8 @@ export function containerPlan(ctx: PodContext, c: Container, field: string, init
   ];
 
   const cwd = c.workingDir ?? image.workingDir ?? '/';
+  const who = identity(pod, c, image, field);
+  const command = argv(c, image, env, field);
   const mounts: MountOp[] = [
     { op: 'propagation', mode: 'rprivate' },
     {
@@ -178,11 +209,11 @@ export function containerPlan(ctx: PodContext, c: Container, field: string, init
       namespaces,
       loopbackUp: false,
       mounts,
-      user: identity(pod, c, image, field),
+      user: who.user,
       capabilities: capabilities(c, field),
       noNewPrivileges: c.securityContext?.allowPrivilegeEscalation === false && !privileged,
       cwd,
-      argv: argv(c, image, env, field),
+      argv: command.argv,
       env: [...env].map(([k, v]) => `${k}=${v}`),
     },
     restartPolicy,
@@ -190,5 +221,11 @@ export function containerPlan(ctx: PodContext, c: Container, field: string, init
     stopSignal: 'SIGTERM',
     logDir: logDir(ctx.dirs, c.name),
     layerDir: layer,
-  }, c, field, init);
+    origins: {
+      argv: command.from,
+      user: who.from,
+      cwd: c.workingDir ? 'manifest' : image.workingDir ? 'image' : 'default',
+      stopSignal: c.lifecycle?.stopSignal !== undefined ? 'manifest' : image.stopSignal ? 'image' : 'default',
+    },
+  }, c, field, init, image.stopSignal);
 }

@@ -86,7 +86,9 @@ function containerLines(c: ContainerPlan, kind: string): string[] {
   if (c.probes?.liveness) checks.push(probeLine('liveness', c.probes.liveness));
   if (c.probes?.readiness) checks.push(probeLine('readiness', c.probes.readiness));
   if (c.hooks?.preStop) checks.push(`  preStop hook: ${handlerLine(c.hooks.preStop)}`);
-  return [`${kind} ${c.name} (${tags.join(', ')})`, ...processLines(c.process, '  '), ...checks, `  logs: ${c.logDir}/N.log`];
+  const o = c.origins;
+  const origins = o ? [`  from: argv ${o.argv}; user ${o.user}; cwd ${o.cwd}; stop signal ${c.stopSignal} (${o.stopSignal})`] : [];
+  return [`${kind} ${c.name} (${tags.join(', ')})`, ...processLines(c.process, '  '), ...origins, ...checks, `  logs: ${c.logDir}/N.log`];
 }
 
 export function describePlan(p: PodPlan): string {

@@ -186,12 +186,21 @@ export function probePlan(c: Container, process: ProcessPlan, p: Probe, field: s
   return plan;
 }
 
-/** lifecycle.stopSignal, checked (the supervisor knows signals by these names). */
-export function stopSignal(c: Container, field: string): string {
+/** A signal by name (SIGTERM, TERM) as the supervisor knows it; undefined when unknown. */
+export function signalName(s: string): string | undefined {
+  const name = s.startsWith('SIG') ? s : `SIG${s}`;
+  return SIGNALS.has(name) ? name : undefined;
+}
+
+/**
+ * The stop signal: lifecycle.stopSignal, else the image's StopSignal (imageSignal, already
+ * checked), else SIGTERM — as the kubelet and containerd choose it.
+ */
+export function stopSignal(c: Container, field: string, imageSignal?: string): string {
   const s = c.lifecycle?.stopSignal;
-  if (s === undefined) return 'SIGTERM';
-  const name = typeof s === 'string' && !s.startsWith('SIG') ? `SIG${s}` : s;
-  if (typeof name !== 'string' || !SIGNALS.has(name)) throw new FieldError(`${field}.lifecycle.stopSignal`, `unknown signal ${JSON.stringify(s)}`);
+  if (s === undefined) return imageSignal ?? 'SIGTERM';
+  const name = typeof s === 'string' ? signalName(s) : undefined;
+  if (!name) throw new FieldError(`${field}.lifecycle.stopSignal`, `unknown signal ${JSON.stringify(s)}`);
   return name;
 }
 
@@ -225,6 +234,6 @@ export function probesAndHooks(c: Container, process: ProcessPlan, field: string
 }
 
 /** Adds probes, hooks and the stop signal to a container's plan (containerPlan's last step). */
-export function withProbes(plan: ContainerPlan, c: Container, field: string, init: boolean): ContainerPlan {
-  return { ...plan, stopSignal: stopSignal(c, field), ...probesAndHooks(c, plan.process, field, init, plan.sidecar) };
+export function withProbes(plan: ContainerPlan, c: Container, field: string, init: boolean, imageSignal?: string): ContainerPlan {
+  return { ...plan, stopSignal: stopSignal(c, field, imageSignal), ...probesAndHooks(c, plan.process, field, init, plan.sidecar) };
 }

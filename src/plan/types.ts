@@ -151,6 +151,8 @@ export interface ContainerPlan {
   probes?: ProbesPlan;
   /** lifecycle.postStart / preStop; absent: none. */
   hooks?: HooksPlan;
+  /** Where argv, the user, the working directory and the stop signal came from (image or manifest), for `minipod plan`. */
+  origins?: { argv: string; user: string; cwd: string; stopSignal: string };
 }
 
 /** A host-side action, e.g. `ip link add ...`, shown by `minipod plan`. */

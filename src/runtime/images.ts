@@ -2,10 +2,13 @@
 // a rootfs tree. A missing image is an error naming the container's field and the image.
 
 import { realpathSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import { FieldError } from '../errors.ts';
 import { resolveImage } from '../image/index.ts';
+import { readImageUsers } from '../image/users.ts';
+import { signalName } from '../plan/probes.ts';
 import type { ImageInfo } from '../plan/container.ts';
 import type { Pod } from '../spec/types.ts';
 import type { StateRoots } from '../state/paths.ts';
@@ -43,6 +46,15 @@ function treeImage(roots: StateRoots, ref: string, field: string, name: string):
   return real;
 }
 
+/** The image's StopSignal ("SIGQUIT", "QUIT" or "3") by name; an unknown one is an error. */
+function imageStopSignal(s: string | undefined, field: string, name: string): string | undefined {
+  if (s === undefined || s === '') return undefined;
+  const byNumber = /^\d+$/.test(s) ? Object.entries(os.constants.signals).find(([, n]) => n === Number(s))?.[0] : undefined;
+  const sig = signalName(byNumber ?? s.toUpperCase());
+  if (!sig) throw new FieldError(field, `container "${name}": the image's StopSignal "${s}" is not a signal minipod knows`);
+  return sig;
+}
+
 export function resolveContainerImages(roots: StateRoots, pod: Pod): Map<string, ImageInfo> {
   const out = new Map<string, ImageInfo>();
   const all = [
@@ -52,7 +64,8 @@ export function resolveContainerImages(roots: StateRoots, pod: Pod): Map<string,
   for (const { c, field } of all) {
     const ref = c.image;
     if (path.isAbsolute(ref)) {
-      out.set(c.name, { ref, rootfs: treeImage(roots, ref, field, c.name), env: [] });
+      const rootfs = treeImage(roots, ref, field, c.name);
+      out.set(c.name, { ref, rootfs, env: [], users: readImageUsers(rootfs) });
       continue;
     }
     let rec;
@@ -76,6 +89,8 @@ export function resolveContainerImages(roots: StateRoots, pod: Pod): Map<string,
       cmd: rec.config.cmd,
       workingDir: rec.config.workingDir,
       user: rec.config.user,
+      stopSignal: imageStopSignal(rec.config.stopSignal, field, c.name),
+      users: readImageUsers(rec.rootfs),
     });
   }
   return out;

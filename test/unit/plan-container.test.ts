@@ -99,7 +99,8 @@ test('user and groups: container over pod over image; fsGroup joins the groups',
     containers: [{ name: 'a', image: 'busybox', securityContext: { runAsUser: 1001 } }],
   });
   const p = containerPlan(ctx(pod), pod.spec.containers[0], 'spec.containers[0]', false).process;
-  assert.deepEqual(p.user, { uid: 1001, gid: 1000, groups: [5, 2000] });
+  // The primary gid leads the supplementary groups (containerd CVE-2023-25173).
+  assert.deepEqual(p.user, { uid: 1001, gid: 1000, groups: [1000, 5, 2000] });
 });
 
 test('runAsNonRoot with uid 0 is refused, naming the field', () => {
