@@ -16,7 +16,10 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <termios.h>
 #include <unistd.h>
 #include <uv.h>
@@ -349,6 +352,23 @@ Napi::Value Umount(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// whiteout(path): an overlayfs whiteout, a 0/0 character device (an OCI layer's .wh.NAME).
+Napi::Value Whiteout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string p = info[0].As<Napi::String>().Utf8Value();
+  if (mknod(p.c_str(), S_IFCHR | 0, makedev(0, 0)) < 0) throw SysError(env, "mknod", errno, p.c_str());
+  return env.Undefined();
+}
+
+// opaque(dir): trusted.overlay.opaque=y, overlayfs's opaque directory (an OCI .wh..wh..opq).
+// lsetxattr: never through a symlink.
+Napi::Value Opaque(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string p = info[0].As<Napi::String>().Utf8Value();
+  if (lsetxattr(p.c_str(), "trusted.overlay.opaque", "y", 1, 0) < 0) throw SysError(env, "lsetxattr", errno, p.c_str());
+  return env.Undefined();
+}
+
 Napi::Value Close(const Napi::CallbackInfo& info) {
   close(ToFd(info[0]));
   return info.Env().Undefined();
@@ -365,6 +385,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("close", Napi::Function::New(env, Close));
+  exports.Set("whiteout", Napi::Function::New(env, Whiteout));
+  exports.Set("opaque", Napi::Function::New(env, Opaque));
   exports.Set("mount", Napi::Function::New(env, Mount));
   exports.Set("umount", Napi::Function::New(env, Umount));
   return exports;

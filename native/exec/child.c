@@ -318,11 +318,35 @@ static long new_fs(struct walk *w, const char *type, const char *source, const s
 
 /* ---- the mount operations ---- */
 
+/* An overlay of the plan's lower dirs. fsconfig takes at most 256 bytes per string, which a
+ * few layer paths exceed: each lower dir is given as its own "lowerdir+" (Linux 6.8+); a
+ * kernel without it gets the one colon-joined "lowerdir" string instead. */
+static long overlay(struct walk *w, const struct mp_mount_op *m) {
+  struct mp_mount_opt tail[2] = {{"upperdir", m->upper}, {"workdir", m->work}};
+  if (m->lowers && m->lowers[0] && m->lowers[1]) {
+    long fs = CHECK(w, MP_SYS2(SYS_fsopen, "overlay", MP_FSOPEN_CLOEXEC), "fsopen", "overlay", m->dst);
+    CHECK(w, MP_SYS5(SYS_fsconfig, fs, MP_FSCONFIG_SET_STRING, "source", "overlay", 0), "fsconfig source", "overlay", m->dst);
+    long r = MP_SYS5(SYS_fsconfig, fs, MP_FSCONFIG_SET_STRING, "lowerdir+", m->lowers[0], 0);
+    if (r >= 0) {
+      for (int i = 1; m->lowers[i]; i++)
+        CHECK(w, MP_SYS5(SYS_fsconfig, fs, MP_FSCONFIG_SET_STRING, "lowerdir+", m->lowers[i], 0), "fsconfig lowerdir+", m->lowers[i], m->dst);
+      for (int i = 0; i < 2; i++)
+        CHECK(w, MP_SYS5(SYS_fsconfig, fs, MP_FSCONFIG_SET_STRING, tail[i].key, tail[i].value, 0), i ? "fsconfig workdir" : "fsconfig upperdir", tail[i].value, m->dst);
+      CHECK(w, MP_SYS5(SYS_fsconfig, fs, MP_FSCONFIG_CMD_CREATE, NULL, NULL, 0), "fsconfig create", "overlay", m->dst);
+      long mnt = CHECK(w, MP_SYS3(SYS_fsmount, fs, MP_FSMOUNT_CLOEXEC, m->attrs), "fsmount", "overlay", m->dst);
+      MP_SYS1(SYS_close, fs);
+      return mnt;
+    }
+    MP_SYS1(SYS_close, fs); /* no lowerdir+ on this kernel: the one string below */
+  }
+  struct mp_mount_opt o[3] = {{"lowerdir", m->lower}, tail[0], tail[1]};
+  return new_fs(w, "overlay", "overlay", o, 3, m->attrs, m->dst);
+}
+
 static void do_rootfs(struct walk *w, const struct mp_mount_op *m) {
   long tree;
   if (m->kind == MP_M_ROOTFS_OVERLAY) {
-    struct mp_mount_opt o[3] = {{"lowerdir", m->lower}, {"upperdir", m->upper}, {"workdir", m->work}};
-    tree = new_fs(w, "overlay", "overlay", o, 3, m->attrs, m->dst);
+    tree = overlay(w, m);
   } else if (m->kind == MP_M_ROOTFS_TMPFS) {
     tree = new_fs(w, "tmpfs", "tmpfs", m->opts, m->nopts, m->attrs, m->dst);
   } else {

@@ -195,11 +195,13 @@ static int decode_mount(struct ctx *c, const struct mp_json *j, struct mp_mount_
       }
       char *joined = mp_arena_alloc(c->a, n + 1);
       if (!joined) return bad(c, "plan: out of memory%s%s", "", "");
+      joined[0] = 0; /* arena memory is not zeroed: strcat needs an empty string to start */
       for (char **l = lower; *l; l++) {
         if (l != lower) strcat(joined, ":");
         strcat(joined, *l);
       }
       m->lower = joined;
+      m->lowers = lower;
       m->source = "overlay";
     } else if (kind && !strcmp(kind, "bind")) {
       static const char *const keys[] = {"op", "kind", "source", "target", "readOnly", "flags", NULL};

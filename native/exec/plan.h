@@ -50,7 +50,8 @@ struct mp_mount_op {
   const char *source_root; /* bind: resolve source beneath this directory (no escape) */
   const char *dst;       /* inside the rootfs; for rootfs ops: the host target */
   const char *fstype;
-  const char *lower;     /* overlay: colon-joined lower dirs */
+  const char *lower;     /* overlay: colon-joined lower dirs (the single-string fallback) */
+  char **lowers;         /* overlay: the lower dirs, top first, NULL-terminated */
   const char *upper, *work;
   const char *link_target;
   unsigned long attrs;   /* MP_MOUNT_ATTR_* */

@@ -41,7 +41,9 @@ function startFailures(dirs: PodDirs): { name: string; message: string; error: S
   const out: { name: string; message: string; error: StartFailure }[] = [];
   for (const c of readState(dirs)?.containers ?? []) {
     if (!c.error) continue;
-    out.push({ name: c.name, message: c.message ?? c.lastState?.message ?? 'StartError', error: c.error });
+    // Waiting to restart: the failure is its last state; the message now is the backoff's.
+    const message = c.state === 'waiting' ? c.lastState?.message : c.message;
+    out.push({ name: c.name, message: message ?? c.message ?? 'StartError', error: c.error });
   }
   return out;
 }

@@ -2,8 +2,11 @@
 //
 //   <lib>/images/                      mode 0700: image trees hold setuid binaries
 //     index.json                       {"version":1,"images":{"busybox:latest":"<id>"}}
-//     <id>/rootfs/                     the tree, the overlay's lower layer
-//     <id>/config.json                 {name, tag, created, size, entries, env, cmd?, ..., source}
+//     <id>/rootfs/                     a flat image's tree, the overlay's lower layer
+//     <id>/config.json                 {name, tag, created, size, entries, env, cmd?, ..., source,
+//                                       layers? (diff_ids, bottom first), users?, digest?}
+//     layers/<diff_id hex>/            a layered image's layer, shared by every image that has it
+//                                      (layers.ts); removed once no image's config names it
 //     .lock                            pid of the process changing index.json
 //     .tmp-<pid>-*/  .trash-<pid>-*/   an import being unpacked / a tree being deleted
 //
@@ -21,10 +24,15 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { NativeBinding } from '../native/binding.ts';
+import { loadNative } from '../native/load.ts';
 import { rootOnlyDir } from '../state/files.ts';
 import { imagesDir, type StateRoots } from '../state/paths.ts';
 import { lookupCandidates, parseImageRef } from './ref.ts';
-import { imageError, unpack, wrapSystemError, type UnpackResult } from './unpack.ts';
+import { layerPath, layersDir, unpackLayer } from './layers.ts';
+import { archiveKind, readDockerArchive, readOciLayout, type ArchiveImage, type RunConfig } from './oci.ts';
+import { imageError, measureTree, unpack, wrapSystemError, type UnpackResult } from './unpack.ts';
+import { parseGroup, parsePasswd, readImageFile, type ImageUsers } from './users.ts';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -42,8 +50,14 @@ export interface ImageRecord {
   id: string;
   /** Canonical name (see ref.ts) this record was found under. */
   name: string;
-  /** Absolute path of the root filesystem tree. */
+  /** Absolute path of the root filesystem tree (a layered image: its top layer). */
   rootfs: string;
+  /** A layered image (OCI layout, docker-archive): its layer directories, bottom first. */
+  layers?: string[];
+  /** A layered image's /etc/passwd and /etc/group, read across its layers at import. */
+  users?: ImageUsers;
+  /** The manifest's digest, for an image that came with one. */
+  manifestDigest?: string;
   config: ImageConfig;
   /** Bytes of regular-file content. */
   size: number;
@@ -55,7 +69,10 @@ export interface ImageRecord {
 export type InUse = (record: ImageRecord) => string | boolean | null | undefined | Promise<string | boolean | null | undefined>;
 
 export interface ImportOptions {
+  /** Overrides what the image's own config says (flags of `image import`). */
   config?: Partial<ImageConfig>;
+  /** For whiteouts of layered images; loaded when not given. */
+  native?: NativeBinding;
   /** Asked before the tree a re-import replaces is deleted; a used tree is kept (dangling). */
   inUse?: InUse;
 }
@@ -67,7 +84,11 @@ interface ConfigFile extends ImageConfig {
   created: string;
   size: number;
   entries: number;
-  source: UnpackResult['source'];
+  source: UnpackResult['source'] | { type: ArchiveImage['format']; path: string };
+  layers?: string[];
+  users?: ImageUsers;
+  manifestDigest?: string;
+  configDigest?: string;
 }
 
 interface IndexFile {
@@ -96,19 +117,34 @@ export async function importImage(roots: StateRoots, ref: string, source: string
   let committed = false;
   try {
     await fsp.mkdir(path.join(staging, 'rootfs'), { recursive: true, mode: 0o755 });
-    const result = await unpack(source, path.join(staging, 'rootfs'), what);
     const tag = r.tag ?? (r.digest === undefined ? 'latest' : undefined);
-    const config: ConfigFile = {
-      name: r.name,
-      ...(tag !== undefined && { tag }),
-      ...(r.digest !== undefined && { digest: r.digest }),
-      created: new Date().toISOString(),
-      size: result.size,
-      entries: result.entries,
-      env: withPath(opts.config?.env),
-      ...pick(opts.config),
-      source: result.source,
-    };
+    const base = { name: r.name, ...(tag !== undefined && { tag }), ...(r.digest !== undefined && { digest: r.digest }), created: new Date().toISOString() };
+    let config: ConfigFile;
+    // An OCI layout or a docker-archive, as a directory or inside a tarball; else a rootfs.
+    let archive = isDirectory(source) ? archiveKind(source) && source : undefined;
+    let result: UnpackResult | undefined;
+    if (!archive) {
+      result = await unpack(source, path.join(staging, 'rootfs'), what);
+      if (archiveKind(path.join(staging, 'rootfs'))) archive = path.join(staging, 'rootfs');
+    }
+    if (archive) {
+      const img = await importLayers(opts.native ?? loadNative(), dir, archive, tag, what);
+      await fsp.rm(path.join(staging, 'rootfs'), { recursive: true, force: true });
+      config = {
+        ...base,
+        size: img.size,
+        entries: img.entries,
+        env: withPath(opts.config?.env ?? img.config.env),
+        ...pick({ ...img.config, ...opts.config }),
+        source: { type: img.format, path: path.resolve(source) },
+        layers: img.layers,
+        users: img.users,
+        ...(img.manifestDigest && { manifestDigest: img.manifestDigest }),
+        ...(img.configDigest && { configDigest: img.configDigest }),
+      };
+    } else {
+      config = { ...base, size: result!.size, entries: result!.entries, env: withPath(opts.config?.env), ...pick(opts.config), source: result!.source };
+    }
     await fsp.writeFile(path.join(staging, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     const id = randomBytes(16).toString('hex');
     const trash = await withImagesLock(roots, async () => {
@@ -119,7 +155,7 @@ export async function importImage(roots: StateRoots, ref: string, source: string
       index.images[r.canonical] = id;
       writeIndex(dir, index);
       const doomed = old !== undefined ? await unreferenced(dir, index, old, r.canonical, opts.inUse) : [];
-      return [...doomed, ...sweepLeftovers(dir)];
+      return [...doomed, ...sweepLeftovers(dir), ...(doomed.length ? sweepLayers(dir) : [])];
     });
     await removeAll(dir, trash);
     return toRecord(dir, r.canonical, id, config);
@@ -176,7 +212,7 @@ export async function removeImage(roots: StateRoots, ref: string, opts: { inUse?
       if (user) throw imageError(`image remove ${rec.name}: in use${typeof user === 'string' ? ` by ${user}` : ''}`, 'ERR_IMAGE_IN_USE');
     }
     writeIndex(dir, index);
-    return { rec, trash: shared ? [] : [moveToTrash(dir, rec.id)] };
+    return { rec, trash: shared ? [] : [moveToTrash(dir, rec.id), ...sweepLayers(dir)] };
   });
   await removeAll(dir, trash);
   return rec;
@@ -214,6 +250,7 @@ export async function pruneImages(roots: StateRoots, opts: { inUse?: InUse } = {
       ids.push(e);
       trash.push(moveToTrash(dir, e));
     }
+    trash.push(...sweepLayers(dir));
     return { ids, trash };
   });
   await removeAll(dir, trash);
@@ -350,7 +387,18 @@ function readRecord(dir: string, name: string, id: string): ImageRecord | undefi
 }
 
 function toRecord(dir: string, name: string, id: string, c: ConfigFile): ImageRecord {
-  return { id, name, rootfs: path.join(dir, id, 'rootfs'), config: { env: c.env ?? [], ...pick(c) }, size: c.size, created: c.created };
+  const layers = c.layers?.map((d) => layerPath(dir, d));
+  return {
+    id,
+    name,
+    rootfs: layers?.length ? layers[layers.length - 1] : path.join(dir, id, 'rootfs'),
+    ...(layers && { layers }),
+    ...(c.users && { users: c.users }),
+    ...(c.manifestDigest && { manifestDigest: c.manifestDigest }),
+    config: { env: c.env ?? [], ...pick(c) },
+    size: c.size,
+    created: c.created,
+  };
 }
 
 /** The given environment, with the default PATH first unless it sets PATH itself. */
@@ -375,6 +423,34 @@ async function unreferenced(dir: string, index: IndexFile, id: string, name: str
   const rec = readRecord(dir, name, id);
   if (rec && inUse && (await inUse(rec))) return [];
   return [moveToTrash(dir, id)];
+}
+
+/**
+ * Layers no image's config names any more (and layer unpacks of dead processes), moved to
+ * trash; the caller holds the lock and deletes what this returns.
+ */
+function sweepLayers(dir: string): string[] {
+  const used = new Set<string>();
+  for (const e of listDir(dir)) {
+    if (!ID.test(e)) continue;
+    try {
+      const c = JSON.parse(fs.readFileSync(path.join(dir, e, 'config.json'), 'utf8')) as ConfigFile;
+      for (const l of c.layers ?? []) used.add(l.replace(/^sha256:/, ''));
+    } catch {
+      // no config (a flat image being written): it names no layer
+    }
+  }
+  const out: string[] = [];
+  const ldir = layersDir(dir);
+  for (const e of listDir(ldir)) {
+    const m = LEFTOVER.exec(e);
+    const stale = m && Number(m[2]) !== process.pid && !alive(Number(m[2]));
+    if (!stale && (!/^[0-9a-f]{64}$/.test(e) || used.has(e))) continue;
+    const trash = path.join(dir, `.trash-${process.pid}-layer-${randomBytes(4).toString('hex')}`);
+    fs.renameSync(path.join(ldir, e), trash);
+    out.push(trash);
+  }
+  return out;
 }
 
 function moveToTrash(dir: string, id: string): string {
@@ -423,4 +499,47 @@ async function removeTree(p: string): Promise<void> {
     await chmodAll(p);
     await fsp.rm(p, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The layers of an OCI layout or docker-archive unpacked into the store (each once), bottom
+ * first; what the image's config says; its users read across the layers (the top layer
+ * that has the file wins; a whiteout there means none).
+ */
+async function importLayers(native: NativeBinding, dir: string, archive: string, tag: string | undefined, what: string) {
+  const kind = archiveKind(archive)!;
+  const img = kind === 'oci-layout' ? await readOciLayout(archive, tag, what) : await readDockerArchive(archive, tag, what);
+  const dirs: string[] = [];
+  let size = 0;
+  let entries = 0;
+  for (const blob of img.layers) {
+    const l = await unpackLayer(native, dir, blob, [...dirs].reverse(), what);
+    dirs.push(l.dir);
+    const m = await measureTree(l.dir);
+    size += m.size;
+    entries += m.entries;
+  }
+  const top = [...dirs].reverse();
+  const read = (rel: string): string => {
+    for (const l of top) {
+      try {
+        const st = fs.lstatSync(path.join(l, rel));
+        if (st.isCharacterDevice() && st.rdev === 0) return '';
+      } catch {
+        continue;
+      }
+      return readImageFile(l, rel) ?? '';
+    }
+    return '';
+  };
+  const users: ImageUsers = { passwd: parsePasswd(read('etc/passwd')), group: parseGroup(read('etc/group')) };
+  return { format: img.format, config: img.config as RunConfig, layers: img.layers.map((l) => l.diffId), users, size, entries, manifestDigest: img.manifestDigest, configDigest: img.configDigest };
 }

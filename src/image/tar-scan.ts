@@ -121,8 +121,19 @@ export class TarScanner {
   private entries = 0;
   private bytes = 0;
 
-  /** `what` prefixes messages, e.g. `image import busybox:latest`. */
-  constructor(private readonly what: string) {}
+  /** Hard-link targets found in the layers below (see lowerFile), as relative paths. */
+  readonly copyUps: string[] = [];
+  /** A layer's whiteout markers (`.wh.NAME`, `.wh..wh..opq`), as relative latin1 paths. */
+  readonly whiteouts: string[] = [];
+
+  /**
+   * `what` prefixes messages, e.g. `image import busybox:latest`. lowerFile, for a layer of a
+   * layered image: whether the layers below have this (normalised, latin1) path as a file.
+   */
+  constructor(
+    private readonly what: string,
+    private readonly lowerFile?: (key: string) => boolean,
+  ) {}
 
   /**
    * Check the next bytes of the archive. Returns how many of them belong to the archive: all
@@ -320,6 +331,16 @@ export class TarScanner {
     if (type === '2' && link === '') throw this.unsafe(name, 'is a symlink with an empty target');
 
     const key = this.normalize(name, name, 'escapes the target (it has a ".." component)');
+    // A layer's whiteout markers are not extracted (the caller excludes them from tar and
+    // makes overlayfs whiteouts of them, never following a link): recorded, not checked
+    // against the entries around them — umoci writes `d2f/.wh.x` after making d2f a file.
+    if (this.lowerFile && key !== '' && key.slice(key.lastIndexOf('/') + 1).startsWith('.wh.')) {
+      if (kind !== 'file' || type === '1') throw this.unsafe(name, 'is a whiteout marker but not a plain file');
+      this.whiteouts.push(key);
+      this.entries++;
+      this.skip = size + pad(size);
+      return;
+    }
     if (key === '') {
       if (kind !== 'dir') throw this.unsafe(name, 'names the image root but is not a directory');
       this.entries++;
@@ -332,7 +353,14 @@ export class TarScanner {
       if (tkey === '') throw this.unsafe(name, 'is a hard link to the image root');
       if (tkey === key) throw this.unsafe(name, 'is a hard link to itself');
       this.checkParents(tkey, name, (p) => `is a hard link to ${show(link)}, which goes through symlink ${show(p)}`);
-      const tkind = this.kinds.get(tkey);
+      let tkind = this.kinds.get(tkey);
+      // An image layer may link to a file of a layer below it: that file is copied up into
+      // this layer before tar makes the link (as containerd does), when the caller says the
+      // lower layers have it as a regular file.
+      if ((tkind === undefined || tkind === 'implicit') && this.lowerFile?.(tkey)) {
+        this.copyUps.push(tkey);
+        tkind = 'file';
+      }
       if (tkind === undefined || tkind === 'implicit') throw this.unsafe(name, `is a hard link to ${show(link)}, which is not an earlier entry of the archive`);
       if (tkind === 'dir') throw this.unsafe(name, `is a hard link to directory ${show(link)}`);
       kind = tkind; // a hard link to a symlink is a symlink

@@ -65,6 +65,10 @@ export interface NativeBinding {
   /** A host-side mount by the parent (flags: ro, nosuid, nodev, noexec, bind). */
   mount(source: string, target: string, fstype: string, flags: string[], data?: string): void;
   umount(target: string, detach: boolean): void;
+  /** An overlayfs whiteout at path: a 0/0 character device (an image layer's `.wh.NAME`). */
+  whiteout(path: string): void;
+  /** Marks a directory opaque for overlayfs (trusted.overlay.opaque=y; a layer's `.wh..wh..opq`). */
+  opaque(dir: string): void;
 }
 
 /** What the addon exports: the same calls, with the plan as JSON and no defaults. */
@@ -104,5 +108,7 @@ export function wrapAddon(raw: RawAddon): NativeBinding {
     close: (fd) => raw.close(fd),
     mount: (source, target, fstype, flags, data = '') => raw.mount(source, target, fstype, flags, data),
     umount: (target, detach) => raw.umount(target, detach),
+    whiteout: (p) => raw.whiteout(p),
+    opaque: (d) => raw.opaque(d),
   };
 }

@@ -57,6 +57,14 @@ export class FakeNative implements NativeBinding {
   mount(source: string, target: string, fstype: string, flags: string[], data?: string): void {
     this.mounts.push({ source, target, fstype, flags, data });
   }
+  readonly whiteouts: string[] = [];
+  readonly opaques: string[] = [];
+  whiteout(p: string): void {
+    this.whiteouts.push(p);
+  }
+  opaque(d: string): void {
+    this.opaques.push(d);
+  }
   umount(target: string): void {
     const i = this.mounts.findIndex((m) => m.target === target);
     if (i >= 0) this.mounts.splice(i, 1);

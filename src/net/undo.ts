@@ -46,7 +46,9 @@ function forgetBridgeDir(dir: string, bridge: string, report: string[]): void {
 export async function reclaimLeases(roots: StateRoots, isPodAlive: (pod: string) => boolean, report: string[]): Promise<void> {
   const root = netRootDir(roots);
   if (!existsSync(root)) return;
-  for (const bridge of readdirSync(root)) {
+  for (const e of readdirSync(root, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue; // the lock file
+    const bridge = e.name;
     const dir = path.join(root, bridge);
     for (const l of listLeases(dir)) {
       const rec = l.pod ? readHost(podDirs(roots, l.pod)) : undefined;

@@ -24,6 +24,8 @@ export interface ImageInfo {
   stopSignal?: string;
   /** The image's /etc/passwd and /etc/group, read by whoever resolved the image. */
   users?: ImageUsers;
+  /** A layered image: its layer directories, top first (the overlay's lowerdir order). */
+  lower?: string[];
 }
 
 /** What every container of one pod shares. */
@@ -177,7 +179,7 @@ export function containerPlan(ctx: PodContext, c: Container, field: string, init
     {
       op: 'rootfs',
       kind: 'overlay',
-      lower: [image.rootfs],
+      lower: image.lower ?? [image.rootfs],
       upper: path.join(layer, 'upper-0'),
       work: path.join(layer, 'work-0'),
       target: path.join(layer, 'rootfs'),

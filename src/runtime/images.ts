@@ -90,7 +90,8 @@ export function resolveContainerImages(roots: StateRoots, pod: Pod): Map<string,
       workingDir: rec.config.workingDir,
       user: rec.config.user,
       stopSignal: imageStopSignal(rec.config.stopSignal, field, c.name),
-      users: readImageUsers(rec.rootfs),
+      users: rec.users ?? readImageUsers(rec.rootfs),
+      ...(rec.layers && { lower: [...rec.layers].reverse() }),
     });
   }
   return out;

@@ -46,6 +46,9 @@ int main(int argc, char **argv) {
     printf("error: %s\n", err);
     return 1;
   }
-  printf("ok uid=%u gid=%u caps=%llx keepall=%d\n", (unsigned)p.uid, (unsigned)p.gid, p.caps, p.keep_all_caps);
+  printf("ok uid=%u gid=%u caps=%llx keepall=%d", (unsigned)p.uid, (unsigned)p.gid, p.caps, p.keep_all_caps);
+  for (int i = 0; i < p.nmounts; i++)
+    if (p.mounts[i].kind == MP_M_ROOTFS_OVERLAY) printf(" lower=%s", p.mounts[i].lower);
+  printf("\n");
   return 0;
 }

@@ -52,6 +52,11 @@ describe('the plan decoder (C)', { skip: haveCc ? false : 'needs a C compiler (c
     assert.deepEqual(decode(base()), { code: 0, out: 'ok uid=1000 gid=1000 caps=1 keepall=0' });
   });
 
+  test('overlay lower dirs are joined top first', () => {
+    const p = { ...base(), mounts: [{ op: 'rootfs', kind: 'overlay', lower: ['/l/top', '/l/mid', '/l/bottom'], upper: '/u', work: '/w', target: '/t' }] };
+    assert.deepEqual(decode(p), { code: 0, out: 'ok uid=1000 gid=1000 caps=1 keepall=0 lower=/l/top:/l/mid:/l/bottom' });
+  });
+
   const refused: [string, (p: Record<string, unknown>) => void, RegExp][] = [
     ['no namespaces list', (p) => delete p.namespaces, /"namespaces" must be an array/],
     ['no mounts list', (p) => delete p.mounts, /"mounts" must be an array/],

@@ -1,0 +1,200 @@
+// One image layer, unpacked once into a directory of its own keyed by its diff_id and shared
+// by every image that has it; the stack of them is the overlay's lower dirs (no copy, no
+// flattening).
+//
+//   <lib>/images/layers/<diff_id hex>/      the layer, overlayfs-ready
+//   <lib>/images/layers/.tmp-<pid>-*/        one being unpacked (renamed into place when done)
+//
+// The blob is decompressed in-process (gzip: node:zlib) or by `zstd -d`, its uncompressed
+// bytes hashed against the diff_id and checked by the same tar scanner as every import before
+// GNU tar sees them; a mismatch or a refused entry leaves nothing. OCI whiteouts become
+// overlayfs ones: `.wh.NAME` a 0/0 character device NAME, `.wh..wh..opq` the opaque xattr
+// on its directory (wherever the marker sits among its siblings); tar never writes them. A hard link to a file of
+// a lower layer copies that file up first, as containerd does. Two imports that unpack the
+// same layer at once both do the work; the first rename wins and the other is discarded.
+
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { createGunzip } from 'node:zlib';
+
+import type { NativeBinding } from '../native/binding.ts';
+import { sniff, type LayerBlob } from './oci.ts';
+import { TarScanner } from './tar-scan.ts';
+import { imageError, run, tarExtractArgs } from './unpack.ts';
+
+export function layersDir(imagesDir: string): string {
+  return path.join(imagesDir, 'layers');
+}
+
+export function layerPath(imagesDir: string, diffId: string): string {
+  return path.join(layersDir(imagesDir), diffId.replace(/^sha256:/, ''));
+}
+
+export interface UnpackedLayer {
+  dir: string;
+  /** false: another image had it already. */
+  fresh: boolean;
+  bytes: number;
+}
+
+/**
+ * The file of a lower layer (top first) at `rel`, not whited out above it: for a hard link
+ * into a lower layer. Every component is looked at with lstat and none may be a symlink —
+ * a lower layer's `keep -> /etc` must never make `keep/shadow` the host's file.
+ */
+function lowerFile(lowers: string[], rel: string): string | undefined {
+  const parts = Buffer.from(rel, 'latin1').toString('utf8').split('/').filter(Boolean);
+  for (const l of lowers) {
+    let p = l;
+    let st: fs.Stats | undefined;
+    for (const [i, part] of parts.entries()) {
+      p = path.join(p, part);
+      try {
+        st = fs.lstatSync(p);
+      } catch {
+        st = undefined;
+        break;
+      }
+      if (st.isCharacterDevice() && st.rdev === 0) return undefined; // whited out here
+      if (i < parts.length - 1 && !st.isDirectory()) return undefined; // a link or a file on the way
+    }
+    if (!st) continue;
+    return st.isFile() ? p : undefined;
+  }
+  return undefined;
+}
+
+/** Streams the layer's tar through the scanner into GNU tar at dest; returns its sha256. */
+async function extract(blob: LayerBlob, dest: string, scanner: TarScanner, what: string): Promise<{ diffId: string; bytes: number }> {
+  // Whiteout markers are not extracted: applyWhiteouts makes them from the scanner's list.
+  const tar = spawn('tar', [...tarExtractArgs(dest), '--exclude=.wh.*'], { stdio: ['pipe', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } });
+  let tarErr = '';
+  tar.stderr!.setEncoding('utf8').on('data', (s: string) => (tarErr = (tarErr + s).slice(-4096)));
+  const tarDone = new Promise<number | null>((resolve) => tar.on('close', (code) => resolve(code)));
+  tar.stdin!.on('error', () => {});
+  const hash = createHash('sha256');
+  const source = fs.createReadStream(blob.file, { highWaterMark: 1 << 20 });
+  let zstd: ReturnType<typeof spawn> | undefined;
+  let stream: AsyncIterable<Buffer>;
+  if (blob.compression === 'gzip') stream = source.pipe(createGunzip());
+  else if (blob.compression === 'zstd') {
+    zstd = spawn('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    source.pipe(zstd.stdin!);
+    zstd.stdin!.on('error', () => {});
+    stream = zstd.stdout! as AsyncIterable<Buffer>;
+  } else stream = source;
+  try {
+    for await (const chunk of stream) {
+      hash.update(chunk);
+      if (scanner.ended) continue; // the rest still counts for the digest
+      const n = scanner.write(chunk);
+      if (n > 0 && !tar.stdin!.write(n === chunk.length ? chunk : chunk.subarray(0, n))) await new Promise((r) => tar.stdin!.once('drain', r));
+    }
+  } catch (e) {
+    tar.kill('SIGKILL');
+    await tarDone;
+    if ((e as { code?: string }).code?.startsWith('Z_')) throw imageError(`${what}: layer ${blob.diffId}: corrupt gzip data (${(e as Error).message})`, 'ERR_IMAGE_DECOMPRESS');
+    throw e;
+  } finally {
+    zstd?.kill();
+  }
+  const bytes = scanner.finish().bytes;
+  tar.stdin!.end(Buffer.alloc(1024));
+  const code = await tarDone;
+  const diffId = `sha256:${hash.digest('hex')}`;
+  if (code !== 0 && !scanner.copyUps.length) throw imageError(`${what}: layer ${blob.diffId}: tar failed: ${tarErr.trim().split('\n').slice(-3).join('; ')}`, 'ERR_IMAGE_EXTRACT');
+  return { diffId, bytes };
+}
+
+/**
+ * The layer's whiteout markers as overlayfs whiteouts: `.wh.NAME` a 0/0 character device
+ * NAME, `.wh..wh..opq` the opaque xattr on its directory. The marker's directory is walked
+ * with lstat, never through a symlink; one under a non-directory hides nothing and is
+ * dropped; a directory only implied by a marker is made.
+ */
+function applyWhiteouts(native: NativeBinding, root: string, keys: string[]): void {
+  for (const key of keys) {
+    const rel = Buffer.from(key, 'latin1').toString('utf8');
+    const parts = rel.split('/');
+    const base = parts.pop()!;
+    let dir = root;
+    let ok = true;
+    for (const p of parts) {
+      dir = path.join(dir, p);
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.lstatSync(dir);
+      } catch {
+        fs.mkdirSync(dir, { mode: 0o755 });
+        continue;
+      }
+      if (!st.isDirectory()) {
+        ok = false; // under a file (or a link): nothing below it to hide
+        break;
+      }
+    }
+    if (!ok) continue;
+    if (base === '.wh..wh..opq') native.opaque(dir);
+    else {
+      const victim = path.join(dir, base.slice(4));
+      if (!fs.existsSync(victim) && !isLink(victim)) native.whiteout(victim); // the same layer cannot also have it
+    }
+  }
+}
+
+function isLink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Unpacks one layer above `lowers` (the layers below it, top first), unless the store has
+ * it already. Throws, leaving nothing, when the content does not match its diff_id.
+ */
+export async function unpackLayer(native: NativeBinding, imagesDir: string, blob: LayerBlob, lowers: string[], what: string): Promise<UnpackedLayer> {
+  const final = layerPath(imagesDir, blob.diffId);
+  if (fs.existsSync(final)) return { dir: final, fresh: false, bytes: 0 };
+  const magic = sniff(blob.file);
+  if (magic !== blob.compression) throw imageError(`${what}: layer ${blob.diffId} is said to be ${blob.compression} but its bytes are ${magic}`, 'ERR_IMAGE_BAD_ARCHIVE');
+  fs.mkdirSync(layersDir(imagesDir), { recursive: true, mode: 0o700 });
+  const tmp = path.join(layersDir(imagesDir), `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  try {
+    await fsp.mkdir(tmp, { mode: 0o755 });
+    let scanner = new TarScanner(`${what}: layer ${blob.diffId}`, (rel) => lowerFile(lowers, rel) !== undefined);
+    let got = await extract(blob, tmp, scanner, what);
+    if (got.diffId !== blob.diffId) throw imageError(`${what}: layer content has digest ${got.diffId}, the config says ${blob.diffId}: refused, nothing stored`, 'ERR_IMAGE_DIGEST');
+    if (scanner.copyUps.length) {
+      // Hard links into a lower layer: copy their targets up, then unpack again.
+      const targets = scanner.copyUps;
+      await fsp.rm(tmp, { recursive: true, force: true });
+      await fsp.mkdir(tmp, { mode: 0o755 });
+      for (const rel of targets) {
+        const from = lowerFile(lowers, rel)!;
+        const to = path.join(tmp, Buffer.from(rel, 'latin1').toString('utf8'));
+        await fsp.mkdir(path.dirname(to), { recursive: true, mode: 0o755 });
+        const r = await run('cp', ['-a', '--reflink=auto', '--', from, to]);
+        if (r.code !== 0) throw imageError(`${what}: copying ${rel} up from a lower layer failed: ${r.stderr.trim()}`, 'ERR_IMAGE_EXTRACT');
+      }
+      scanner = new TarScanner(`${what}: layer ${blob.diffId}`, (rel) => targets.includes(rel) || lowerFile(lowers, rel) !== undefined);
+      got = await extract(blob, tmp, scanner, what);
+    }
+    applyWhiteouts(native, tmp, scanner.whiteouts);
+    try {
+      await fsp.rename(tmp, final);
+    } catch (e) {
+      if (!fs.existsSync(final)) throw e;
+      await fsp.rm(tmp, { recursive: true, force: true }); // another import was first
+      return { dir: final, fresh: false, bytes: 0 };
+    }
+    return { dir: final, fresh: true, bytes: got.bytes };
+  } catch (e) {
+    await fsp.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
