@@ -1,8 +1,8 @@
-// minipod image import|ls|rm
+// minipod image import|pull|ls|rm
 
 import { stringify } from 'yaml';
 
-import { importImage, listImages, removeImage, type ImageRecord } from '../image/index.ts';
+import { importImage, listImages, pullImage, removeImage, type ImageRecord } from '../image/index.ts';
 import { podNames, podInfo, readPlan } from '../runtime/pods.ts';
 import { ageText } from '../runtime/view.ts';
 import type { StateRoots } from '../state/paths.ts';
@@ -11,11 +11,16 @@ import { help, outputFormat, parse, requireRoot, rootsFrom, table, UsageError, t
 const usage = `
 Usage:
   minipod image import [--env K=V]... [--cmd JSON] [--entrypoint JSON] [--workdir DIR] [--user USER[:GROUP]] [--stop-signal SIG] NAME[:TAG] SOURCE
+  minipod image pull [-q] REF
   minipod image ls [-o json|yaml]
   minipod image rm NAME[:TAG]...
 
-Local images. SOURCE is a root filesystem: a directory, or a tarball (plain, gzip, xz,
-zstd or bzip2; detected from its content). Unpacking keeps device nodes, absolute symlink
+Local images. SOURCE is an OCI image layout, an oci-archive or a docker-archive (stored
+as its layers, with its config), or a root filesystem: a directory, or a tarball (plain,
+gzip, xz, zstd or bzip2; detected from its content). "pull" fetches REF from its registry
+(busybox: docker.io/library/busybox:latest; loopback registries over plain HTTP;
+credentials from REGISTRY_AUTH_FILE or ~/.docker/config.json) and stores it under that
+full name. Unpacking keeps device nodes, absolute symlink
 targets, setuid/setgid bits, ownership and hardlinks, and refuses entries that would land
 outside the image. NAME follows the image reference grammar (busybox, localhost/busybox:1,
 registry.k8s.io/pause:3.10); busybox means busybox:latest. A manifest's image: names an
@@ -69,6 +74,7 @@ export const image: Verb = {
       workdir: { type: 'string' },
       user: { type: 'string' },
       'stop-signal': { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
       output: { type: 'string', short: 'o' },
     });
     if (values.help) return help(this);
@@ -87,6 +93,12 @@ export const image: Verb = {
         ...(values['stop-signal'] ? { stopSignal: values['stop-signal'] } : {}),
       };
       const rec = await importImage(roots, args[0], args[1], { config, inUse: usedBy(roots) });
+      process.stdout.write(`${rec.name} ${rec.id}\n`);
+      return 0;
+    }
+    if (sub === 'pull') {
+      if (args.length !== 1) throw new UsageError('usage: minipod image pull [-q] REF');
+      const rec = await pullImage(roots, args[0], { inUse: usedBy(roots), onProgress: values.quiet ? undefined : (l) => process.stderr.write(`${l}\n`) });
       process.stdout.write(`${rec.name} ${rec.id}\n`);
       return 0;
     }
@@ -109,6 +121,6 @@ export const image: Verb = {
       }
       return 0;
     }
-    throw new UsageError(sub ? `unknown image command "${sub}" (import, ls, rm)` : 'image needs a command: import, ls or rm');
+    throw new UsageError(sub ? `unknown image command "${sub}" (import, pull, ls, rm)` : 'image needs a command: import, pull, ls or rm');
   },
 };

@@ -7,6 +7,7 @@ export {
   importImage,
   listImages,
   pruneImages,
+  pullImage,
   removeImage,
   resolveImage,
   tagImage,

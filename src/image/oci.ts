@@ -119,7 +119,7 @@ function platformText(p: Descriptor['platform']): string {
 }
 
 /** The manifest of an index for this host; attestations are not images. */
-function pickPlatform(list: Descriptor[], what: string): Descriptor {
+export function pickPlatform(list: Descriptor[], what: string): Descriptor {
   const want = hostPlatform();
   const images = list.filter((d) => d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest' && d.platform?.os !== 'unknown');
   const match = images.filter((d) => d.platform?.os === want.os && d.platform?.architecture === want.architecture);

@@ -31,6 +31,7 @@ import { imagesDir, type StateRoots } from '../state/paths.ts';
 import { lookupCandidates, parseImageRef } from './ref.ts';
 import { layerPath, layersDir, unpackLayer } from './layers.ts';
 import { archiveKind, readDockerArchive, readOciLayout, type ArchiveImage, type RunConfig } from './oci.ts';
+import { pullToLayout } from './registry.ts';
 import { imageError, measureTree, unpack, wrapSystemError, type UnpackResult } from './unpack.ts';
 import { parseGroup, parsePasswd, readImageFile, type ImageUsers } from './users.ts';
 
@@ -162,6 +163,22 @@ export async function importImage(roots: StateRoots, ref: string, source: string
   } catch (err) {
     if (!committed) await removeTree(staging);
     throw wrapSystemError(what, err);
+  }
+}
+
+/**
+ * Pulls `ref` from its registry (src/image/registry.ts) into a temporary OCI layout in the
+ * store, imports it under its full name (`docker.io/library/busybox:latest`), removes the
+ * layout. Nothing is stored unless every digest matched.
+ */
+export async function pullImage(roots: StateRoots, ref: string, opts: ImportOptions & { onProgress?: (line: string) => void } = {}): Promise<ImageRecord> {
+  const dir = imagesDir(roots);
+  ensureStoreDir(dir);
+  const { layout, remote } = await pullToLayout(ref, dir, opts.onProgress);
+  try {
+    return await importImage(roots, remote.canonical, layout, opts);
+  } finally {
+    await removeTree(layout);
   }
 }
 

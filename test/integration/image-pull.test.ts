@@ -1,0 +1,126 @@
+// Pulling from a real registry: Debian's docker-registry (the CNCF distribution registry) on
+// loopback inside the test sandbox, without auth and with htpasswd, images pushed to it by
+// skopeo from a layout umoci made. Pull by tag and by digest, run what was pulled, and the
+// errors a user meets: an unknown tag, no or wrong credentials (never echoing the secret).
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { busyboxRootfs, needsRoot, pod, TestHost, waitFor } from './helpers.ts';
+
+const haveTools = ['umoci', 'skopeo', 'docker-registry'].every((t) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+});
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** A registry on 127.0.0.1; with a user, behind htpasswd (bcrypt). */
+async function startRegistry(dir: string, user?: { name: string; password: string }): Promise<{ addr: string; proc: ChildProcess }> {
+  const port = await freePort();
+  mkdirSync(path.join(dir, 'data'), { recursive: true });
+  let auth = '';
+  if (user) {
+    const hash = sh('python3', ['-W', 'ignore', '-c', `import crypt; print(crypt.crypt(${JSON.stringify(user.password)}, crypt.mksalt(crypt.METHOD_BLOWFISH)))`]).trim();
+    writeFileSync(path.join(dir, 'htpasswd'), `${user.name}:${hash}\n`);
+    auth = `auth:\n  htpasswd:\n    realm: minipod-test\n    path: ${path.join(dir, 'htpasswd')}\n`;
+  }
+  writeFileSync(path.join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'data')}\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`);
+  const proc = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: 'ignore' });
+  const addr = `127.0.0.1:${port}`;
+  await waitFor(async () => {
+    const r = await fetch(`http://${addr}/v2/`).catch(() => undefined);
+    return r && (r.status === 200 || r.status === 401);
+  }, `the registry on ${addr}`);
+  return { addr, proc };
+}
+
+describe('image pull from a registry', { skip: needsRoot || (haveTools ? false : 'needs umoci, skopeo and docker-registry (scripts/setup.sh installs them)') }, () => {
+  let h: TestHost;
+  let work: string;
+  let open: { addr: string; proc: ChildProcess };
+  let locked: { addr: string; proc: ChildProcess };
+  const user = { name: 'tester', password: 'pa55-not-shown' };
+  before(async () => {
+    h = new TestHost('image-pull');
+    work = mkdtempSync(path.join(os.tmpdir(), 'minipod-pull-'));
+    const layout = path.join(work, 'layout');
+    const bundle = path.join(work, 'bundle');
+    sh('umoci', ['init', '--layout', layout]);
+    sh('umoci', ['new', '--image', `${layout}:v1`]);
+    sh('umoci', ['unpack', '--image', `${layout}:v1`, bundle]);
+    cpSync(busyboxRootfs(), path.join(bundle, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+    sh('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
+    writeFileSync(path.join(bundle, 'rootfs/etc/motd'), 'pulled from a registry\n');
+    sh('umoci', ['repack', '--image', `${layout}:v1`, bundle]);
+    sh('umoci', ['config', '--image', `${layout}:v1`, '--config.entrypoint', '/bin/sh', '--config.cmd', '-c', '--config.cmd', 'cat /etc/motd; sleep 1000']);
+    open = await startRegistry(path.join(work, 'open'));
+    locked = await startRegistry(path.join(work, 'locked'), user);
+    sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${open.addr}/test/lay:v1`]);
+    sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', '--dest-creds', `${user.name}:${user.password}`, `oci:${layout}:v1`, `docker://${locked.addr}/test/lay:v1`]);
+  });
+  after(async () => {
+    await h.cli(['rm', '-f', 'pulled']);
+    for (const r of [open, locked]) r?.proc.kill('SIGKILL');
+    const left = { mounts: h.mounts(), dirs: h.podDirs() };
+    h.cleanup();
+    rmSync(work, { recursive: true, force: true });
+    assert.deepEqual(left, { mounts: [], dirs: [] });
+  });
+
+  test('pull by tag stores the image under its full name, as its layers; a pod runs it', async () => {
+    const ref = `${open.addr}/test/lay:v1`;
+    const r = await h.cli(['image', 'pull', ref]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^${ref.replace(/[.]/g, '\\.')} [0-9a-f]{32}\\n$`));
+    assert.match(r.stderr, /downloaded \(2\/2\)/);
+    const file = h.manifest('pulled.json', pod('pulled', { containers: [{ name: 'c', image: ref }] }));
+    const run = await h.cli(['run', '-d', file]);
+    assert.equal(run.code, 0, run.stderr);
+    await waitFor(async () => (await h.cli(['logs', 'pulled'])).stdout.includes('pulled from a registry'), 'the pulled image to run');
+    assert.equal((await h.cli(['rm', '-f', 'pulled'])).code, 0);
+  });
+
+  test('pull by digest is checked against the manifest; an unknown tag names the registry and repository', async () => {
+    const digest = JSON.parse(sh('skopeo', ['inspect', '--tls-verify=false', `docker://${open.addr}/test/lay:v1`])).Digest as string;
+    const r = await h.cli(['image', 'pull', '-q', `${open.addr}/test/lay@${digest}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '', '-q: no progress');
+    const missing = await h.cli(['image', 'pull', `${open.addr}/test/lay:nope`]);
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.match(missing.stderr, new RegExp(`${open.addr.replace(/[.]/g, '\\.')} has no test/lay:nope \\(manifest unknown\\)`));
+  });
+
+  test('a registry behind htpasswd: refused without or with wrong credentials, the user named and the secret never shown; pulled with them', async () => {
+    const ref = `${locked.addr}/test/lay:v1`;
+    const none = await h.cli(['image', 'pull', ref]);
+    assert.equal(none.code, 125, none.stderr);
+    assert.match(none.stderr, new RegExp(`${locked.addr.replace(/[.]/g, '\\.')} refused the pull without credentials`));
+    const authFile = path.join(work, 'auth.json');
+    const write = (password: string) => writeFileSync(authFile, JSON.stringify({ auths: { [locked.addr]: { auth: Buffer.from(`${user.name}:${password}`).toString('base64') } } }), { mode: 0o600 });
+    write('wrong-secret');
+    const wrong = await h.cli(['image', 'pull', ref], { env: { REGISTRY_AUTH_FILE: authFile } });
+    assert.equal(wrong.code, 125, wrong.stderr);
+    assert.match(wrong.stderr, /refused the pull as user "tester"/);
+    assert.doesNotMatch(wrong.stderr + wrong.stdout, /wrong-secret/);
+    write(user.password);
+    const ok = await h.cli(['image', 'pull', ref], { env: { REGISTRY_AUTH_FILE: authFile } });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.doesNotMatch(ok.stderr + ok.stdout, new RegExp(user.password));
+  });
+});
