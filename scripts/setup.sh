@@ -25,6 +25,11 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian's docker-registry package enables a system-wide registry on port 5000; the tests
+  # start their own on loopback inside their sandbox, so the service stays off.
+  if [[ " ${missing[*]} " == *" docker-registry "* ]] && command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+  fi
 fi
 
 if [[ ! -d node_modules || package-lock.json -nt node_modules ]]; then

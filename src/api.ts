@@ -11,6 +11,7 @@
 // started with { outlive: true }. Needs root, like the CLI.
 
 import './runtime/all-hooks.ts';
+import { pullImage as storePull } from './image/index.ts';
 
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -46,6 +47,17 @@ export interface RunPodOptions {
   strict?: boolean;
   /** Where manifest warnings go (default: stderr). */
   onWarning?: (message: string) => void;
+  /** Images whose container sets no imagePullPolicy: pull when missing (default), always, never. */
+  pull?: 'missing' | 'always' | 'never';
+  /** Lines about image pulls in progress. */
+  onPull?: (line: string) => void;
+}
+
+/** Pulls an image from its registry into the store (as `minipod image pull`). */
+export async function pullImage(ref: string, o: { root?: string; onProgress?: (line: string) => void } = {}): Promise<{ name: string; id: string }> {
+  if (process.getuid?.() !== 0) throw new MinipodError('pullImage needs root (the image store is root\'s)', { code: 'EPERM' });
+  const rec = await storePull(stateRoots(o.root ?? process.env.MINIPOD_ROOT), ref, { onProgress: o.onProgress });
+  return { name: rec.name, id: rec.id };
 }
 
 export interface ExecResult {
@@ -206,6 +218,8 @@ export async function runPod(manifest: Pod | string, o: RunPodOptions = {}): Pro
     configMaps,
     secrets,
     backoffInitialMs: o.backoffBaseMs,
+    pull: o.pull,
+    onPull: o.onPull,
   });
   if (o.outlive) await started.link.detach();
   else started.link.keepUnref();

@@ -4,6 +4,7 @@ import { startFailureExit } from '../errors.ts';
 import { loadNative } from '../native/load.ts';
 import { runForeground } from '../runtime/foreground.ts';
 import { waitPodReady } from '../runtime/ready.ts';
+import type { PullMode } from '../runtime/images.ts';
 import { startPod } from '../runtime/start.ts';
 import { podDirs, type PodDirs } from '../state/paths.ts';
 import { readState, type StartFailure } from '../state/status.ts';
@@ -30,6 +31,8 @@ Options:
       --bridge NAME     host bridge for the pod network (default minipod0; env MINIPOD_BRIDGE)
       --subnet CIDR     pod subnet of that bridge (default 10.90.0.0/16; env MINIPOD_SUBNET)
       --no-masquerade   do not masquerade the pod's traffic leaving the subnet
+      --pull POLICY     images whose container sets no imagePullPolicy: missing (pull when
+                        not present; default), always, or never
       --strict          treat "not supported yet" manifest fields as errors
       --backoff-base MS restart backoff base in ms (Kubernetes: 10000)
       --root DIR        state root (default /var/lib/minipod and /run/minipod; env MINIPOD_ROOT)
@@ -55,6 +58,7 @@ export const run: Verb = {
   async main(argv) {
     const { values, positionals } = parse(argv, {
       detach: { type: 'boolean', short: 'd' },
+      pull: { type: 'string' },
       strict: { type: 'boolean' },
       'backoff-base': { type: 'string' },
       wait: { type: 'boolean' },
@@ -89,6 +93,8 @@ export const run: Verb = {
     const base = values['backoff-base'] ?? process.env.MINIPOD_BACKOFF_BASE_MS;
     const backoffInitialMs = base === undefined ? undefined : Number(base);
     if (backoffInitialMs !== undefined && !(backoffInitialMs >= 0)) throw new UsageError(`--backoff-base: not a number of ms: ${base}`);
+    const pull = values.pull ?? 'missing';
+    if (pull !== 'missing' && pull !== 'always' && pull !== 'never') throw new UsageError(`--pull: missing, always or never, not "${pull}"`);
     const native = loadNative();
     const opts = {
       native,
@@ -97,6 +103,8 @@ export const run: Verb = {
       backoffInitialMs,
       configMaps,
       secrets,
+      pull: pull as PullMode,
+      onPull: (l: string) => process.stderr.write(`minipod: ${l}\n`),
     };
     try {
       if (!values.detach) return await runForeground(pod.value, opts, (l) => process.stderr.write(`${l}\n`));

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { FieldError } from '../errors.ts';
-import { resolveImage } from '../image/index.ts';
+import { pullImage, resolveImage } from '../image/index.ts';
 import { readImageUsers } from '../image/users.ts';
 import { signalName } from '../plan/probes.ts';
 import type { ImageInfo } from '../plan/container.ts';
@@ -95,4 +95,47 @@ export function resolveContainerImages(roots: StateRoots, pod: Pod): Map<string,
     });
   }
   return out;
+}
+
+/** `run --pull`: what to do about images when a container's imagePullPolicy does not say. */
+export type PullMode = 'missing' | 'always' | 'never';
+
+/**
+ * Pulls what the pod's containers need before anything is planned. A container's
+ * imagePullPolicy decides (Always, IfNotPresent, Never, as Kubernetes defines them); without
+ * one, `mode` does — `missing` by default, as `podman kube play` does, not Kubernetes'
+ * "Always for :latest": an image imported here must not send `busybox` to docker.io.
+ * Absolute image paths are never pulled.
+ */
+export async function ensureImages(roots: StateRoots, pod: Pod, mode: PullMode, onProgress?: (line: string) => void): Promise<void> {
+  const all = [
+    ...(pod.spec.initContainers ?? []).map((c, i) => ({ c, field: `spec.initContainers[${i}]` })),
+    ...pod.spec.containers.map((c, i) => ({ c, field: `spec.containers[${i}]` })),
+  ];
+  const pulled = new Set<string>();
+  for (const { c, field } of all) {
+    if (path.isAbsolute(c.image) || pulled.has(c.image)) continue;
+    const policy = c.imagePullPolicy ?? { missing: 'IfNotPresent', always: 'Always', never: 'Never' }[mode];
+    let present: boolean;
+    try {
+      present = resolveImage(roots, c.image) !== undefined;
+    } catch (e) {
+      throw new FieldError(`${field}.image`, `container "${c.name}": ${(e as Error).message}`);
+    }
+    if (policy === 'Never' || (policy === 'IfNotPresent' && present)) {
+      if (!present && policy === 'Never') {
+        throw new FieldError(`${field}.imagePullPolicy`, `container "${c.name}": image "${c.image}" is not present and the pull policy is Never`, { code: 'ENOENT' });
+      }
+      continue;
+    }
+    onProgress?.(`pulling ${c.image} for container "${c.name}"`);
+    try {
+      const rec = await pullImage(roots, c.image, { onProgress });
+      // Found again by its own name (`busybox` is stored as docker.io/library/busybox:latest).
+      onProgress?.(`pulled ${rec.name}`);
+    } catch (e) {
+      throw new FieldError(`${field}.image`, `container "${c.name}": ${(e as Error).message}`, { code: (e as { code?: string }).code, exitCode: (e as { exitCode?: number }).exitCode });
+    }
+    pulled.add(c.image);
+  }
 }

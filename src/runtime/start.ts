@@ -24,7 +24,7 @@ import { recordHost, type HostRecord } from '../state/host.ts';
 import { podDirs, type PodDirs, type StateRoots } from '../state/paths.ts';
 import { isAlive, nsInode, nsInodeOf, procRef } from '../state/proc.ts';
 import { readState, stateFile } from '../state/status.ts';
-import { resolveContainerImages } from './images.ts';
+import { ensureImages, resolveContainerImages, type PullMode } from './images.ts';
 import { mergeContributions, podHooks, type HookContext, type PodHook } from './hooks.ts';
 import { reservePod } from './reserve.ts';
 import { PodEndedEarly, SupervisorLink } from './supervisor.ts';
@@ -50,6 +50,10 @@ export interface StartOptions {
   secrets?: Secret[];
   /** Defaults to every registered hook (network, volumes). */
   hooks?: PodHook[];
+  /** Images without an imagePullPolicy: pull when missing (default), always, or never. */
+  pull?: PullMode;
+  /** Lines about pulls in progress. */
+  onPull?: (line: string) => void;
 }
 
 export interface StartedPod {
@@ -131,6 +135,8 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     facts: {},
   };
   const shimBinary = helperBinary('minipod-shim');
+  // Images first: a pull is the only slow, fallible step that touches nothing of the pod.
+  await ensureImages(o.roots, pod, o.pull ?? 'missing', o.onPull);
   // Plan once before touching the host: every manifest error is reported with nothing to
   // undo. The hooks then prepare the host (an address, files) and the plan is rebuilt.
   let plan = planPod(pod, ctx, hooks);

@@ -165,7 +165,7 @@ const container: Fields = {
   lifecycle: f({ obj: { postStart: f(handler), preStop: f(handler), stopSignal: str } }),
   securityContext: f({ obj: securityContext }),
   restartPolicy: str,
-  imagePullPolicy: no('string', 'images are local'),
+  imagePullPolicy: str,
   stdin: no('bool'),
   stdinOnce: no('bool'),
   tty: no('bool'),

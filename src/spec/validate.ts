@@ -90,6 +90,9 @@ function containerChecks(c: Container, base: string, init: boolean, out: Issue[]
     else if (c.restartPolicy !== 'Always') err('restartPolicy', `must be Always (a sidecar), not "${c.restartPolicy}"`);
   }
   if (c.workingDir !== undefined && !c.workingDir.startsWith('/')) err('workingDir', `"${c.workingDir}" must be an absolute path`);
+  if (c.imagePullPolicy !== undefined && !['Always', 'IfNotPresent', 'Never'].includes(c.imagePullPolicy)) {
+    err('imagePullPolicy', `must be Always, IfNotPresent or Never, not "${c.imagePullPolicy}"`);
+  }
   const envNames = new Set<string>();
   (c.env ?? []).forEach((e, i) => {
     if (!e.name || e.name.includes('=')) err(`env[${i}].name`, `"${e.name}" is not a valid environment variable name`);

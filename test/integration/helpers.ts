@@ -76,7 +76,9 @@ export class TestHost {
     // state root, and test files may run at the same time.
     let hash = 0;
     for (const ch of label) hash = (hash * 31 + ch.charCodeAt(0)) % 200;
-    this.env = { ...process.env, MINIPOD_ROOT: this.root, MINIPOD_BACKOFF_BASE_MS: '200', MINIPOD_BRIDGE: `mpt${hash}`, MINIPOD_SUBNET: `10.240.${hash}.0/24` };
+    // A short image name that is not here would be pulled from the default registry: make
+    // that a closed loopback port, so no test can ever send a name to docker.io.
+    this.env = { ...process.env, MINIPOD_ROOT: this.root, MINIPOD_BACKOFF_BASE_MS: '200', MINIPOD_BRIDGE: `mpt${hash}`, MINIPOD_SUBNET: `10.240.${hash}.0/24`, MINIPOD_DEFAULT_REGISTRY: '127.0.0.1:9' };
     delete this.env.NODE_EXTRA_CA_CERTS;
   }
 

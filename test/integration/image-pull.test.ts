@@ -72,10 +72,11 @@ describe('image pull from a registry', { skip: needsRoot || (haveTools ? false :
     open = await startRegistry(path.join(work, 'open'));
     locked = await startRegistry(path.join(work, 'locked'), user);
     sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${open.addr}/test/lay:v1`]);
+    sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${open.addr}/test/lay:v2`]);
     sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', '--dest-creds', `${user.name}:${user.password}`, `oci:${layout}:v1`, `docker://${locked.addr}/test/lay:v1`]);
   });
   after(async () => {
-    await h.cli(['rm', '-f', 'pulled']);
+    await h.cli(['rm', '-f', 'pulled', 'autopull']);
     for (const r of [open, locked]) r?.proc.kill('SIGKILL');
     const left = { mounts: h.mounts(), dirs: h.podDirs() };
     h.cleanup();
@@ -123,4 +124,27 @@ describe('image pull from a registry', { skip: needsRoot || (haveTools ? false :
     assert.equal(ok.code, 0, ok.stderr);
     assert.doesNotMatch(ok.stderr + ok.stdout, new RegExp(user.password));
   });
+
+  test('run pulls an image that is missing; imagePullPolicy Never and --pull never refuse instead; a short name never leaves loopback', async () => {
+    const ref = `${open.addr}/test/lay:v2`;
+    const never = h.manifest('never.json', pod('never', { containers: [{ name: 'c', image: ref, imagePullPolicy: 'Never' }] }));
+    const n = await h.cli(['run', '-d', never]);
+    assert.equal(n.code, 125);
+    assert.match(n.stderr, /never\.json:\d+:\d+ spec\.containers\[0\]\.imagePullPolicy: container "c": image ".*lay:v2" is not present and the pull policy is Never/);
+    const file = h.manifest('autopull.json', pod('autopull', { containers: [{ name: 'c', image: ref }] }));
+    const flag = await h.cli(['run', '-d', '--pull', 'never', file]);
+    assert.equal(flag.code, 125, flag.stderr);
+    const r = await h.cli(['run', '-d', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /minipod: pulling .*lay:v2 for container "c"/);
+    await waitFor(async () => (await h.cli(['logs', 'autopull'])).stdout.includes('pulled from a registry'), 'the image run -d pulled');
+    assert.equal((await h.cli(['rm', '-f', 'autopull'])).code, 0);
+    // `nosuch` would be docker.io/library/nosuch: the tests point the default registry at a
+    // closed loopback port, and the failure says which registry was asked.
+    const short = await h.cli(['run', '-d', h.manifest('short.json', pod('short', { containers: [{ name: 'c', image: 'nosuch' }] }))]);
+    assert.notEqual(short.code, 0);
+    assert.match(short.stderr, /cannot reach 127\.0\.0\.1:9/);
+    assert.deepEqual(h.podDirs().filter((d) => /short|never/.test(d)), [], 'nothing of the refused pods');
+  });
 });
+

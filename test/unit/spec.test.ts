@@ -130,10 +130,10 @@ spec:
 });
 
 test('unsupported fields are warnings naming the field; --strict makes them errors', () => {
-  const text = block + `    livenessProbeX: {}\n    imagePullPolicy: Always\n`;
+  const text = block + `    livenessProbeX: {}\n    terminationMessagePath: /dev/log\n`;
   const r = parseManifests(text, 'pod.yaml');
   const w = r.warnings.map(formatDiagnostic);
-  assert.ok(w.includes('warning: pod.yaml:14:5 spec.containers[0].imagePullPolicy: not supported yet and is ignored (images are local)'), w.join('\n'));
+  assert.ok(w.includes('warning: pod.yaml:14:5 spec.containers[0].terminationMessagePath: not supported yet and is ignored'), w.join('\n'));
   assert.ok(w.some((l) => l.startsWith('warning: pod.yaml:13:5 spec.containers[0].livenessProbeX: unknown field')), w.join('\n'));
   const strict = errorsOf(text, true);
   assert.equal(strict.length, 2);
