@@ -134,7 +134,10 @@ export async function ensureImages(roots: StateRoots, pod: Pod, mode: PullMode, 
       // Found again by its own name (`busybox` is stored as docker.io/library/busybox:latest).
       onProgress?.(`pulled ${rec.name}`);
     } catch (e) {
-      throw new FieldError(`${field}.image`, `container "${c.name}": ${(e as Error).message}`, { code: (e as { code?: string }).code, exitCode: (e as { exitCode?: number }).exitCode });
+      throw new FieldError(`${field}.image`, `container "${c.name}": image "${c.image}" is not here and could not be pulled: ${(e as Error).message}`, {
+        code: (e as { code?: string }).code,
+        exitCode: (e as { exitCode?: number }).exitCode,
+      });
     }
     pulled.add(c.image);
   }

@@ -143,7 +143,7 @@ describe('image pull from a registry', { skip: needsRoot || (haveTools ? false :
     // closed loopback port, and the failure says which registry was asked.
     const short = await h.cli(['run', '-d', h.manifest('short.json', pod('short', { containers: [{ name: 'c', image: 'nosuch' }] }))]);
     assert.notEqual(short.code, 0);
-    assert.match(short.stderr, /cannot reach 127\.0\.0\.1:9/);
+    assert.match(short.stderr, /image "nosuch" is not here and could not be pulled: .*cannot reach 127\.0\.0\.1:2/);
     assert.deepEqual(h.podDirs().filter((d) => /short|never/.test(d)), [], 'nothing of the refused pods');
   });
 });
