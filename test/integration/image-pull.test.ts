@@ -4,7 +4,9 @@
 // errors a user meets: an unknown tag, no or wrong credentials (never echoing the secret).
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { sign as cryptoSign } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +23,13 @@ const haveTools = ['umoci', 'skopeo', 'docker-registry'].every((t) => {
   }
 });
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const shAsync = (cmd: string, args: string[]) =>
+  new Promise<void>((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr!.on('data', (d) => (err += d));
+    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${err}`))));
+  });
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -30,12 +39,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A registry on 127.0.0.1; with a user, behind htpasswd (bcrypt). */
-async function startRegistry(dir: string, user?: { name: string; password: string }): Promise<{ addr: string; proc: ChildProcess }> {
+/** A registry on 127.0.0.1; with a user, behind htpasswd (bcrypt); with a token server, behind it. */
+async function startRegistry(dir: string, user?: { name: string; password: string }, token?: { realm: string; cert: string }): Promise<{ addr: string; proc: ChildProcess }> {
   const port = await freePort();
   mkdirSync(path.join(dir, 'data'), { recursive: true });
   let auth = '';
-  if (user) {
+  if (token) {
+    auth = `auth:\n  token:\n    realm: ${token.realm}\n    service: minipod-test-registry\n    issuer: minipod-test-issuer\n    rootcertbundle: ${token.cert}\n`;
+  } else if (user) {
     const hash = sh('python3', ['-W', 'ignore', '-c', `import crypt; print(crypt.crypt(${JSON.stringify(user.password)}, crypt.mksalt(crypt.METHOD_BLOWFISH)))`]).trim();
     writeFileSync(path.join(dir, 'htpasswd'), `${user.name}:${hash}\n`);
     auth = `auth:\n  htpasswd:\n    realm: minipod-test\n    path: ${path.join(dir, 'htpasswd')}\n`;
@@ -50,11 +61,36 @@ async function startRegistry(dir: string, user?: { name: string; password: strin
   return { addr, proc };
 }
 
+/**
+ * A token server as the distribution spec's: GET /token?service&scope with Basic credentials
+ * gives a JWT (RS256, the signing certificate in x5c) granting the scope's actions; anonymous
+ * requests get 401. Tokens live `ttl` seconds.
+ */
+function tokenServer(key: string, certDer: Buffer, user: { name: string; password: string }, ttl: number): http.Server {
+  const b64u = (b: Buffer | string) => Buffer.from(b).toString('base64url');
+  return http.createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    const basic = (req.headers.authorization ?? '').replace(/^Basic /, '');
+    if (Buffer.from(basic, 'base64').toString() !== `${user.name}:${user.password}`) {
+      res.writeHead(401).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+      return;
+    }
+    const [, repo, actions] = (u.searchParams.get('scope') ?? '').split(':');
+    const now = Math.floor(Date.now() / 1000);
+    const head = b64u(JSON.stringify({ alg: 'RS256', typ: 'JWT', x5c: [certDer.toString('base64')] }));
+    const claims = b64u(JSON.stringify({ iss: 'minipod-test-issuer', sub: user.name, aud: u.searchParams.get('service'), exp: now + ttl, nbf: now - 10, iat: now, jti: String(Math.random()), access: repo ? [{ type: 'repository', name: repo, actions: (actions ?? 'pull').split(',') }] : [] }));
+    const sig = cryptoSign('RSA-SHA256', Buffer.from(`${head}.${claims}`), key).toString('base64url');
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${head}.${claims}.${sig}`, expires_in: ttl }));
+  });
+}
+
 describe('image pull from a registry', { skip: needsRoot || (haveTools ? false : 'needs umoci, skopeo and docker-registry (scripts/setup.sh installs them)') }, () => {
   let h: TestHost;
   let work: string;
   let open: { addr: string; proc: ChildProcess };
   let locked: { addr: string; proc: ChildProcess };
+  let tokened: { addr: string; proc: ChildProcess };
+  let tokens: http.Server;
   const user = { name: 'tester', password: 'pa55-not-shown' };
   before(async () => {
     h = new TestHost('image-pull');
@@ -71,13 +107,25 @@ describe('image pull from a registry', { skip: needsRoot || (haveTools ? false :
     sh('umoci', ['config', '--image', `${layout}:v1`, '--config.entrypoint', '/bin/sh', '--config.cmd', '-c', '--config.cmd', 'cat /etc/motd; sleep 1000']);
     open = await startRegistry(path.join(work, 'open'));
     locked = await startRegistry(path.join(work, 'locked'), user);
+    // Token auth: a key and certificate of our own, a token server on loopback.
+    const keyFile = path.join(work, 'token.key');
+    const certFile = path.join(work, 'token.crt');
+    sh('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=minipod-test-token']);
+    const der = Buffer.from(sh('openssl', ['x509', '-in', certFile, '-outform', 'PEM']).replace(/-----[^-]+-----|\s+/g, ''), 'base64');
+    tokens = tokenServer(readFileSync(keyFile, 'utf8'), der, user, 300);
+    await new Promise<void>((r) => tokens.listen(0, '127.0.0.1', r));
+    const realm = `http://127.0.0.1:${(tokens.address() as net.AddressInfo).port}/token`;
+    tokened = await startRegistry(path.join(work, 'tokened'), undefined, { realm, cert: certFile });
     sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${open.addr}/test/lay:v1`]);
     sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${open.addr}/test/lay:v2`]);
     sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', '--dest-creds', `${user.name}:${user.password}`, `oci:${layout}:v1`, `docker://${locked.addr}/test/lay:v1`]);
+    // Not execFileSync: the token server lives in this process and must answer skopeo.
+    await shAsync('skopeo', ['copy', '-q', '--dest-tls-verify=false', '--dest-creds', `${user.name}:${user.password}`, `oci:${layout}:v1`, `docker://${tokened.addr}/test/lay:v1`]);
   });
   after(async () => {
     await h.cli(['rm', '-f', 'pulled', 'autopull']);
-    for (const r of [open, locked]) r?.proc.kill('SIGKILL');
+    for (const r of [open, locked, tokened]) r?.proc.kill('SIGKILL');
+    tokens?.close();
     const left = { mounts: h.mounts(), dirs: h.podDirs() };
     h.cleanup();
     rmSync(work, { recursive: true, force: true });
@@ -145,6 +193,18 @@ describe('image pull from a registry', { skip: needsRoot || (haveTools ? false :
     assert.notEqual(short.code, 0);
     assert.match(short.stderr, /image "nosuch" is not here and could not be pulled: .*cannot reach 127\.0\.0\.1:2/);
     assert.deepEqual(h.podDirs().filter((d) => /short|never/.test(d)), [], 'nothing of the refused pods');
+  });
+
+  test('a registry behind a token server: Bearer tokens fetched with the credentials; refused without them', async () => {
+    const ref = `${tokened.addr}/test/lay:v1`;
+    const none = await h.cli(['image', 'pull', ref]);
+    assert.equal(none.code, 125, none.stderr);
+    assert.match(none.stderr, /refused the pull without credentials: its token server 127\.0\.0\.1:\d+ answered 401/);
+    const authFile = path.join(work, 'auth-token.json');
+    writeFileSync(authFile, JSON.stringify({ auths: { [tokened.addr]: { auth: Buffer.from(`${user.name}:${user.password}`).toString('base64') } } }), { mode: 0o600 });
+    const ok = await h.cli(['image', 'pull', ref], { env: { REGISTRY_AUTH_FILE: authFile } });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.doesNotMatch(ok.stderr + ok.stdout, new RegExp(user.password));
   });
 });
 
