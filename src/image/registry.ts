@@ -14,13 +14,16 @@
 // for `repository:PATH:pull`, with credentials when there are some). Credentials come from
 // an auth file of the docker config.json / containers-auth.json form: REGISTRY_AUTH_FILE,
 // else /run/containers/0/auth.json, else ~/.docker/config.json; they are never printed.
-// A redirect to another host (blob storage) never carries Authorization.
+// A redirect to another host (blob storage) never carries Authorization. Unreachable
+// registries and 5xx answers are retried with backoff; a blob download that breaks off
+// resumes with Range.
 
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { pickPlatform } from './oci.ts';
 import { parseImageRef, type ImageRef } from './ref.ts';
@@ -33,6 +36,8 @@ const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
 ];
 const INDEX_TYPES = new Set([MANIFEST_TYPES[0], MANIFEST_TYPES[2]]);
+/** Retries of a request or a broken-off blob download. */
+const RETRIES = 3;
 
 export interface RemoteRef {
   /** host[:port] to talk to. */
@@ -120,29 +125,42 @@ class Client {
     this.base = `${schemeFor(ref.registry)}://${ref.registry}`;
   }
 
-  /** GET with auth (answering one challenge), redirects followed by hand. */
-  async get(url: string, accept?: string, retried = false): Promise<Response> {
+  /**
+   * GET with auth (answering one challenge), redirects followed by hand, and retries with
+   * backoff (0.2, 0.4, 0.8 s) when the registry cannot be reached or answers 5xx.
+   */
+  async get(url: string, accept?: string, extra: Record<string, string> = {}, retried = false): Promise<Response> {
     let target = url;
-    for (let hops = 0; hops < 5; hops++) {
+    for (let hops = 0, attempt = 0; hops < 5; ) {
       const sameHost = new URL(target).host === new URL(this.base).host;
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...extra };
       if (accept) headers.Accept = accept;
       if (this.auth && sameHost) headers.Authorization = this.auth;
       let res: Response;
       try {
         res = await fetch(target, { headers, redirect: 'manual' });
       } catch (e) {
+        if (attempt < RETRIES) {
+          await sleep(200 << attempt++);
+          continue;
+        }
         throw imageError(`${this.what}: cannot reach ${this.ref.registry}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`, 'ERR_IMAGE_REGISTRY');
+      }
+      if (res.status >= 500 && attempt < RETRIES) {
+        await res.body?.cancel();
+        await sleep(200 << attempt++);
+        continue;
       }
       if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
         target = new URL(res.headers.get('location')!, target).toString();
         await res.body?.cancel();
+        hops++;
         continue;
       }
       if (res.status === 401 && !retried && sameHost) {
         await res.body?.cancel();
         await this.authenticate(res.headers.get('www-authenticate') ?? '');
-        return this.get(url, accept, true);
+        return this.get(url, accept, extra, true);
       }
       return res;
     }
@@ -201,32 +219,60 @@ async function fetchManifest(c: Client, reference: string, what: string, r: Remo
   return { body, mediaType, digest };
 }
 
-/** Writes a blob into the layout, checking digest and size as it comes. */
-async function fetchBlob(c: Client, layout: string, d: Descriptor, what: string): Promise<void> {
+/**
+ * Writes a blob into the layout, checking digest and size as it comes. A download that
+ * breaks off resumes where it stopped (`Range`; a 200 instead of 206 means start over),
+ * up to RETRIES times.
+ */
+async function fetchBlob(c: Client, layout: string, d: Descriptor, what: string): Promise<{ resumed: number }> {
   const file = path.join(layout, 'blobs', 'sha256', d.digest.slice(7));
-  if (fs.existsSync(file)) return;
-  const res = await c.get(c.url('blobs', d.digest));
-  if (!res.ok || !res.body) throw imageError(`${what}: blob ${d.digest}: the registry answered ${res.status}`, 'ERR_IMAGE_REGISTRY');
+  if (fs.existsSync(file)) return { resumed: 0 };
   const tmp = `${file}.part`;
   const out = await fsp.open(tmp, 'w', 0o600);
-  const h = createHash('sha256');
+  let h = createHash('sha256');
   let size = 0;
+  let resumed = 0;
   try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      h.update(chunk);
-      size += chunk.length;
-      if (d.size !== undefined && size > d.size) throw imageError(`${what}: blob ${d.digest} is longer than its ${d.size} bytes: refused`, 'ERR_IMAGE_DIGEST');
-      await out.write(chunk);
+    for (let attempt = 0; ; attempt++) {
+      const res = await c.get(c.url('blobs', d.digest), undefined, size ? { Range: `bytes=${size}-` } : {});
+      if (size && res.status === 200) {
+        await out.truncate(0); // the registry ignored Range: from the start
+        h = createHash('sha256');
+        size = 0;
+      } else if (size && res.status === 206) {
+        resumed++;
+      } else if (!res.ok || !res.body) {
+        throw imageError(`${what}: blob ${d.digest}: the registry answered ${res.status}`, 'ERR_IMAGE_REGISTRY');
+      }
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          if (d.size !== undefined && size + chunk.length > d.size) throw imageError(`${what}: blob ${d.digest} is longer than its ${d.size} bytes: refused`, 'ERR_IMAGE_DIGEST');
+          await out.write(chunk, 0, chunk.length, size);
+          h.update(chunk);
+          size += chunk.length;
+        }
+        break;
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ERR_IMAGE_DIGEST' || attempt >= RETRIES) {
+          if ((e as { code?: string }).code === 'ERR_IMAGE_DIGEST') throw e;
+          throw imageError(`${what}: blob ${d.digest}: the download broke off ${attempt + 1} times: ${(e as Error).message}`, 'ERR_IMAGE_REGISTRY');
+        }
+        await sleep(200 << attempt);
+      }
     }
-  } finally {
+  } catch (e) {
     await out.close();
+    await fsp.rm(tmp, { force: true });
+    throw e;
   }
+  await out.close();
   const got = `sha256:${h.digest('hex')}`;
   if (got !== d.digest || (d.size !== undefined && size !== d.size)) {
     await fsp.rm(tmp, { force: true });
     throw imageError(`${what}: blob ${d.digest} came with digest ${got} (${size} bytes): refused, nothing stored`, 'ERR_IMAGE_DIGEST');
   }
   await fsp.rename(tmp, file);
+  return { resumed };
 }
 
 export interface PullProgress {
@@ -259,8 +305,8 @@ export async function pullToLayout(ref: string, workDir: string, onProgress?: Pu
     let done = 0;
     const worker = async () => {
       for (let d = queue.shift(); d; d = queue.shift()) {
-        await fetchBlob(c, layout, d, what);
-        onProgress?.(`${d.digest.slice(7, 19)}: downloaded (${++done}/${manifest.layers!.length})`);
+        const { resumed } = await fetchBlob(c, layout, d, what);
+        onProgress?.(`${d.digest.slice(7, 19)}: downloaded${resumed ? ` (resumed ${resumed}×)` : ''} (${++done}/${manifest.layers!.length})`);
       }
     };
     await Promise.all([worker(), worker(), worker()]);

@@ -206,5 +206,46 @@ describe('image pull from a registry', { skip: needsRoot || (haveTools ? false :
     assert.equal(ok.code, 0, ok.stderr);
     assert.doesNotMatch(ok.stderr + ok.stdout, new RegExp(user.password));
   });
+
+  test('a blob download that breaks off resumes with Range; the image is whole', async () => {
+    // A proxy in front of the open registry that cuts the first response of the largest
+    // blob in the middle of its body.
+    const sizes = new Map<string, number>();
+    let cut = false;
+    let ranges = 0;
+    const [host, port] = open.addr.split(':');
+    const proxy = http.createServer((req, res) => {
+      if (req.headers.range) ranges++;
+      const up = http.request({ host, port: Number(port), path: req.url, method: req.method, headers: req.headers }, (u) => {
+        res.writeHead(u.statusCode ?? 502, u.headers);
+        const len = Number(u.headers['content-length'] ?? 0);
+        if (/\/blobs\/sha256:/.test(req.url ?? '') && req.method === 'GET') sizes.set(req.url!, len);
+        if (!cut && !req.headers.range && /\/blobs\/sha256:/.test(req.url ?? '') && len > 500_000) {
+          cut = true;
+          let sent = 0;
+          u.on('data', (d: Buffer) => {
+            if (sent > len / 2) return;
+            sent += d.length;
+            res.write(d);
+            if (sent > len / 2) res.socket?.destroy();
+          });
+          return;
+        }
+        u.pipe(res);
+      });
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const via = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+      const r = await h.cli(['image', 'pull', `${via}/test/lay:v1`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(cut, 'a blob was cut off');
+      assert.ok(ranges >= 1, 'the rest was asked for with Range');
+      assert.match(r.stderr, /downloaded \(resumed 1×\)/);
+    } finally {
+      proxy.close();
+    }
+  });
 });
 
