@@ -84,7 +84,8 @@ function readJson(file: string, what: string): Record<string, unknown> {
   }
 }
 
-interface Descriptor {
+/** An OCI content descriptor (also what a registry's index and manifest hold). */
+export interface Descriptor {
   mediaType?: string;
   digest: string;
   size?: number;

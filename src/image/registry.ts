@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { pickPlatform } from './oci.ts';
+import { pickPlatform, type Descriptor } from './oci.ts';
 import { parseImageRef, type ImageRef } from './ref.ts';
 import { imageError } from './unpack.ts';
 
@@ -199,14 +199,6 @@ class Client {
   }
 }
 
-interface Descriptor {
-  mediaType?: string;
-  digest: string;
-  size?: number;
-  platform?: { os?: string; architecture?: string; variant?: string };
-  annotations?: Record<string, string>;
-}
-
 async function fetchManifest(c: Client, reference: string, what: string, r: RemoteRef): Promise<{ body: Buffer; mediaType: string; digest: string }> {
   const res = await c.get(c.url('manifests', reference), MANIFEST_TYPES.join(', '));
   if (res.status === 404) throw imageError(`${what}: ${r.registry} has no ${r.repository}:${reference} (manifest unknown)`, 'ERR_IMAGE_NOT_FOUND');
@@ -294,7 +286,7 @@ export async function pullToLayout(ref: string, workDir: string, onProgress?: Pu
     const put = async (x: { body: Buffer; digest: string }) => fsp.writeFile(path.join(layout, 'blobs', 'sha256', x.digest.slice(7)), x.body);
     if (INDEX_TYPES.has(m.mediaType)) {
       await put(m);
-      const chosen = pickPlatform(((JSON.parse(m.body.toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? []) as Descriptor[], what);
+      const chosen = pickPlatform((JSON.parse(m.body.toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? [], what);
       m = await fetchManifest(c, chosen.digest, what, r);
     }
     await put(m);
