@@ -11,7 +11,7 @@ import { help, outputFormat, parse, requireRoot, rootsFrom, table, UsageError, t
 const usage = `
 Usage:
   minipod image import [--env K=V]... [--cmd JSON] [--entrypoint JSON] [--workdir DIR] [--user USER[:GROUP]] [--stop-signal SIG] NAME[:TAG] SOURCE
-  minipod image pull [-q] REF
+  minipod image pull [-q] [--platform OS/ARCH[/VARIANT]] REF
   minipod image ls [-o json|yaml]
   minipod image rm NAME[:TAG]...
 
@@ -75,6 +75,7 @@ export const image: Verb = {
       user: { type: 'string' },
       'stop-signal': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      platform: { type: 'string' },
       output: { type: 'string', short: 'o' },
     });
     if (values.help) return help(this);
@@ -97,8 +98,8 @@ export const image: Verb = {
       return 0;
     }
     if (sub === 'pull') {
-      if (args.length !== 1) throw new UsageError('usage: minipod image pull [-q] REF');
-      const rec = await pullImage(roots, args[0], { inUse: usedBy(roots), onProgress: values.quiet ? undefined : (l) => process.stderr.write(`${l}\n`) });
+      if (args.length !== 1) throw new UsageError('usage: minipod image pull [-q] [--platform OS/ARCH[/VARIANT]] REF');
+      const rec = await pullImage(roots, args[0], { inUse: usedBy(roots), platform: values.platform, onProgress: values.quiet ? undefined : (l) => process.stderr.write(`${l}\n`) });
       process.stdout.write(`${rec.name} ${rec.id}\n`);
       return 0;
     }

@@ -120,8 +120,13 @@ function platformText(p: Descriptor['platform']): string {
 }
 
 /** The manifest of an index for this host; attestations are not images. */
-export function pickPlatform(list: Descriptor[], what: string): Descriptor {
-  const want = hostPlatform();
+/** "linux/arm64/v8" -> a platform; undefined when it is not os/arch[/variant]. */
+export function parsePlatform(text: string): { os: string; architecture: string; variant?: string } | undefined {
+  const m = /^([a-z0-9]+)\/([a-z0-9_]+)(?:\/([a-z0-9]+))?$/.exec(text);
+  return m ? { os: m[1], architecture: m[2], ...(m[3] ? { variant: m[3] } : {}) } : undefined;
+}
+
+export function pickPlatform(list: Descriptor[], what: string, want: { os: string; architecture: string; variant?: string } = hostPlatform()): Descriptor {
   const images = list.filter((d) => d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest' && d.platform?.os !== 'unknown');
   const match = images.filter((d) => d.platform?.os === want.os && d.platform?.architecture === want.architecture);
   const exact = match.find((d) => !want.variant || !d.platform?.variant || d.platform.variant === want.variant);

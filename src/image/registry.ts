@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { pickPlatform, type Descriptor } from './oci.ts';
+import { parsePlatform, pickPlatform, type Descriptor } from './oci.ts';
 import { parseImageRef, type ImageRef } from './ref.ts';
 import { imageError } from './unpack.ts';
 
@@ -275,9 +275,11 @@ export interface PullProgress {
  * Fetches `ref` into a new OCI image layout under `workDir` and returns its directory (the
  * caller imports it and removes it). Layers are downloaded three at a time.
  */
-export async function pullToLayout(ref: string, workDir: string, onProgress?: PullProgress): Promise<{ layout: string; remote: RemoteRef }> {
+export async function pullToLayout(ref: string, workDir: string, onProgress?: PullProgress, platform?: string): Promise<{ layout: string; remote: RemoteRef }> {
   const r = remoteRef(ref);
   const what = `image pull ${r.canonical}`;
+  const want = platform === undefined ? undefined : parsePlatform(platform);
+  if (platform !== undefined && !want) throw imageError(`${what}: --platform ${JSON.stringify(platform)} is not OS/ARCH[/VARIANT] (linux/arm64/v8)`, 'ERR_IMAGE_PLATFORM');
   const c = new Client(r, credentialsFor(r.registry), what);
   const layout = path.join(workDir, `.tmp-${process.pid}-pull-${randomBytes(6).toString('hex')}`);
   await fsp.mkdir(path.join(layout, 'blobs', 'sha256'), { recursive: true, mode: 0o700 });
@@ -286,7 +288,7 @@ export async function pullToLayout(ref: string, workDir: string, onProgress?: Pu
     const put = async (x: { body: Buffer; digest: string }) => fsp.writeFile(path.join(layout, 'blobs', 'sha256', x.digest.slice(7)), x.body);
     if (INDEX_TYPES.has(m.mediaType)) {
       await put(m);
-      const chosen = pickPlatform((JSON.parse(m.body.toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? [], what);
+      const chosen = pickPlatform((JSON.parse(m.body.toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? [], what, want);
       m = await fetchManifest(c, chosen.digest, what, r);
     }
     await put(m);

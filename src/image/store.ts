@@ -171,10 +171,10 @@ export async function importImage(roots: StateRoots, ref: string, source: string
  * store, imports it under its full name (`docker.io/library/busybox:latest`), removes the
  * layout. Nothing is stored unless every digest matched.
  */
-export async function pullImage(roots: StateRoots, ref: string, opts: ImportOptions & { onProgress?: (line: string) => void } = {}): Promise<ImageRecord> {
+export async function pullImage(roots: StateRoots, ref: string, opts: ImportOptions & { onProgress?: (line: string) => void; platform?: string } = {}): Promise<ImageRecord> {
   const dir = imagesDir(roots);
   ensureStoreDir(dir);
-  const { layout, remote } = await pullToLayout(ref, dir, opts.onProgress);
+  const { layout, remote } = await pullToLayout(ref, dir, opts.onProgress, opts.platform);
   try {
     return await importImage(roots, remote.canonical, layout, opts);
   } finally {

@@ -150,6 +150,9 @@ describe('image pull from a registry', { skip: needsRoot || (haveTools ? false :
     const r = await h.cli(['image', 'pull', '-q', `${open.addr}/test/lay@${digest}`]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '', '-q: no progress');
+    const bad = await h.cli(['image', 'pull', '--platform', 'arm64', `${open.addr}/test/lay:v1`]);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /--platform "arm64" is not OS\/ARCH\[\/VARIANT\]/);
     const missing = await h.cli(['image', 'pull', `${open.addr}/test/lay:nope`]);
     assert.equal(missing.code, 1, missing.stderr);
     assert.match(missing.stderr, new RegExp(`${open.addr.replace(/[.]/g, '\\.')} has no test/lay:nope \\(manifest unknown\\)`));

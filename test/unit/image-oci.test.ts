@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { hostPlatform, readOciLayout } from '../../src/image/oci.ts';
+import { hostPlatform, parsePlatform, pickPlatform, readOciLayout } from '../../src/image/oci.ts';
 
 function layout(): { dir: string; put: (v: unknown) => { digest: string; size: number } } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-oci-'));
@@ -83,4 +83,15 @@ test('a blob that does not match its digest is refused', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('--platform: OS/ARCH[/VARIANT] picks that entry of an index', () => {
+  assert.deepEqual(parsePlatform('linux/arm64/v8'), { os: 'linux', architecture: 'arm64', variant: 'v8' });
+  assert.equal(parsePlatform('arm64'), undefined);
+  const list = [
+    { digest: `sha256:${'1'.repeat(64)}`, platform: { os: 'linux', architecture: 'amd64' } },
+    { digest: `sha256:${'2'.repeat(64)}`, platform: { os: 'linux', architecture: 's390x' } },
+  ];
+  assert.equal(pickPlatform(list, 'test', parsePlatform('linux/s390x')).digest, list[1].digest);
+  assert.throws(() => pickPlatform(list, 'test', parsePlatform('linux/riscv64')), /no image for linux\/riscv64; the index has linux\/amd64, linux\/s390x/);
 });
