@@ -33,7 +33,7 @@ import { layerPath, layersDir, unpackLayer } from './layers.ts';
 import { archiveKind, readDockerArchive, readOciLayout, type ArchiveImage, type RunConfig } from './oci.ts';
 import { pullToLayout } from './registry.ts';
 import { imageError, measureTree, unpack, wrapSystemError, type UnpackResult } from './unpack.ts';
-import { parseGroup, parsePasswd, readImageFile, type ImageUsers } from './users.ts';
+import { parseGroup, parsePasswd, readImageFile, readImageUsers, type ImageUsers } from './users.ts';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -144,7 +144,9 @@ export async function importImage(roots: StateRoots, ref: string, source: string
         ...(img.configDigest && { configDigest: img.configDigest }),
       };
     } else {
-      config = { ...base, size: result!.size, entries: result!.entries, env: withPath(opts.config?.env), ...pick(opts.config), source: result!.source };
+      // Read once here, so that planning a pod never reads the image's files again.
+      const users = readImageUsers(path.join(staging, 'rootfs'));
+      config = { ...base, size: result!.size, entries: result!.entries, env: withPath(opts.config?.env), ...pick(opts.config), source: result!.source, users };
     }
     await fsp.writeFile(path.join(staging, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     const id = randomBytes(16).toString('hex');

@@ -90,7 +90,7 @@ export function resolveContainerImages(roots: StateRoots, pod: Pod): Map<string,
       workingDir: rec.config.workingDir,
       user: rec.config.user,
       stopSignal: imageStopSignal(rec.config.stopSignal, field, c.name),
-      users: rec.users ?? readImageUsers(rec.rootfs),
+      users: rec.users ?? readImageUsers(rec.rootfs), // recorded at import; read for older images
       ...(rec.layers && { lower: [...rec.layers].reverse() }),
     });
   }

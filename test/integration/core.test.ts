@@ -6,23 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
+import { inspect, type Inspected } from './attack.ts';
 import { busyboxRootfs, needsRoot, nsInode, pidsMatching, pod, TestHost, waitFor } from './helpers.ts';
 
-interface Inspect {
-  status: {
-    phase: string;
-    containerStatuses: { name: string; pid?: number; ready: boolean; restartCount: number; state: Record<string, { exitCode?: number; reason?: string; message?: string }> }[];
-  };
-  minipod: { pausePid?: number };
-}
-
-async function inspect(h: TestHost, name: string): Promise<Inspect> {
-  const r = await h.cli(['inspect', name]);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as Inspect;
-}
-
-function pidOf(i: Inspect, container: string): number {
+function pidOf(i: Inspected, container: string): number {
   const pid = i.status.containerStatuses.find((c) => c.name === container)?.pid;
   assert.ok(pid, `container ${container} has a pid`);
   return pid;
