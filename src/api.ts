@@ -11,7 +11,7 @@
 // started with { outlive: true }. Needs root, like the CLI.
 
 import './runtime/all-hooks.ts';
-import { pullImage as storePull } from './image/index.ts';
+import { pullImage as storePull, type PullEvent } from './image/index.ts';
 
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -50,14 +50,27 @@ export interface RunPodOptions {
   /** Images whose container sets no imagePullPolicy: pull when missing (default), always, never. */
   pull?: 'missing' | 'always' | 'never';
   /** Lines about image pulls in progress. */
-  onPull?: (line: string) => void;
+  onPull?: (event: PullEvent | { type: 'pulling'; ref: string; container: string }) => void;
+  /** A registries.yaml for pulls (else MINIPOD_REGISTRIES_CONF, else /etc/minipod/registries.yaml). */
+  registries?: string;
 }
 
 /** Pulls an image from its registry into the store (as `minipod image pull`). */
-export async function pullImage(ref: string, o: { root?: string; onProgress?: (line: string) => void } = {}): Promise<{ name: string; id: string }> {
+export async function pullImage(
+  ref: string,
+  o: {
+    root?: string;
+    /** Each step: the manifest resolved, every layer's bytes and state, the image stored. */
+    onProgress?: (event: PullEvent) => void;
+    /** OS/ARCH[/VARIANT] instead of this host's. */
+    platform?: string;
+    /** A registries.yaml path (else MINIPOD_REGISTRIES_CONF, else /etc/minipod/registries.yaml). */
+    registries?: string;
+  } = {},
+): Promise<{ name: string; id: string; digest?: string }> {
   if (process.getuid?.() !== 0) throw new MinipodError('pullImage needs root (the image store is root\'s)', { code: 'EPERM' });
-  const rec = await storePull(stateRoots(o.root ?? process.env.MINIPOD_ROOT), ref, { onProgress: o.onProgress });
-  return { name: rec.name, id: rec.id };
+  const rec = await storePull(stateRoots(o.root ?? process.env.MINIPOD_ROOT), ref, { onProgress: o.onProgress, platform: o.platform, registries: o.registries });
+  return { name: rec.name, id: rec.id, ...(rec.manifestDigest && { digest: rec.manifestDigest }) };
 }
 
 export interface ExecResult {
@@ -220,6 +233,7 @@ export async function runPod(manifest: Pod | string, o: RunPodOptions = {}): Pro
     backoffInitialMs: o.backoffBaseMs,
     pull: o.pull,
     onPull: o.onPull,
+    registries: o.registries,
   });
   if (o.outlive) await started.link.detach();
   else started.link.keepUnref();

@@ -2,25 +2,33 @@
 
 import { stringify } from 'yaml';
 
-import { importImage, listImages, pullImage, removeImage, type ImageRecord } from '../image/index.ts';
+import { imageOrigin, importImage, listImages, parseImageRef, pruneImages, pullImage, removeImage, resolveImage, tagImage, type ImageRecord } from '../image/index.ts';
+import { imageError } from '../image/unpack.ts';
 import { podNames, podInfo, readPlan } from '../runtime/pods.ts';
 import { ageText } from '../runtime/view.ts';
 import type { StateRoots } from '../state/paths.ts';
+import { mb, pullRenderer } from './progress.ts';
 import { help, outputFormat, parse, requireRoot, rootsFrom, table, UsageError, type Verb } from './common.ts';
 
 const usage = `
 Usage:
   minipod image import [--env K=V]... [--cmd JSON] [--entrypoint JSON] [--workdir DIR] [--user USER[:GROUP]] [--stop-signal SIG] NAME[:TAG] SOURCE
-  minipod image pull [-q] [--platform OS/ARCH[/VARIANT]] REF
+  minipod image pull [-q] [--platform OS/ARCH[/VARIANT]] [--registries-conf FILE] REF
   minipod image ls [-o json|yaml]
+  minipod image inspect [-o json|yaml] REF
+  minipod image tag SOURCE NAME[:TAG]
   minipod image rm NAME[:TAG]...
+  minipod image prune
 
 Local images. SOURCE is an OCI image layout, an oci-archive or a docker-archive (stored
 as its layers, with its config), or a root filesystem: a directory, or a tarball (plain,
 gzip, xz, zstd or bzip2; detected from its content). "pull" fetches REF from its registry
 (busybox: docker.io/library/busybox:latest; loopback registries over plain HTTP;
-credentials from REGISTRY_AUTH_FILE or ~/.docker/config.json) and stores it under that
-full name. Unpacking keeps device nodes, absolute symlink
+mirrors and plain-HTTP registries from the registries configuration; credentials from
+\`minipod login\`, REGISTRY_AUTH_FILE or ~/.docker/config.json) and stores it under that
+full name, layer by layer (a layer the store has is not downloaded again). "rm" removes a
+name, and the image's layers no other image uses; "prune" removes images no name points
+at and no pod uses, and downloads an interrupted pull left. Unpacking keeps device nodes, absolute symlink
 targets, setuid/setgid bits, ownership and hardlinks, and refuses entries that would land
 outside the image. NAME follows the image reference grammar (busybox, localhost/busybox:1,
 registry.k8s.io/pause:3.10); busybox means busybox:latest. A manifest's image: names an
@@ -35,7 +43,11 @@ Options:
                         optionally with a gid or a group name (OCI User)
       --stop-signal SIG the signal that stops the container when its manifest sets no
                         lifecycle.stopSignal (OCI StopSignal)
-  -o, --output FORMAT   json or yaml (ls)
+  -q, --quiet           pull: no progress
+      --platform P      pull: OS/ARCH[/VARIANT] instead of this host's
+      --registries-conf FILE  pull: mirrors and plain-HTTP registries (default
+                        /etc/minipod/registries.yaml; env MINIPOD_REGISTRIES_CONF)
+  -o, --output FORMAT   json or yaml (ls, inspect)
       --root DIR        state root
   -h, --help            this help
 `;
@@ -64,7 +76,7 @@ function jsonList(flag: string, v: string | undefined): string[] | undefined {
 
 export const image: Verb = {
   name: 'image',
-  summary: 'import, list and remove local images',
+  summary: 'pull, import, list, inspect, tag and remove images',
   usage,
   async main(argv) {
     const { values, positionals } = parse(argv, {
@@ -77,6 +89,7 @@ export const image: Verb = {
       quiet: { type: 'boolean', short: 'q' },
       platform: { type: 'string' },
       output: { type: 'string', short: 'o' },
+      'registries-conf': { type: 'string' },
     });
     if (values.help) return help(this);
     const [sub, ...args] = positionals;
@@ -99,8 +112,13 @@ export const image: Verb = {
     }
     if (sub === 'pull') {
       if (args.length !== 1) throw new UsageError('usage: minipod image pull [-q] [--platform OS/ARCH[/VARIANT]] REF');
-      const rec = await pullImage(roots, args[0], { inUse: usedBy(roots), platform: values.platform, onProgress: values.quiet ? undefined : (l) => process.stderr.write(`${l}\n`) });
-      process.stdout.write(`${rec.name} ${rec.id}\n`);
+      const progress = values.quiet ? undefined : pullRenderer(process.stderr);
+      try {
+        const rec = await pullImage(roots, args[0], { inUse: usedBy(roots), platform: values.platform, registries: values['registries-conf'], onProgress: progress && ((e) => progress.event(e)) });
+        process.stdout.write(`${rec.name} ${rec.id}\n`);
+      } finally {
+        progress?.end();
+      }
       return 0;
     }
     if (sub === 'ls' || sub === 'list') {
@@ -110,8 +128,28 @@ export const image: Verb = {
         process.stdout.write(format === 'json' ? JSON.stringify(list, null, 2) + '\n' : stringify(list));
         return 0;
       }
-      const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-      process.stdout.write(table(['NAME', 'ID', 'SIZE', 'CREATED'], list.map((r) => [r.name, r.id.slice(0, 12), mb(r.size), ageText(r.created)])));
+      const rows = list.map((r) => {
+        const ref = parseImageRef(r.name);
+        const repo = ref.domain ? `${ref.domain}/${ref.path}` : ref.path;
+        return [repo, ref.tag ?? '<none>', r.id.slice(0, 12), ageText(r.created), mb(r.size)];
+      });
+      process.stdout.write(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows));
+      return 0;
+    }
+    if (sub === 'inspect') {
+      if (args.length !== 1) throw new UsageError('usage: minipod image inspect [-o json|yaml] REF');
+      const format = outputFormat(values.output, ['json', 'yaml']) ?? 'json';
+      const rec = resolveImage(roots, args[0]);
+      if (!rec) throw imageError(`image inspect ${args[0]}: no such image`, 'ERR_IMAGE_NOT_FOUND');
+      const origin = imageOrigin(roots, rec);
+      const out = { ...rec, ...(origin.manifest !== undefined && { manifest: origin.manifest }), ...(origin.config !== undefined && { imageConfig: origin.config }) };
+      process.stdout.write(format === 'json' ? JSON.stringify(out, null, 2) + '\n' : stringify(out));
+      return 0;
+    }
+    if (sub === 'tag') {
+      if (args.length !== 2) throw new UsageError('usage: minipod image tag SOURCE NAME[:TAG]');
+      const rec = await tagImage(roots, args[0], args[1], { inUse: usedBy(roots) });
+      process.stdout.write(`${rec.name} ${rec.id}\n`);
       return 0;
     }
     if (sub === 'rm' || sub === 'remove') {
@@ -122,6 +160,11 @@ export const image: Verb = {
       }
       return 0;
     }
-    throw new UsageError(sub ? `unknown image command "${sub}" (import, pull, ls, rm)` : 'image needs a command: import, pull, ls or rm');
+    if (sub === 'prune') {
+      if (args.length) throw new UsageError('usage: minipod image prune');
+      for (const id of await pruneImages(roots, { inUse: usedBy(roots) })) process.stdout.write(`${id}\n`);
+      return 0;
+    }
+    throw new UsageError(sub ? `unknown image command "${sub}" (pull, import, ls, inspect, tag, rm, prune)` : 'image needs a command: pull, import, ls, inspect, tag, rm or prune');
   },
 };

@@ -7,6 +7,7 @@ import { exec } from './exec.ts';
 import { gcVerb } from './gc.ts';
 import { image } from './image.ts';
 import { inspect } from './inspect.ts';
+import { login, logout } from './login.ts';
 import { logs } from './logs.ts';
 import { networkVerb } from './network.ts';
 import { plan } from './plan.ts';
@@ -16,7 +17,7 @@ import { run } from './run.ts';
 import { stop } from './stop.ts';
 import { teardown } from './teardown.ts';
 
-const verbs: Verb[] = [run, plan, ps, inspect, logs, exec, stop, rm, gcVerb, image, networkVerb];
+const verbs: Verb[] = [run, plan, ps, inspect, logs, exec, stop, rm, gcVerb, image, login, logout, networkVerb];
 const hidden: Verb[] = [teardown];
 
 function usage(): string {
@@ -50,9 +51,9 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   try {
-    // The state is root's only (0700): every command but plan and help needs root, and a
-    // user must hear so rather than "no pods".
-    if (verb.name !== 'plan' && !rest.includes('--help') && !rest.includes('-h')) requireRoot(`minipod ${verb.name}`);
+    // The state is root's only (0700): every command but plan, login, logout and help needs
+    // root, and a user must hear so rather than "no pods". login writes only an auth file.
+    if (!['plan', 'login', 'logout'].includes(verb.name) && !rest.includes('--help') && !rest.includes('-h')) requireRoot(`minipod ${verb.name}`);
     return await verb.main(rest);
   } catch (e) {
     return report(e);

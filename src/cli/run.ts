@@ -8,6 +8,7 @@ import type { PullMode } from '../runtime/images.ts';
 import { startPod } from '../runtime/start.ts';
 import { podDirs, type PodDirs } from '../state/paths.ts';
 import { readState, type StartFailure } from '../state/status.ts';
+import { pullRenderer } from './progress.ts';
 import { help, loadManifest, locate, onePod, parse, report, requireRoot, rootsFrom, UsageError, warn, type Verb } from './common.ts';
 
 const usage = `
@@ -33,6 +34,8 @@ Options:
       --no-masquerade   do not masquerade the pod's traffic leaving the subnet
       --pull POLICY     images whose container sets no imagePullPolicy: missing (pull when
                         not present; default), always, or never
+      --registries-conf FILE  mirrors and plain-HTTP registries for those pulls
+                        (default /etc/minipod/registries.yaml; env MINIPOD_REGISTRIES_CONF)
       --strict          treat "not supported yet" manifest fields as errors
       --backoff-base MS restart backoff base in ms (Kubernetes: 10000)
       --root DIR        state root (default /var/lib/minipod and /run/minipod; env MINIPOD_ROOT)
@@ -59,6 +62,7 @@ export const run: Verb = {
     const { values, positionals } = parse(argv, {
       detach: { type: 'boolean', short: 'd' },
       pull: { type: 'string' },
+      'registries-conf': { type: 'string' },
       strict: { type: 'boolean' },
       'backoff-base': { type: 'string' },
       wait: { type: 'boolean' },
@@ -96,6 +100,7 @@ export const run: Verb = {
     const pull = values.pull ?? 'missing';
     if (pull !== 'missing' && pull !== 'always' && pull !== 'never') throw new UsageError(`--pull: missing, always or never, not "${pull}"`);
     const native = loadNative();
+    const progress = pullRenderer(process.stderr, process.env, 'minipod: ');
     const opts = {
       native,
       roots,
@@ -104,7 +109,8 @@ export const run: Verb = {
       configMaps,
       secrets,
       pull: pull as PullMode,
-      onPull: (l: string) => process.stderr.write(`minipod: ${l}\n`),
+      onPull: (e: Parameters<typeof progress.event>[0]) => progress.event(e),
+      registries: values['registries-conf'],
     };
     try {
       if (!values.detach) return await runForeground(pod.value, opts, (l) => process.stderr.write(`${l}\n`));

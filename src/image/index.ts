@@ -4,10 +4,10 @@ export { ImageRefError, canonicalImageRef, lookupCandidates, parseImageRef, type
 export {
   DEFAULT_PATH,
   imageRootfs,
+  imageOrigin,
   importImage,
   listImages,
   pruneImages,
-  pullImage,
   removeImage,
   resolveImage,
   tagImage,
@@ -18,3 +18,4 @@ export {
   type InUse,
 } from './store.ts';
 export { TarEntryError, detectCompression, tarExtractArgs, unpack, type Compression, type UnpackResult } from './unpack.ts';
+export { pullImage, type PullEvent, type PullOptions } from './pull.ts';

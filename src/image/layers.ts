@@ -10,8 +10,9 @@
 // GNU tar sees them; a mismatch or a refused entry leaves nothing. OCI whiteouts become
 // overlayfs ones: `.wh.NAME` a 0/0 character device NAME, `.wh..wh..opq` the opaque xattr
 // on its directory (wherever the marker sits among its siblings); tar never writes them. A hard link to a file of
-// a lower layer copies that file up first, as containerd does. Two imports that unpack the
-// same layer at once both do the work; the first rename wins and the other is discarded.
+// a lower layer copies that file up first, as containerd does. A layer is unpacked holding
+// `layers/.lock-<hex>` (lock.ts): two imports or pulls that need one layer at once do the
+// work once, the second finding it done.
 
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -22,6 +23,7 @@ import { createGunzip } from 'node:zlib';
 
 import type { NativeBinding } from '../native/binding.ts';
 import { sniff, type LayerBlob } from './oci.ts';
+import { alive, withFileLock } from './lock.ts';
 import { TarScanner } from './tar-scan.ts';
 import { imageError, run, tarExtractArgs } from './unpack.ts';
 
@@ -32,6 +34,53 @@ export function layersDir(imagesDir: string): string {
 export function layerPath(imagesDir: string, diffId: string): string {
   return path.join(layersDir(imagesDir), diffId.replace(/^sha256:/, ''));
 }
+
+/** The lock held while a layer (by diff_id) or a downloaded blob (by digest) is worked on. */
+export function lockPath(dir: string, digest: string): string {
+  return path.join(dir, `.lock-${digest.replace(/^sha256:/, '')}`);
+}
+
+/**
+ * Pins layers and blobs (by digest) that an import or pull is about to name in an image's
+ * config, so that a sweep (`image rm`, `prune`) running meanwhile keeps them: a file
+ * `layers/.pin-<pid>-<random>` listing them, removed by the returned function. A pin whose
+ * pid is dead is ignored and removed by the next sweep.
+ */
+export function pinDigests(imagesDir: string, digests: string[]): () => void {
+  fs.mkdirSync(layersDir(imagesDir), { recursive: true, mode: 0o700 });
+  const file = path.join(layersDir(imagesDir), `.pin-${process.pid}-${randomBytes(4).toString('hex')}`);
+  fs.writeFileSync(file, digests.map((d) => d.replace(/^sha256:/, '')).join('\n') + '\n', { mode: 0o600 });
+  return () => fs.rmSync(file, { force: true });
+}
+
+/** The digests (hex) live pins name; the pins of dead processes are removed. */
+export function pinnedDigests(imagesDir: string): Set<string> {
+  const out = new Set<string>();
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(layersDir(imagesDir));
+  } catch {
+    return out;
+  }
+  for (const e of names) {
+    const m = /^\.pin-(\d+)-/.exec(e);
+    if (!m) continue;
+    const file = path.join(layersDir(imagesDir), e);
+    if (!alive(Number(m[1]))) {
+      fs.rmSync(file, { force: true });
+      continue;
+    }
+    try {
+      for (const d of fs.readFileSync(file, 'utf8').split('\n')) if (d) out.add(d);
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return out;
+}
+
+/** Waiting for another process's unpack of one layer: a big layer takes a while. */
+const LAYER_LOCK_MS = 15 * 60_000;
 
 export interface UnpackedLayer {
   dir: string;
@@ -160,9 +209,15 @@ function isLink(p: string): boolean {
 export async function unpackLayer(native: NativeBinding, imagesDir: string, blob: LayerBlob, lowers: string[], what: string): Promise<UnpackedLayer> {
   const final = layerPath(imagesDir, blob.diffId);
   if (fs.existsSync(final)) return { dir: final, fresh: false, bytes: 0 };
+  fs.mkdirSync(layersDir(imagesDir), { recursive: true, mode: 0o700 });
+  return withFileLock(lockPath(layersDir(imagesDir), blob.diffId), () => unpackLocked(native, final, blob, lowers, what), LAYER_LOCK_MS, `${what}: layer ${blob.diffId}`);
+}
+
+async function unpackLocked(native: NativeBinding, final: string, blob: LayerBlob, lowers: string[], what: string): Promise<UnpackedLayer> {
+  if (fs.existsSync(final)) return { dir: final, fresh: false, bytes: 0 }; // unpacked while we waited
+  const imagesDir = path.dirname(path.dirname(final));
   const magic = sniff(blob.file);
   if (magic !== blob.compression) throw imageError(`${what}: layer ${blob.diffId} is said to be ${blob.compression} but its bytes are ${magic}`, 'ERR_IMAGE_BAD_ARCHIVE');
-  fs.mkdirSync(layersDir(imagesDir), { recursive: true, mode: 0o700 });
   const tmp = path.join(layersDir(imagesDir), `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
     await fsp.mkdir(tmp, { mode: 0o755 });
@@ -185,16 +240,15 @@ export async function unpackLayer(native: NativeBinding, imagesDir: string, blob
       got = await extract(blob, tmp, scanner, what);
     }
     applyWhiteouts(native, tmp, scanner.whiteouts);
-    try {
-      await fsp.rename(tmp, final);
-    } catch (e) {
-      if (!fs.existsSync(final)) throw e;
-      await fsp.rm(tmp, { recursive: true, force: true }); // another import was first
-      return { dir: final, fresh: false, bytes: 0 };
-    }
+    await fsp.rename(tmp, final);
     return { dir: final, fresh: true, bytes: got.bytes };
   } catch (e) {
     await fsp.rm(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** Where a pull keeps layer blobs between download and unpack (`<hex>`, `<hex>.part`). */
+export function blobsDir(imagesDir: string): string {
+  return path.join(imagesDir, 'blobs');
 }

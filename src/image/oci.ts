@@ -42,6 +42,8 @@ export interface ArchiveImage {
   config: RunConfig;
   /** Bottom layer first. */
   layers: LayerBlob[];
+  /** The manifest and the image config as they came, kept for `image inspect`. */
+  raw: { manifest?: unknown; config: unknown };
 }
 
 const MT = {
@@ -51,7 +53,7 @@ const MT = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
 };
 
-const LAYER_TYPES: Record<string, LayerCompression> = {
+export const LAYER_TYPES: Record<string, LayerCompression> = {
   'application/vnd.oci.image.layer.v1.tar': 'none',
   'application/vnd.oci.image.layer.v1.tar+gzip': 'gzip',
   'application/vnd.oci.image.layer.v1.tar+zstd': 'zstd',
@@ -147,7 +149,7 @@ function runConfig(cfg: Record<string, unknown>): RunConfig {
   return out;
 }
 
-function diffIds(cfg: Record<string, unknown>, n: number, what: string): string[] {
+export function diffIds(cfg: Record<string, unknown>, n: number, what: string): string[] {
   const ids = (cfg.rootfs as { diff_ids?: unknown } | undefined)?.diff_ids;
   if (!Array.isArray(ids) || ids.length !== n || !ids.every((x) => typeof x === 'string' && DIGEST.test(x))) {
     throw imageError(`${what}: the config's rootfs.diff_ids do not list one sha256 per layer (${n} layers)`, 'ERR_IMAGE_BAD_ARCHIVE');
@@ -157,9 +159,10 @@ function diffIds(cfg: Record<string, unknown>, n: number, what: string): string[
 
 /**
  * The image of an OCI layout. With several images in it, `tag` picks the one whose
- * org.opencontainers.image.ref.name is that tag.
+ * org.opencontainers.image.ref.name is that tag. `present` says which layers the store
+ * has already (their blobs may be missing from the layout).
  */
-export async function readOciLayout(dir: string, tag: string | undefined, what: string): Promise<ArchiveImage> {
+export async function readOciLayout(dir: string, tag: string | undefined, what: string, present?: (diffId: string) => boolean): Promise<ArchiveImage> {
   const index = readJson(path.join(dir, 'index.json'), what) as { manifests?: Descriptor[] };
   let list = index.manifests ?? [];
   if (list.length > 1) {
@@ -188,9 +191,11 @@ export async function readOciLayout(dir: string, tag: string | undefined, what: 
   for (const [i, l] of manifest.layers.entries()) {
     const compression = LAYER_TYPES[l.mediaType ?? ''];
     if (compression === undefined) throw imageError(`${what}: layer ${i} has media type ${l.mediaType}, which minipod does not unpack`, 'ERR_IMAGE_BAD_ARCHIVE');
-    layers.push({ file: await blob(dir, l, what), digest: l.digest, size: l.size, compression, diffId: ids[i] });
+    // A layer the store has already (a pull unpacked it) needs no blob in the layout.
+    const file = present?.(ids[i]) ? '' : await blob(dir, l, what);
+    layers.push({ file, digest: l.digest, size: l.size, compression, diffId: ids[i] });
   }
-  return { format: 'oci-layout', manifestDigest: desc.digest, configDigest: manifest.config.digest, config: runConfig(cfg), layers };
+  return { format: 'oci-layout', manifestDigest: desc.digest, configDigest: manifest.config.digest, config: runConfig(cfg), layers, raw: { manifest, config: cfg } };
 }
 
 /** The image of a docker-archive (`docker save`): manifest.json, a config, layer tars. */
@@ -212,7 +217,7 @@ export async function readDockerArchive(dir: string, tag: string | undefined, wh
   const layerFiles = (entry.Layers ?? []).map(inside);
   const ids = diffIds(cfg, layerFiles.length, what);
   const layers = layerFiles.map((file, i): LayerBlob => ({ file, compression: sniff(file), diffId: ids[i] }));
-  return { format: 'docker-archive', configDigest, config: runConfig(cfg), layers };
+  return { format: 'docker-archive', configDigest, config: runConfig(cfg), layers, raw: { manifest: entry, config: cfg } };
 }
 
 /** A layer tar's compression from its first bytes. */

@@ -1,46 +1,45 @@
-// Pulling an image from a registry (the OCI distribution API, pull side), on fetch().
+// The registry client: the OCI distribution API, pull side, on fetch().
 //
-// A pull fetches the manifest (every manifest media type in Accept: without it a registry
-// converts Docker schema2 to schema1 under another digest), narrows an index to this
-// host's platform, and downloads the config and layer blobs — each checked against its
-// digest and size as it is written — into a temporary OCI image layout, which is then
-// imported like any other (src/image/store.ts: layers verified again against diff_ids,
-// unpacked once, shared). A mismatch anywhere stores nothing.
+// Manifests are asked for with every manifest media type in Accept (without it a registry
+// converts Docker schema2 to schema1 under another digest); blobs are written as they come,
+// hashed and counted, and checked against their digest and size. The pull itself — which
+// endpoints, which layers, unpacking — is src/image/pull.ts.
 //
 // Names as containerd and the kubelet read them: `busybox` is
-// docker.io/library/busybox:latest (MINIPOD_DEFAULT_REGISTRY changes docker.io); a
-// registry on a loopback address speaks plain HTTP, others HTTPS. Auth: a 401's
-// WWW-Authenticate says Basic (credentials sent) or Bearer (a token fetched from its realm
-// for `repository:PATH:pull`, with credentials when there are some). Credentials come from
-// an auth file of the docker config.json / containers-auth.json form: REGISTRY_AUTH_FILE,
-// else /run/containers/0/auth.json, else ~/.docker/config.json; they are never printed.
-// A redirect to another host (blob storage) never carries Authorization. Unreachable
-// registries and 5xx answers are retried with backoff; a blob download that breaks off
-// resumes with Range.
+// docker.io/library/busybox:latest (MINIPOD_DEFAULT_REGISTRY changes docker.io). Auth: a
+// 401's WWW-Authenticate says Basic (credentials sent) or Bearer (a token fetched from its
+// realm for `repository:PATH:pull`, with credentials when there are some); a 401 later on,
+// when a token has expired in the middle of a pull, fetches a new one. Credentials come
+// from the auth files (auth.ts) and are never printed. A redirect to another host (blob
+// storage) never carries Authorization. Unreachable registries and 5xx answers are retried
+// with backoff; a blob download that breaks off resumes with Range, in this pull or the
+// next one (the partial file is kept).
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { parsePlatform, pickPlatform, type Descriptor } from './oci.ts';
+import type { Credentials } from './auth.ts';
+import type { Descriptor } from './oci.ts';
 import { parseImageRef, type ImageRef } from './ref.ts';
+import type { Endpoint } from './registries-conf.ts';
 import { imageError } from './unpack.ts';
 
-const MANIFEST_TYPES = [
+export const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.oci.image.manifest.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
   'application/vnd.docker.distribution.manifest.v2+json',
 ];
-const INDEX_TYPES = new Set([MANIFEST_TYPES[0], MANIFEST_TYPES[2]]);
+export const INDEX_TYPES = new Set([MANIFEST_TYPES[0], MANIFEST_TYPES[2]]);
 /** Retries of a request or a broken-off blob download. */
 const RETRIES = 3;
 
 export interface RemoteRef {
-  /** host[:port] to talk to. */
+  /** The registry as references name it (`docker.io`, `127.0.0.1:5000`): the key of mirrors. */
+  domain: string;
+  /** host[:port] of its own API (`registry-1.docker.io` for docker.io). */
   registry: string;
   /** The repository path on it (`library/busybox`). */
   repository: string;
@@ -58,51 +57,18 @@ export function defaultRegistry(): string {
 /** A reference as a registry reads it: docker.io/library/NAME:latest for a short name. */
 export function remoteRef(input: string): RemoteRef {
   const r: ImageRef = parseImageRef(input);
-  const domain = r.domain ?? defaultRegistry();
-  const repository = (domain === 'docker.io' || domain === 'index.docker.io') && !r.path.includes('/') ? `library/${r.path}` : r.path;
+  const given = r.domain ?? defaultRegistry();
+  const domain = given === 'index.docker.io' ? 'docker.io' : given;
+  const repository = domain === 'docker.io' && !r.path.includes('/') ? `library/${r.path}` : r.path;
   const tag = r.tag ?? (r.digest ? undefined : 'latest');
-  const registry = domain === 'docker.io' || domain === 'index.docker.io' ? 'registry-1.docker.io' : domain;
-  const name = `${domain === 'index.docker.io' ? 'docker.io' : domain}/${repository}`;
   return {
-    registry,
+    domain,
+    registry: domain === 'docker.io' ? 'registry-1.docker.io' : domain,
     repository,
     reference: r.digest ?? tag!,
     digest: r.digest,
-    canonical: `${name}${tag ? `:${tag}` : ''}${r.digest ? `@${r.digest}` : ''}`,
+    canonical: `${domain}/${repository}${tag ? `:${tag}` : ''}${r.digest ? `@${r.digest}` : ''}`,
   };
-}
-
-/** Loopback registries speak plain HTTP, as containerd does for localhost. */
-export function schemeFor(registry: string): 'http' | 'https' {
-  const host = registry.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  return host === 'localhost' || /^127\./.test(host) || host === '::1' ? 'http' : 'https';
-}
-
-interface Credentials {
-  user: string;
-  password: string;
-}
-
-/** Credentials for a registry from the auth files (never logged). */
-export function credentialsFor(registry: string, env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
-  const files = [env.REGISTRY_AUTH_FILE, '/run/containers/0/auth.json', path.join(os.homedir(), '.docker', 'config.json')].filter(Boolean) as string[];
-  const keys = [registry, `https://${registry}`, `http://${registry}`, ...(registry === 'registry-1.docker.io' ? ['docker.io', 'https://index.docker.io/v1/'] : [])];
-  for (const f of files) {
-    let auths: Record<string, { auth?: string }> | undefined;
-    try {
-      auths = (JSON.parse(fs.readFileSync(f, 'utf8')) as { auths?: Record<string, { auth?: string }> }).auths;
-    } catch {
-      continue;
-    }
-    for (const k of keys) {
-      const a = auths?.[k]?.auth;
-      if (!a) continue;
-      const plain = Buffer.from(a, 'base64').toString('utf8');
-      const i = plain.indexOf(':');
-      if (i > 0) return { user: plain.slice(0, i), password: plain.slice(i + 1) };
-    }
-  }
-  return undefined;
 }
 
 /** WWW-Authenticate: scheme and its parameters. */
@@ -113,16 +79,20 @@ export function parseChallenge(header: string): { scheme: string; params: Record
   return { scheme: (m?.[1] ?? '').toLowerCase(), params };
 }
 
-class Client {
+/** One endpoint of one repository (or of none: `login` asks for no scope). */
+export class Client {
   private auth: string | undefined;
-  private readonly base: string;
+  readonly base: string;
+  /** Tokens fetched: a second one means the first expired. */
+  tokens = 0;
 
   constructor(
-    private readonly ref: RemoteRef,
+    readonly endpoint: Endpoint,
+    private readonly repository: string | undefined,
     private readonly creds: Credentials | undefined,
     private readonly what: string,
   ) {
-    this.base = `${schemeFor(ref.registry)}://${ref.registry}`;
+    this.base = endpoint.base;
   }
 
   /**
@@ -144,7 +114,7 @@ class Client {
           await sleep(200 << attempt++);
           continue;
         }
-        throw imageError(`${this.what}: cannot reach ${this.ref.registry}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`, 'ERR_IMAGE_REGISTRY');
+        throw imageError(`${this.what}: cannot reach ${this.endpoint.host}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`, 'ERR_IMAGE_REGISTRY');
       }
       if (res.status >= 500 && attempt < RETRIES) {
         await res.body?.cancel();
@@ -157,6 +127,8 @@ class Client {
         hops++;
         continue;
       }
+      // A 401 with a token or credentials sent: the token expired (or was never good);
+      // one new one is fetched per request.
       if (res.status === 401 && !retried && sameHost) {
         await res.body?.cancel();
         await this.authenticate(res.headers.get('www-authenticate') ?? '');
@@ -178,7 +150,7 @@ class Client {
     if (scheme !== 'bearer' || !params.realm) throw this.denied(`it asks for ${scheme || 'an unknown'} authentication`);
     const u = new URL(params.realm);
     if (params.service) u.searchParams.set('service', params.service);
-    u.searchParams.set('scope', `repository:${this.ref.repository}:pull`);
+    if (this.repository) u.searchParams.set('scope', `repository:${this.repository}:pull`);
     const res = await fetch(u, { headers: basic ? { Authorization: basic } : {} }).catch((e: Error) => {
       throw imageError(`${this.what}: cannot reach the token server ${u.host}: ${e.message}`, 'ERR_IMAGE_REGISTRY');
     });
@@ -187,23 +159,31 @@ class Client {
     const token = body.token ?? body.access_token;
     if (!token) throw this.denied(`its token server ${u.host} gave no token`);
     this.auth = `Bearer ${token}`;
+    this.tokens++;
   }
 
   denied(why: string): Error {
     const who = this.creds ? `as user "${this.creds.user}"` : 'without credentials';
-    return imageError(`${this.what}: ${this.ref.registry} refused the pull ${who}: ${why}`, 'ERR_IMAGE_AUTH');
+    return imageError(`${this.what}: ${this.endpoint.host} refused ${this.repository ? 'the pull' : 'the login'} ${who}: ${why}`, 'ERR_IMAGE_AUTH');
   }
 
   url(kind: 'manifests' | 'blobs', ref: string): string {
-    return `${this.base}/v2/${this.ref.repository}/${kind}/${ref}`;
+    return `${this.base}/v2/${this.repository}/${kind}/${ref}`;
   }
 }
 
-async function fetchManifest(c: Client, reference: string, what: string, r: RemoteRef): Promise<{ body: Buffer; mediaType: string; digest: string }> {
+export interface Manifest {
+  body: Buffer;
+  mediaType: string;
+  digest: string;
+}
+
+export async function fetchManifest(c: Client, reference: string, what: string, r: RemoteRef): Promise<Manifest> {
   const res = await c.get(c.url('manifests', reference), MANIFEST_TYPES.join(', '));
-  if (res.status === 404) throw imageError(`${what}: ${r.registry} has no ${r.repository}:${reference} (manifest unknown)`, 'ERR_IMAGE_NOT_FOUND');
+  const at = c.endpoint.host;
+  if (res.status === 404) throw imageError(`${what}: ${at} has no ${r.repository}:${reference} (manifest unknown)`, 'ERR_IMAGE_NOT_FOUND');
   if (res.status === 401 || res.status === 403) throw c.denied(`it answered ${res.status}`);
-  if (!res.ok) throw imageError(`${what}: ${r.registry} answered ${res.status} for the manifest of ${r.repository}:${reference}`, 'ERR_IMAGE_REGISTRY');
+  if (!res.ok) throw imageError(`${what}: ${at} answered ${res.status} for the manifest of ${r.repository}:${reference}`, 'ERR_IMAGE_REGISTRY');
   const body = Buffer.from(await res.arrayBuffer());
   const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
   if (reference.startsWith('sha256:') && digest !== reference) throw imageError(`${what}: the manifest has digest ${digest}, not ${reference}: refused`, 'ERR_IMAGE_DIGEST');
@@ -212,29 +192,45 @@ async function fetchManifest(c: Client, reference: string, what: string, r: Remo
 }
 
 /**
- * Writes a blob into the layout, checking digest and size as it comes. A download that
- * breaks off resumes where it stopped (`Range`; a 200 instead of 206 means start over),
- * up to RETRIES times.
+ * Downloads a blob to `file`, checking digest and size as it comes. The bytes go to
+ * `file.part` first; a download that breaks off resumes where it stopped (`Range`; a 200
+ * instead of 206 means start over), up to RETRIES times — and a `.part` left by an earlier
+ * pull is resumed too. `onBytes` hears the running count.
  */
-async function fetchBlob(c: Client, layout: string, d: Descriptor, what: string): Promise<{ resumed: number }> {
-  const file = path.join(layout, 'blobs', 'sha256', d.digest.slice(7));
+export async function fetchBlob(c: Client, d: Descriptor, file: string, what: string, onBytes?: (bytes: number, resumedAt?: number) => void): Promise<{ resumed: number }> {
   if (fs.existsSync(file)) return { resumed: 0 };
   const tmp = `${file}.part`;
-  const out = await fsp.open(tmp, 'w', 0o600);
   let h = createHash('sha256');
   let size = 0;
+  try {
+    for await (const chunk of fs.createReadStream(tmp, { highWaterMark: 1 << 20 })) {
+      h.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+  } catch {
+    size = 0; // none
+  }
+  if (d.size !== undefined && size > d.size) {
+    h = createHash('sha256');
+    size = 0;
+  }
+  const out = await fsp.open(tmp, size ? 'r+' : 'w', 0o600);
   let resumed = 0;
   try {
     for (let attempt = 0; ; attempt++) {
       const res = await c.get(c.url('blobs', d.digest), undefined, size ? { Range: `bytes=${size}-` } : {});
-      if (size && res.status === 200) {
+      if (size && (res.status === 200 || res.status === 416)) {
+        if (res.status === 416) await res.body?.cancel();
         await out.truncate(0); // the registry ignored Range: from the start
         h = createHash('sha256');
         size = 0;
+        if (res.status === 416) continue;
       } else if (size && res.status === 206) {
         resumed++;
+        onBytes?.(size, size);
       } else if (!res.ok || !res.body) {
-        throw imageError(`${what}: blob ${d.digest}: the registry answered ${res.status}`, 'ERR_IMAGE_REGISTRY');
+        await res.body?.cancel();
+        throw imageError(`${what}: blob ${d.digest}: ${c.endpoint.host} answered ${res.status}`, 'ERR_IMAGE_REGISTRY');
       }
       try {
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -242,19 +238,18 @@ async function fetchBlob(c: Client, layout: string, d: Descriptor, what: string)
           await out.write(chunk, 0, chunk.length, size);
           h.update(chunk);
           size += chunk.length;
+          onBytes?.(size);
         }
         break;
       } catch (e) {
-        if ((e as { code?: string }).code === 'ERR_IMAGE_DIGEST' || attempt >= RETRIES) {
-          if ((e as { code?: string }).code === 'ERR_IMAGE_DIGEST') throw e;
-          throw imageError(`${what}: blob ${d.digest}: the download broke off ${attempt + 1} times: ${(e as Error).message}`, 'ERR_IMAGE_REGISTRY');
-        }
+        if ((e as { code?: string }).code === 'ERR_IMAGE_DIGEST') throw e;
+        if (attempt >= RETRIES) throw imageError(`${what}: blob ${d.digest}: the download broke off ${attempt + 1} times: ${(e as Error).message}`, 'ERR_IMAGE_REGISTRY');
         await sleep(200 << attempt);
       }
     }
   } catch (e) {
     await out.close();
-    await fsp.rm(tmp, { force: true });
+    if ((e as { code?: string }).code === 'ERR_IMAGE_DIGEST') await fsp.rm(tmp, { force: true });
     throw e;
   }
   await out.close();
@@ -265,50 +260,4 @@ async function fetchBlob(c: Client, layout: string, d: Descriptor, what: string)
   }
   await fsp.rename(tmp, file);
   return { resumed };
-}
-
-export interface PullProgress {
-  (line: string): void;
-}
-
-/**
- * Fetches `ref` into a new OCI image layout under `workDir` and returns its directory (the
- * caller imports it and removes it). Layers are downloaded three at a time.
- */
-export async function pullToLayout(ref: string, workDir: string, onProgress?: PullProgress, platform?: string): Promise<{ layout: string; remote: RemoteRef }> {
-  const r = remoteRef(ref);
-  const what = `image pull ${r.canonical}`;
-  const want = platform === undefined ? undefined : parsePlatform(platform);
-  if (platform !== undefined && !want) throw imageError(`${what}: --platform ${JSON.stringify(platform)} is not OS/ARCH[/VARIANT] (linux/arm64/v8)`, 'ERR_IMAGE_PLATFORM');
-  const c = new Client(r, credentialsFor(r.registry), what);
-  const layout = path.join(workDir, `.tmp-${process.pid}-pull-${randomBytes(6).toString('hex')}`);
-  await fsp.mkdir(path.join(layout, 'blobs', 'sha256'), { recursive: true, mode: 0o700 });
-  try {
-    let m = await fetchManifest(c, r.reference, what, r);
-    const put = async (x: { body: Buffer; digest: string }) => fsp.writeFile(path.join(layout, 'blobs', 'sha256', x.digest.slice(7)), x.body);
-    if (INDEX_TYPES.has(m.mediaType)) {
-      await put(m);
-      const chosen = pickPlatform((JSON.parse(m.body.toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? [], what, want);
-      m = await fetchManifest(c, chosen.digest, what, r);
-    }
-    await put(m);
-    const manifest = JSON.parse(m.body.toString('utf8')) as { config?: Descriptor; layers?: Descriptor[] };
-    if (!manifest.config || !Array.isArray(manifest.layers)) throw imageError(`${what}: the manifest has no config or layers (schema 1 is not supported)`, 'ERR_IMAGE_BAD_ARCHIVE');
-    await fetchBlob(c, layout, manifest.config, what);
-    const queue = [...manifest.layers];
-    let done = 0;
-    const worker = async () => {
-      for (let d = queue.shift(); d; d = queue.shift()) {
-        const { resumed } = await fetchBlob(c, layout, d, what);
-        onProgress?.(`${d.digest.slice(7, 19)}: downloaded${resumed ? ` (resumed ${resumed}×)` : ''} (${++done}/${manifest.layers!.length})`);
-      }
-    };
-    await Promise.all([worker(), worker(), worker()]);
-    fs.writeFileSync(path.join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}\n');
-    fs.writeFileSync(path.join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: m.mediaType, digest: m.digest, size: m.body.length }] }) + '\n');
-    return { layout, remote: r };
-  } catch (e) {
-    await fsp.rm(layout, { recursive: true, force: true });
-    throw e;
-  }
 }

@@ -3,6 +3,7 @@
 //   <lib>/images/                      mode 0700: image trees hold setuid binaries
 //     index.json                       {"version":1,"images":{"busybox:latest":"<id>"}}
 //     <id>/rootfs/                     a flat image's tree, the overlay's lower layer
+//     <id>/image.json                  a layered image's manifest and config, as they came
 //     <id>/config.json                 {name, tag, created, size, entries, env, cmd?, ..., source,
 //                                       layers? (diff_ids, bottom first), users?, digest?}
 //     layers/<diff_id hex>/            a layered image's layer, shared by every image that has it
@@ -23,15 +24,14 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { NativeBinding } from '../native/binding.ts';
 import { loadNative } from '../native/load.ts';
 import { rootOnlyDir } from '../state/files.ts';
 import { imagesDir, type StateRoots } from '../state/paths.ts';
 import { lookupCandidates, parseImageRef } from './ref.ts';
-import { layerPath, layersDir, unpackLayer } from './layers.ts';
+import { blobsDir, layerPath, layersDir, pinDigests, pinnedDigests, unpackLayer } from './layers.ts';
+import { alive, lockHeld, withFileLock } from './lock.ts';
 import { archiveKind, readDockerArchive, readOciLayout, type ArchiveImage, type RunConfig } from './oci.ts';
-import { pullToLayout } from './registry.ts';
 import { imageError, measureTree, unpack, wrapSystemError, type UnpackResult } from './unpack.ts';
 import { parseGroup, parsePasswd, readImageFile, readImageUsers, type ImageUsers } from './users.ts';
 
@@ -59,6 +59,10 @@ export interface ImageRecord {
   users?: ImageUsers;
   /** The manifest's digest, for an image that came with one. */
   manifestDigest?: string;
+  /** The image config's digest (what docker shows as IMAGE ID). */
+  configDigest?: string;
+  /** What it was imported or pulled from. */
+  source?: ConfigFile['source'];
   config: ImageConfig;
   /** Bytes of regular-file content. */
   size: number;
@@ -76,6 +80,10 @@ export interface ImportOptions {
   native?: NativeBinding;
   /** Asked before the tree a re-import replaces is deleted; a used tree is kept (dangling). */
   inUse?: InUse;
+  /** A pull's layout: layers the store has already need no blob in it (pull.ts). */
+  layersUnpacked?: boolean;
+  /** Where a pulled image came from, recorded instead of its temporary layout. */
+  pulledFrom?: { registry: string; reference: string };
 }
 
 interface ConfigFile extends ImageConfig {
@@ -85,7 +93,7 @@ interface ConfigFile extends ImageConfig {
   created: string;
   size: number;
   entries: number;
-  source: UnpackResult['source'] | { type: ArchiveImage['format']; path: string };
+  source: UnpackResult['source'] | { type: ArchiveImage['format']; path: string } | { type: 'registry'; registry: string; reference: string };
   layers?: string[];
   users?: ImageUsers;
   manifestDigest?: string;
@@ -116,6 +124,7 @@ export async function importImage(roots: StateRoots, ref: string, source: string
   }
   const staging = path.join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   let committed = false;
+  let unpin = () => {};
   try {
     await fsp.mkdir(path.join(staging, 'rootfs'), { recursive: true, mode: 0o755 });
     const tag = r.tag ?? (r.digest === undefined ? 'latest' : undefined);
@@ -129,7 +138,10 @@ export async function importImage(roots: StateRoots, ref: string, source: string
       if (archiveKind(path.join(staging, 'rootfs'))) archive = path.join(staging, 'rootfs');
     }
     if (archive) {
-      const img = await importLayers(opts.native ?? loadNative(), dir, archive, tag, what);
+      const img = await importLayers(opts.native ?? loadNative(), dir, archive, tag, what, opts.layersUnpacked);
+      unpin = img.unpin;
+      // As they came, for `image inspect` (planning never reads them).
+      await fsp.writeFile(path.join(staging, 'image.json'), JSON.stringify({ manifest: img.raw.manifest, config: img.raw.config }, null, 2) + '\n');
       await fsp.rm(path.join(staging, 'rootfs'), { recursive: true, force: true });
       config = {
         ...base,
@@ -137,7 +149,7 @@ export async function importImage(roots: StateRoots, ref: string, source: string
         entries: img.entries,
         env: withPath(opts.config?.env ?? img.config.env),
         ...pick({ ...img.config, ...opts.config }),
-        source: { type: img.format, path: path.resolve(source) },
+        source: opts.pulledFrom ? { type: 'registry', ...opts.pulledFrom } : { type: img.format, path: path.resolve(source) },
         layers: img.layers,
         users: img.users,
         ...(img.manifestDigest && { manifestDigest: img.manifestDigest }),
@@ -165,22 +177,17 @@ export async function importImage(roots: StateRoots, ref: string, source: string
   } catch (err) {
     if (!committed) await removeTree(staging);
     throw wrapSystemError(what, err);
+  } finally {
+    unpin();
   }
 }
 
-/**
- * Pulls `ref` from its registry (src/image/registry.ts) into a temporary OCI layout in the
- * store, imports it under its full name (`docker.io/library/busybox:latest`), removes the
- * layout. Nothing is stored unless every digest matched.
- */
-export async function pullImage(roots: StateRoots, ref: string, opts: ImportOptions & { onProgress?: (line: string) => void; platform?: string } = {}): Promise<ImageRecord> {
-  const dir = imagesDir(roots);
-  ensureStoreDir(dir);
-  const { layout, remote } = await pullToLayout(ref, dir, opts.onProgress, opts.platform);
+/** The manifest and image config a layered image came with (`image inspect`). */
+export function imageOrigin(roots: StateRoots, rec: ImageRecord): { manifest?: unknown; config?: unknown } {
   try {
-    return await importImage(roots, remote.canonical, layout, opts);
-  } finally {
-    await removeTree(layout);
+    return JSON.parse(fs.readFileSync(path.join(imagesDir(roots), rec.id, 'image.json'), 'utf8')) as { manifest?: unknown; config?: unknown };
+  } catch {
+    return {};
   }
 }
 
@@ -276,88 +283,20 @@ export async function pruneImages(roots: StateRoots, opts: { inUse?: InUse } = {
   return ids;
 }
 
-/**
- * Run `fn` holding the store's lock: `images/.lock`, created with O_EXCL and holding the
- * owner's pid. A lock whose pid is dead is stale and broken (under a second O_EXCL file so two
- * waiters cannot both break it and then both take it). Not re-entrant.
- */
+/** Run `fn` holding the store's lock, `images/.lock` (lock.ts). Not re-entrant. */
 export async function withImagesLock<T>(roots: StateRoots, fn: () => Promise<T> | T, timeoutMs = 120_000): Promise<T> {
   const dir = imagesDir(roots);
-  const lock = path.join(dir, '.lock');
   ensureStoreDir(dir);
-  const deadline = Date.now() + timeoutMs;
-  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-    try {
-      const fd = fs.openSync(lock, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
-      try {
-        fs.writeSync(fd, `${process.pid}\n`);
-      } finally {
-        fs.closeSync(fd);
-      }
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const holder = readPid(lock);
-    if (holder !== undefined && !alive(holder)) {
-      breakStaleLock(lock, holder);
-      continue;
-    }
-    if (Date.now() > deadline) throw imageError(`the image store ${dir} is locked by pid ${holder ?? '?'} (${lock})`, 'ERR_IMAGE_LOCKED');
-    await sleep(delay);
-  }
-  try {
-    return await fn();
-  } finally {
-    fs.rmSync(lock, { force: true });
-  }
+  return withFileLock(path.join(dir, '.lock'), fn, timeoutMs, `the image store ${dir}`);
 }
 
 /** The store is 0700 (image trees hold setuid binaries); its parents get the default mode. */
-function ensureStoreDir(dir: string): void {
+export function ensureStoreDir(dir: string): void {
   rootOnlyDir(path.dirname(dir)); // the state root: root only, like everything under it
   try {
     fs.mkdirSync(dir, { mode: 0o700 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-}
-
-function breakStaleLock(lock: string, deadPid: number): void {
-  const guard = `${lock}.break`;
-  try {
-    fs.closeSync(fs.openSync(guard, 'wx'));
-  } catch {
-    // Another process is breaking it; a guard left by a breaker that died is removed here.
-    try {
-      if (Date.now() - fs.statSync(guard).mtimeMs > 10_000) fs.rmSync(guard, { force: true });
-    } catch {
-      // gone meanwhile
-    }
-    return;
-  }
-  try {
-    if (readPid(lock) === deadPid) fs.rmSync(lock, { force: true });
-  } finally {
-    fs.rmSync(guard, { force: true });
-  }
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    const n = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-    return Number.isInteger(n) && n > 0 ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -414,6 +353,8 @@ function toRecord(dir: string, name: string, id: string, c: ConfigFile): ImageRe
     ...(layers && { layers }),
     ...(c.users && { users: c.users }),
     ...(c.manifestDigest && { manifestDigest: c.manifestDigest }),
+    ...(c.configDigest && { configDigest: c.configDigest }),
+    ...(c.source && { source: c.source }),
     config: { env: c.env ?? [], ...pick(c) },
     size: c.size,
     created: c.created,
@@ -459,15 +400,25 @@ function sweepLayers(dir: string): string[] {
       // no config (a flat image being written): it names no layer
     }
   }
+  for (const d of pinnedDigests(dir)) used.add(d); // an import or pull about to commit
   const out: string[] = [];
   const ldir = layersDir(dir);
   for (const e of listDir(ldir)) {
     const m = LEFTOVER.exec(e);
     const stale = m && Number(m[2]) !== process.pid && !alive(Number(m[2]));
+    if (/^\.lock-/.test(e) && !lockHeld(path.join(ldir, e))) fs.rmSync(path.join(ldir, e), { force: true });
     if (!stale && (!/^[0-9a-f]{64}$/.test(e) || used.has(e))) continue;
     const trash = path.join(dir, `.trash-${process.pid}-layer-${randomBytes(4).toString('hex')}`);
     fs.renameSync(path.join(ldir, e), trash);
     out.push(trash);
+  }
+  // Downloaded blobs not unpacked yet (a pull interrupted between the two): kept while a
+  // live pull pins them or holds their lock, so that the next pull resumes them.
+  const bdir = blobsDir(dir);
+  for (const e of listDir(bdir)) {
+    const hex = e.replace(/^\.lock-/, '').replace(/\.part$/, '');
+    if (used.has(hex) || lockHeld(path.join(bdir, `.lock-${hex}`))) continue;
+    fs.rmSync(path.join(bdir, e), { force: true });
   }
   return out;
 }
@@ -533,9 +484,21 @@ function isDirectory(p: string): boolean {
  * first; what the image's config says; its users read across the layers (the top layer
  * that has the file wins; a whiteout there means none).
  */
-async function importLayers(native: NativeBinding, dir: string, archive: string, tag: string | undefined, what: string) {
+async function importLayers(native: NativeBinding, dir: string, archive: string, tag: string | undefined, what: string, unpacked?: boolean) {
   const kind = archiveKind(archive)!;
-  const img = kind === 'oci-layout' ? await readOciLayout(archive, tag, what) : await readDockerArchive(archive, tag, what);
+  const present = unpacked ? (d: string) => fs.existsSync(layerPath(dir, d)) : undefined;
+  const img = kind === 'oci-layout' ? await readOciLayout(archive, tag, what, present) : await readDockerArchive(archive, tag, what);
+  // Kept by any sweep until the image's config names them (importImage unpins).
+  const unpin = pinDigests(dir, img.layers.map((l) => l.diffId));
+  try {
+    return { ...(await unpackAll(native, dir, img, what)), unpin };
+  } catch (e) {
+    unpin();
+    throw e;
+  }
+}
+
+async function unpackAll(native: NativeBinding, dir: string, img: ArchiveImage, what: string) {
   const dirs: string[] = [];
   let size = 0;
   let entries = 0;
@@ -560,5 +523,5 @@ async function importLayers(native: NativeBinding, dir: string, archive: string,
     return '';
   };
   const users: ImageUsers = { passwd: parsePasswd(read('etc/passwd')), group: parseGroup(read('etc/group')) };
-  return { format: img.format, config: img.config as RunConfig, layers: img.layers.map((l) => l.diffId), users, size, entries, manifestDigest: img.manifestDigest, configDigest: img.configDigest };
+  return { format: img.format, raw: img.raw, config: img.config as RunConfig, layers: img.layers.map((l) => l.diffId), users, size, entries, manifestDigest: img.manifestDigest, configDigest: img.configDigest };
 }

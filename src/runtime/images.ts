@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { FieldError } from '../errors.ts';
-import { pullImage, resolveImage } from '../image/index.ts';
+import { pullImage, resolveImage, type PullEvent } from '../image/index.ts';
 import { readImageUsers } from '../image/users.ts';
 import { signalName } from '../plan/probes.ts';
 import type { ImageInfo } from '../plan/container.ts';
@@ -107,7 +107,7 @@ export type PullMode = 'missing' | 'always' | 'never';
  * "Always for :latest": an image imported here must not send `busybox` to docker.io.
  * Absolute image paths are never pulled.
  */
-export async function ensureImages(roots: StateRoots, pod: Pod, mode: PullMode, onProgress?: (line: string) => void): Promise<void> {
+export async function ensureImages(roots: StateRoots, pod: Pod, mode: PullMode, onProgress?: (event: PullEvent | { type: 'pulling'; ref: string; container: string }) => void, registries?: string): Promise<void> {
   const all = [
     ...(pod.spec.initContainers ?? []).map((c, i) => ({ c, field: `spec.initContainers[${i}]` })),
     ...pod.spec.containers.map((c, i) => ({ c, field: `spec.containers[${i}]` })),
@@ -128,11 +128,10 @@ export async function ensureImages(roots: StateRoots, pod: Pod, mode: PullMode, 
       }
       continue;
     }
-    onProgress?.(`pulling ${c.image} for container "${c.name}"`);
+    onProgress?.({ type: 'pulling', ref: c.image, container: c.name });
     try {
-      const rec = await pullImage(roots, c.image, { onProgress });
       // Found again by its own name (`busybox` is stored as docker.io/library/busybox:latest).
-      onProgress?.(`pulled ${rec.name}`);
+      await pullImage(roots, c.image, { onProgress, registries });
     } catch (e) {
       throw new FieldError(`${field}.image`, `container "${c.name}": image "${c.image}" is not here and could not be pulled: ${(e as Error).message}`, {
         code: (e as { code?: string }).code,

@@ -24,6 +24,7 @@ import { recordHost, type HostRecord } from '../state/host.ts';
 import { podDirs, type PodDirs, type StateRoots } from '../state/paths.ts';
 import { isAlive, nsInode, nsInodeOf, procRef } from '../state/proc.ts';
 import { readState, stateFile } from '../state/status.ts';
+import type { PullEvent } from '../image/index.ts';
 import { ensureImages, resolveContainerImages, type PullMode } from './images.ts';
 import { mergeContributions, podHooks, type HookContext, type PodHook } from './hooks.ts';
 import { reservePod } from './reserve.ts';
@@ -53,7 +54,9 @@ export interface StartOptions {
   /** Images without an imagePullPolicy: pull when missing (default), always, or never. */
   pull?: PullMode;
   /** Lines about pulls in progress. */
-  onPull?: (line: string) => void;
+  onPull?: (event: PullEvent | { type: 'pulling'; ref: string; container: string }) => void;
+  /** A registries.yaml for pulls (else MINIPOD_REGISTRIES_CONF, else /etc/minipod/registries.yaml). */
+  registries?: string;
 }
 
 export interface StartedPod {
@@ -136,7 +139,7 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
   };
   const shimBinary = helperBinary('minipod-shim');
   // Images first: a pull is the only slow, fallible step that touches nothing of the pod.
-  await ensureImages(o.roots, pod, o.pull ?? 'missing', o.onPull);
+  await ensureImages(o.roots, pod, o.pull ?? 'missing', o.onPull, o.registries);
   // Plan once before touching the host: every manifest error is reported with nothing to
   // undo. The hooks then prepare the host (an address, files) and the plan is rebuilt.
   let plan = planPod(pod, ctx, hooks);

@@ -78,7 +78,7 @@ export class TestHost {
     for (const ch of label) hash = (hash * 31 + ch.charCodeAt(0)) % 200;
     // A short image name that is not here would be pulled from the default registry: make
     // that a closed loopback port, so no test can ever send a name to docker.io.
-    this.env = { ...process.env, MINIPOD_ROOT: this.root, MINIPOD_BACKOFF_BASE_MS: '200', MINIPOD_BRIDGE: `mpt${hash}`, MINIPOD_SUBNET: `10.240.${hash}.0/24`, MINIPOD_DEFAULT_REGISTRY: '127.0.0.1:2' };
+    this.env = { ...process.env, MINIPOD_ROOT: this.root, MINIPOD_BACKOFF_BASE_MS: '200', MINIPOD_BRIDGE: `mpt${hash}`, MINIPOD_SUBNET: `10.240.${hash}.0/24`, MINIPOD_DEFAULT_REGISTRY: '127.0.0.1:2', MINIPOD_REGISTRIES_CONF: '/dev/null' };
     delete this.env.NODE_EXTRA_CA_CERTS;
   }
 
