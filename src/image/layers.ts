@@ -154,7 +154,7 @@ async function extract(blob: LayerBlob, dest: string, scanner: TarScanner, what:
   tar.stdin!.end(Buffer.alloc(1024));
   const code = await tarDone;
   const diffId = `sha256:${hash.digest('hex')}`;
-  if (code !== 0 && !scanner.copyUps.length) throw imageError(`${what}: layer ${blob.diffId}: tar failed: ${tarErr.trim().split('\n').slice(-3).join('; ')}`, 'ERR_IMAGE_EXTRACT');
+  if (code !== 0 && !scanner.copyUps.length) throw imageError(`${what}: layer ${blob.diffId}: tar failed writing into ${dest}: ${tarErr.trim().split('\n').slice(-3).join('; ')}`, 'ERR_IMAGE_EXTRACT');
   return { diffId, bytes };
 }
 

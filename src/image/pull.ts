@@ -14,8 +14,10 @@
 //      users pay twice the disk; a re-pull downloads again).
 //   5. the manifest and config go into a small OCI layout that is imported as any other
 //      (store.ts), which commits the image under its full name.
-// A mismatch anywhere stores nothing of that image; layers already unpacked by then are
-// kept only while some image names them (the next sweep removes the others).
+// A mismatch anywhere stores nothing of that image: the blobs it downloaded are deleted
+// (only a `.part` of a download that broke off stays, for the next pull to resume), and
+// layers already unpacked by then are kept only while some image names them (the next
+// sweep removes the others).
 
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -128,6 +130,7 @@ export async function pullImage(roots: StateRoots, ref: string, opts: PullOption
     for (const i of layers.keys()) done[i] = new Promise<void>((res, rej) => (settle[i] = (e) => (e ? rej(e) : res())));
     for (const p of done) p.catch(() => {}); // awaited below, in order
     let failed: unknown;
+    const fetched: string[] = [];
     const download = async (l: LayerBlob) => {
       if (have(l)) return emit({ type: 'layer', digest: l.digest!, status: 'exists' });
       await withFileLock(lockPath(blobsDir(dir), l.digest!), async () => {
@@ -136,6 +139,7 @@ export async function pullImage(roots: StateRoots, ref: string, opts: PullOption
         await fetchBlob(client, { digest: l.digest!, size: l.size }, l.file, what, (bytes, resumedAt) => {
           if (!failed) emit({ type: 'layer', digest: l.digest!, status: 'downloading', bytes, total: l.size, ...(resumedAt !== undefined && { resumedAt }) });
         });
+        fetched.push(l.file);
       }, BLOB_LOCK_MS, `${what}: blob ${l.digest}`);
       if (!have(l)) emit({ type: 'layer', digest: l.digest!, status: 'downloaded', total: l.size });
     };
@@ -171,10 +175,12 @@ export async function pullImage(roots: StateRoots, ref: string, opts: PullOption
       }
     } catch (e) {
       failed ??= e;
-      throw e;
-    } finally {
       await Promise.allSettled(workers);
+      // Nothing of a failed pull stays but a `.part` (the next pull resumes it).
+      for (const f of fetched) await fsp.rm(f, { force: true });
+      throw e;
     }
+    await Promise.allSettled(workers);
     fs.writeFileSync(path.join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}\n');
     fs.writeFileSync(path.join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: m.mediaType, digest: m.digest, size: m.body.length }] }) + '\n');
     const rec = await importImage(roots, r.canonical, layout, { ...opts, native, layersUnpacked: true, pulledFrom: { registry: client.endpoint.host, reference: r.canonical } });
