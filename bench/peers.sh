@@ -28,7 +28,7 @@ REPO=$(dirname "$HERE")
 IMAGE=localhost/busybox:latest
 CONF=/etc/containers/containers.conf.d/50-minipod-bench.conf
 REGCONF=/etc/containers/registries.conf.d/99-minipod-bench-offline.conf
-PKGS=(podman crun runc conmon catatonit containernetworking-plugins busybox-static iptables
+PKGS=(podman crun runc conmon catatonit containernetworking-plugins netavark aardvark-dns busybox-static iptables
       nftables hyperfine curl jq iproute2 util-linux)
 
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }

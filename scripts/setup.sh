@@ -2,7 +2,8 @@
 # Sets up a fresh Debian 12 machine for minipod, from this checkout (as root):
 #   1. the Debian packages minipod and its tests use,
 #   2. the npm dependencies (npm ci) and the build (addon, pause, supervisor, bundle),
-#   3. the busybox:latest image the examples use (built from Debian's busybox-static).
+#   3. the busybox:latest image the examples use (built from Debian's busybox-static),
+#   4. Debian's nginx package, downloaded into rootfs/debs/ (for the nginx example's test).
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,4 +40,13 @@ npm run build
 
 # The image the examples name (busybox = busybox:latest).
 bash rootfs/build-busybox.sh
+
+# Debian's nginx package, not installed (that would start a web server on the host): the
+# tests build an nginx image from it for the seed example (examples/nginx), with no
+# network during the tests.
+if ! ls rootfs/debs/nginx_*.deb >/dev/null 2>&1; then
+  mkdir -p rootfs/debs
+  (cd rootfs/debs && { apt-get download nginx 2>/dev/null || { apt-get update -qq && apt-get download nginx; }; }) >/dev/null ||
+    echo "setup: could not download Debian's nginx package; the nginx example's test will be skipped" >&2
+fi
 echo "setup: done. Try: bin/minipod run examples/pod.yaml" >&2

@@ -14,7 +14,8 @@
 # Environment: WORK (default /var/tmp/minipod-nginx-build, kept: a second run only
 # re-imports), MIRROR (default: the first Debian mirror of apt's sources), NAME (default
 # nginx), MINIPOD (default: this checkout's bin/minipod), DEBIAN_TREE (an existing
-# minbase tree to start from instead of running debootstrap).
+# minbase tree to start from instead of running debootstrap), NO_IMPORT (only build the
+# layout: tag `nginx`, and tag `debian` for its base layer alone).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WORK=${WORK:-/var/tmp/minipod-nginx-build}
@@ -51,6 +52,7 @@ if [[ ! -f $WORK/layout.done ]]; then
   log "layer 1: Debian minbase"
   cp -a "$base/." "$B/rootfs/"
   umoci repack --image "$L:nginx" "$B"
+  umoci config --image "$L:nginx" --tag debian --config.env "$PATHENV" --config.cmd bash # the base alone, as an image too
   log "layer 2: apt-get install nginx-light"
   cp /etc/resolv.conf "$B/rootfs/etc/resolv.conf" # apt in the chroot resolves the mirror as the host does
   printf '#!/bin/sh\nexit 101\n' >"$B/rootfs/usr/sbin/policy-rc.d" # no service starts in the chroot
@@ -69,5 +71,6 @@ if [[ ! -f $WORK/layout.done ]]; then
     --config.exposedports 80/tcp --config.stopsignal SIGQUIT --config.workingdir /
   touch "$WORK/layout.done"
 fi
+[[ -n ${NO_IMPORT:-} ]] && { log "OCI layout in $L (tags nginx, debian)"; exit 0; }
 log "importing $WORK/oci as $NAME"
 "$MINIPOD" image import "$NAME" "$L"

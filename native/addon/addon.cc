@@ -369,6 +369,18 @@ Napi::Value Opaque(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// isOpaque(dir): whether trusted.overlay.opaque is "y" (lgetxattr: never through a symlink).
+// A hard link's target is looked up in the lower layers; an opaque directory above hides
+// everything below it.
+Napi::Value IsOpaque(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string p = info[0].As<Napi::String>().Utf8Value();
+  char v[2] = {0, 0};
+  ssize_t n = lgetxattr(p.c_str(), "trusted.overlay.opaque", v, sizeof v);
+  if (n < 0 && errno != ENODATA && errno != ENOTSUP && errno != ERANGE) throw SysError(env, "lgetxattr", errno, p.c_str());
+  return Napi::Boolean::New(env, n == 1 && v[0] == 'y');
+}
+
 Napi::Value Close(const Napi::CallbackInfo& info) {
   close(ToFd(info[0]));
   return info.Env().Undefined();
@@ -387,6 +399,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close));
   exports.Set("whiteout", Napi::Function::New(env, Whiteout));
   exports.Set("opaque", Napi::Function::New(env, Opaque));
+  exports.Set("isOpaque", Napi::Function::New(env, IsOpaque));
   exports.Set("mount", Napi::Function::New(env, Mount));
   exports.Set("umount", Napi::Function::New(env, Umount));
   return exports;

@@ -90,15 +90,18 @@ export interface UnpackedLayer {
 }
 
 /**
- * The file of a lower layer (top first) at `rel`, not whited out above it: for a hard link
- * into a lower layer. Every component is looked at with lstat and none may be a symlink —
- * a lower layer's `keep -> /etc` must never make `keep/shadow` the host's file.
+ * What the stack of layers (top first) shows at `rel`, as overlayfs would: the path in the
+ * topmost layer that has it, `null` when a whiteout hides it, undefined when no layer has
+ * it. Every component is looked at with lstat and none may be a symlink — a lower layer's
+ * `keep -> /etc` must never make `keep/shadow` the host's file; a directory on the way that
+ * is opaque in some layer hides the layers below that one.
  */
-function lowerFile(lowers: string[], rel: string): string | undefined {
+export function lookupInLayers(native: Pick<NativeBinding, 'isOpaque'>, layers: string[], rel: string): { path: string; st: fs.Stats } | null | undefined {
   const parts = Buffer.from(rel, 'latin1').toString('utf8').split('/').filter(Boolean);
-  for (const l of lowers) {
+  for (const l of layers) {
     let p = l;
     let st: fs.Stats | undefined;
+    let opaque = false;
     for (const [i, part] of parts.entries()) {
       p = path.join(p, part);
       try {
@@ -107,13 +110,20 @@ function lowerFile(lowers: string[], rel: string): string | undefined {
         st = undefined;
         break;
       }
-      if (st.isCharacterDevice() && st.rdev === 0) return undefined; // whited out here
-      if (i < parts.length - 1 && !st.isDirectory()) return undefined; // a link or a file on the way
+      if (st.isCharacterDevice() && st.rdev === 0) return null; // whited out here
+      if (i < parts.length - 1 && !st.isDirectory()) return null; // a link or a file on the way hides the rest
+      if (i < parts.length - 1 && native.isOpaque(p)) opaque = true;
     }
-    if (!st) continue;
-    return st.isFile() ? p : undefined;
+    if (st) return { path: p, st };
+    if (opaque) return undefined; // nothing below an opaque directory shows through
   }
   return undefined;
+}
+
+/** The regular file of a lower layer (top first) at `rel`: for a hard link into a lower layer. */
+function lowerFile(native: Pick<NativeBinding, 'isOpaque'>, lowers: string[], rel: string): string | undefined {
+  const found = lookupInLayers(native, lowers, rel);
+  return found?.st.isFile() ? found.path : undefined;
 }
 
 /** Streams the layer's tar through the scanner into GNU tar at dest; returns its sha256. */
@@ -221,7 +231,7 @@ async function unpackLocked(native: NativeBinding, final: string, blob: LayerBlo
   const tmp = path.join(layersDir(imagesDir), `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
     await fsp.mkdir(tmp, { mode: 0o755 });
-    let scanner = new TarScanner(`${what}: layer ${blob.diffId}`, (rel) => lowerFile(lowers, rel) !== undefined);
+    let scanner = new TarScanner(`${what}: layer ${blob.diffId}`, (rel) => lowerFile(native, lowers, rel) !== undefined);
     let got = await extract(blob, tmp, scanner, what);
     if (got.diffId !== blob.diffId) throw imageError(`${what}: layer content has digest ${got.diffId}, the config says ${blob.diffId}: refused, nothing stored`, 'ERR_IMAGE_DIGEST');
     if (scanner.copyUps.length) {
@@ -230,13 +240,13 @@ async function unpackLocked(native: NativeBinding, final: string, blob: LayerBlo
       await fsp.rm(tmp, { recursive: true, force: true });
       await fsp.mkdir(tmp, { mode: 0o755 });
       for (const rel of targets) {
-        const from = lowerFile(lowers, rel)!;
+        const from = lowerFile(native, lowers, rel)!;
         const to = path.join(tmp, Buffer.from(rel, 'latin1').toString('utf8'));
         await fsp.mkdir(path.dirname(to), { recursive: true, mode: 0o755 });
         const r = await run('cp', ['-a', '--reflink=auto', '--', from, to]);
         if (r.code !== 0) throw imageError(`${what}: copying ${rel} up from a lower layer failed: ${r.stderr.trim()}`, 'ERR_IMAGE_EXTRACT');
       }
-      scanner = new TarScanner(`${what}: layer ${blob.diffId}`, (rel) => targets.includes(rel) || lowerFile(lowers, rel) !== undefined);
+      scanner = new TarScanner(`${what}: layer ${blob.diffId}`, (rel) => targets.includes(rel) || lowerFile(native, lowers, rel) !== undefined);
       got = await extract(blob, tmp, scanner, what);
     }
     applyWhiteouts(native, tmp, scanner.whiteouts);

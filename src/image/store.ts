@@ -29,7 +29,7 @@ import { loadNative } from '../native/load.ts';
 import { rootOnlyDir } from '../state/files.ts';
 import { imagesDir, type StateRoots } from '../state/paths.ts';
 import { lookupCandidates, parseImageRef } from './ref.ts';
-import { blobsDir, layerPath, layersDir, pinDigests, pinnedDigests, unpackLayer } from './layers.ts';
+import { blobsDir, layerPath, layersDir, lookupInLayers, pinDigests, pinnedDigests, unpackLayer } from './layers.ts';
 import { alive, lockHeld, withFileLock } from './lock.ts';
 import { archiveKind, readDockerArchive, readOciLayout, type ArchiveImage, type RunConfig } from './oci.ts';
 import { imageError, measureTree, unpack, wrapSystemError, type UnpackResult } from './unpack.ts';
@@ -511,16 +511,11 @@ async function unpackAll(native: NativeBinding, dir: string, img: ArchiveImage, 
   }
   const top = [...dirs].reverse();
   const read = (rel: string): string => {
-    for (const l of top) {
-      try {
-        const st = fs.lstatSync(path.join(l, rel));
-        if (st.isCharacterDevice() && st.rdev === 0) return '';
-      } catch {
-        continue;
-      }
-      return readImageFile(l, rel) ?? '';
-    }
-    return '';
+    // The topmost layer that shows the file (whiteouts and opaque directories respected);
+    // read inside that layer's root, so a symlink there cannot lead out of it.
+    const found = lookupInLayers(native, top, rel);
+    const layer = found && top.find((l) => found.path.startsWith(`${l}/`));
+    return layer ? (readImageFile(layer, rel) ?? '') : '';
   };
   const users: ImageUsers = { passwd: parsePasswd(read('etc/passwd')), group: parseGroup(read('etc/group')) };
   return { format: img.format, raw: img.raw, config: img.config as RunConfig, layers: img.layers.map((l) => l.diffId), users, size, entries, manifestDigest: img.manifestDigest, configDigest: img.configDigest };

@@ -69,6 +69,8 @@ export interface NativeBinding {
   whiteout(path: string): void;
   /** Marks a directory opaque for overlayfs (trusted.overlay.opaque=y; a layer's `.wh..wh..opq`). */
   opaque(dir: string): void;
+  /** Whether a directory is opaque for overlayfs (never follows a symlink). */
+  isOpaque(dir: string): boolean;
 }
 
 /** What the addon exports: the same calls, with the plan as JSON and no defaults. */
@@ -110,5 +112,6 @@ export function wrapAddon(raw: RawAddon): NativeBinding {
     umount: (target, detach) => raw.umount(target, detach),
     whiteout: (p) => raw.whiteout(p),
     opaque: (d) => raw.opaque(d),
+    isOpaque: (d) => raw.isOpaque(d),
   };
 }

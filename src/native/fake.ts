@@ -65,6 +65,9 @@ export class FakeNative implements NativeBinding {
   opaque(d: string): void {
     this.opaques.push(d);
   }
+  isOpaque(d: string): boolean {
+    return this.opaques.includes(d);
+  }
   umount(target: string): void {
     const i = this.mounts.findIndex((m) => m.target === target);
     if (i >= 0) this.mounts.splice(i, 1);

@@ -5,7 +5,12 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+
 import { busyboxRootfs, needsRoot, repo, TestHost, waitFor } from './helpers.ts';
+import { buildNginxLayout, nginxDeb } from './nginx-image.ts';
+import { haveTools, sh, startRegistry } from './registry-fixture.ts';
 
 const example = (name: string) => path.join(repo, 'examples', name);
 
@@ -32,7 +37,7 @@ describe('examples', { skip: needsRoot }, () => {
     assert.equal(r.code, 0, r.stderr);
   });
   after(async () => {
-    await h.cli(['rm', '-f', 'web', 'pod-network', 'web-config', 'shared-disk', 'port-clash']);
+    await h.cli(['rm', '-f', 'web', 'pod-network', 'web-config', 'shared-disk', 'port-clash', 'ghost']);
     await h.cli(['network', 'rm']);
     const left = { mounts: h.mounts(), dirs: h.podDirs() };
     h.cleanup();
@@ -92,5 +97,34 @@ describe('examples', { skip: needsRoot }, () => {
     assert.match(r.stderr, /80\/TCP is also declared by spec\.containers\[0\]\.ports\[0\]/);
     assert.match(r.stdout + r.stderr, /\[second\] .*Address (already )?in use/);
     assert.match(r.stderr, /\[second\] exited with code 1/);
+  });
+
+  test('nginx/ghost.yaml: `image: nginx` with no command, pulled from a docker.io mirror, configured by a ConfigMap, proxying to the blog on localhost', { skip: !nginxDeb() ? 'needs Debian\'s nginx package in rootfs/debs (scripts/setup.sh downloads it)' : !haveTools && 'needs umoci, skopeo and docker-registry' }, async () => {
+    const work = mkdtempSync(path.join(os.tmpdir(), 'minipod-nginx-'));
+    const reg = await startRegistry(path.join(work, 'registry'));
+    try {
+      const layout = buildNginxLayout(work, nginxDeb()!);
+      sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:nginx`, `docker://${reg.addr}/library/nginx:latest`]);
+      // docker.io is only ever this mirror: the pull cannot leave the sandbox's loopback.
+      const conf = path.join(work, 'registries.yaml');
+      writeFileSync(conf, `mirrors:\n  docker.io:\n    endpoint: [http://${reg.addr}]\n`);
+      const env = { MINIPOD_REGISTRIES_CONF: conf, MINIPOD_DEFAULT_REGISTRY: 'docker.io' };
+      const r = await h.cli(['run', '-d', example('nginx/ghost.yaml')], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /pulling nginx for container "nginx"/);
+      const page = await waitFor(() => get('http://127.0.0.1:8888/').catch(() => undefined), 'nginx on the hostPort');
+      assert.equal(page.status, 200);
+      assert.equal(page.body, '<h1>a blog, behind nginx</h1>\n', 'served by the blog, through nginx');
+      const inspect = JSON.parse((await h.cli(['inspect', 'ghost'])).stdout);
+      const nginx = inspect.spec.containers.find((c: { name: string }) => c.name === 'nginx');
+      assert.equal(nginx.command, undefined, 'the manifest has no command');
+      await waitFor(async () => (await h.cli(['logs', 'ghost', '-c', 'nginx'])).stdout.includes('"GET / HTTP/1.1" 200'), 'nginx\'s access log in the container output');
+      const ps = await h.cli(['exec', 'ghost', '-c', 'nginx', '--', 'ps', '-o', 'args']);
+      assert.match(ps.stdout, /nginx: master process nginx -g daemon off;/, 'the image\'s Cmd');
+      assert.equal((await h.cli(['rm', 'ghost'])).code, 0, 'SIGQUIT, the image\'s StopSignal, stops nginx within the grace period');
+    } finally {
+      reg.proc.kill('SIGKILL');
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { pullRenderer } from '../../src/cli/progress.ts';
+import type { PullEvent } from '../../src/image/index.ts';
 
 function stream(isTTY: boolean) {
   const out = { isTTY, text: '', write(s: string) { out.text += s; return true; } };
@@ -13,7 +14,7 @@ function stream(isTTY: boolean) {
 
 const a = `sha256:${'a'.repeat(64)}`;
 const b = `sha256:${'b'.repeat(64)}`;
-const resolved = { type: 'resolved', ref: 'r.example/x:1', endpoint: 'r.example', digest: `sha256:${'c'.repeat(64)}`, layers: [{ digest: a, size: 2_000_000 }, { digest: b, size: 10 }] } as const;
+const resolved: PullEvent & { type: 'resolved' } = { type: 'resolved', ref: 'r.example/x:1', endpoint: 'r.example', digest: `sha256:${'c'.repeat(64)}`, layers: [{ digest: a, size: 2_000_000 }, { digest: b, size: 10 }] };
 
 test('not a terminal: one line per change of state, never one per chunk', () => {
   const out = stream(false);
