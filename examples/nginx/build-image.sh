@@ -51,7 +51,7 @@ if [[ ! -f $WORK/layout.done ]]; then
   umoci unpack --image "$L:nginx" "$B" >/dev/null
   log "layer 1: Debian minbase"
   cp -a "$base/." "$B/rootfs/"
-  umoci repack --image "$L:nginx" "$B"
+  umoci repack --refresh-bundle --image "$L:nginx" "$B" # the next repack is a layer of its own
   umoci config --image "$L:nginx" --tag debian --config.env "$PATHENV" --config.cmd bash # the base alone, as an image too
   log "layer 2: apt-get install nginx-light"
   cp /etc/resolv.conf "$B/rootfs/etc/resolv.conf" # apt in the chroot resolves the mirror as the host does

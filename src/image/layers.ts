@@ -19,13 +19,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
 import type { NativeBinding } from '../native/binding.ts';
 import { sniff, type LayerBlob } from './oci.ts';
 import { alive, withFileLock } from './lock.ts';
 import { TarScanner } from './tar-scan.ts';
-import { imageError, run, tarExtractArgs } from './unpack.ts';
+import { imageError, measureTree, run, tarExtractArgs } from './unpack.ts';
 
 export function layersDir(imagesDir: string): string {
   return path.join(imagesDir, 'layers');
@@ -127,7 +128,7 @@ function lowerFile(native: Pick<NativeBinding, 'isOpaque'>, lowers: string[], re
 }
 
 /** Streams the layer's tar through the scanner into GNU tar at dest; returns its sha256. */
-async function extract(blob: LayerBlob, dest: string, scanner: TarScanner, what: string): Promise<{ diffId: string; bytes: number }> {
+async function extract(blob: LayerBlob, dest: string, scanner: TarScanner, what: string, feed?: Readable): Promise<{ diffId: string; bytes: number; entries: number }> {
   // Whiteout markers are not extracted: applyWhiteouts makes them from the scanner's list.
   const tar = spawn('tar', [...tarExtractArgs(dest), '--exclude=.wh.*'], { stdio: ['pipe', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } });
   let tarErr = '';
@@ -135,16 +136,18 @@ async function extract(blob: LayerBlob, dest: string, scanner: TarScanner, what:
   const tarDone = new Promise<number | null>((resolve) => tar.on('close', (code) => resolve(code)));
   tar.stdin!.on('error', () => {});
   const hash = createHash('sha256');
-  const source = fs.createReadStream(blob.file, { highWaterMark: 1 << 20 });
+  const source: Readable = feed ?? fs.createReadStream(blob.file, { highWaterMark: 1 << 20 });
   let zstd: ReturnType<typeof spawn> | undefined;
-  let stream: AsyncIterable<Buffer>;
+  let stream: Readable;
   if (blob.compression === 'gzip') stream = source.pipe(createGunzip());
   else if (blob.compression === 'zstd') {
     zstd = spawn('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'ignore'] });
     source.pipe(zstd.stdin!);
     zstd.stdin!.on('error', () => {});
-    stream = zstd.stdout! as AsyncIterable<Buffer>;
+    stream = zstd.stdout!;
   } else stream = source;
+  // pipe() does not pass errors on: a source that fails (a download refused) ends the read.
+  if (stream !== source) source.on('error', (e) => stream.destroy(e));
   try {
     for await (const chunk of stream) {
       hash.update(chunk);
@@ -160,12 +163,12 @@ async function extract(blob: LayerBlob, dest: string, scanner: TarScanner, what:
   } finally {
     zstd?.kill();
   }
-  const bytes = scanner.finish().bytes;
+  const { bytes, entries } = scanner.finish();
   tar.stdin!.end(Buffer.alloc(1024));
   const code = await tarDone;
   const diffId = `sha256:${hash.digest('hex')}`;
   if (code !== 0 && !scanner.copyUps.length) throw imageError(`${what}: layer ${blob.diffId}: tar failed writing into ${dest}: ${tarErr.trim().split('\n').slice(-3).join('; ')}`, 'ERR_IMAGE_EXTRACT');
-  return { diffId, bytes };
+  return { diffId, bytes, entries };
 }
 
 /**
@@ -216,23 +219,32 @@ function isLink(p: string): boolean {
  * Unpacks one layer above `lowers` (the layers below it, top first), unless the store has
  * it already. Throws, leaving nothing, when the content does not match its diff_id.
  */
-export async function unpackLayer(native: NativeBinding, imagesDir: string, blob: LayerBlob, lowers: string[], what: string): Promise<UnpackedLayer> {
+export async function unpackLayer(native: NativeBinding, imagesDir: string, blob: LayerBlob, lowers: string[], what: string, feed?: Readable): Promise<UnpackedLayer> {
   const final = layerPath(imagesDir, blob.diffId);
   if (fs.existsSync(final)) return { dir: final, fresh: false, bytes: 0 };
   fs.mkdirSync(layersDir(imagesDir), { recursive: true, mode: 0o700 });
-  return withFileLock(lockPath(layersDir(imagesDir), blob.diffId), () => unpackLocked(native, final, blob, lowers, what), LAYER_LOCK_MS, `${what}: layer ${blob.diffId}`);
+  return withFileLock(lockPath(layersDir(imagesDir), blob.diffId), () => unpackLocked(native, final, blob, lowers, what, feed), LAYER_LOCK_MS, `${what}: layer ${blob.diffId}`);
 }
 
-async function unpackLocked(native: NativeBinding, final: string, blob: LayerBlob, lowers: string[], what: string): Promise<UnpackedLayer> {
-  if (fs.existsSync(final)) return { dir: final, fresh: false, bytes: 0 }; // unpacked while we waited
+/**
+ * With `feed`, the compressed bytes come from it as they are downloaded (pull.ts), their
+ * magic checked by the feeder; the layer is renamed into place only after the feed has
+ * ended, i.e. after the download's digest matched. A second pass (hard links into a lower
+ * layer) reads `blob.file`, complete by then.
+ */
+async function unpackLocked(native: NativeBinding, final: string, blob: LayerBlob, lowers: string[], what: string, feed?: Readable): Promise<UnpackedLayer> {
+  if (fs.existsSync(final)) {
+    feed?.resume(); // unpacked while we waited: the download still runs to its end
+    return { dir: final, fresh: false, bytes: 0 };
+  }
   const imagesDir = path.dirname(path.dirname(final));
-  const magic = sniff(blob.file);
+  const magic = feed ? blob.compression : sniff(blob.file);
   if (magic !== blob.compression) throw imageError(`${what}: layer ${blob.diffId} is said to be ${blob.compression} but its bytes are ${magic}`, 'ERR_IMAGE_BAD_ARCHIVE');
   const tmp = path.join(layersDir(imagesDir), `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
     await fsp.mkdir(tmp, { mode: 0o755 });
     let scanner = new TarScanner(`${what}: layer ${blob.diffId}`, (rel) => lowerFile(native, lowers, rel) !== undefined);
-    let got = await extract(blob, tmp, scanner, what);
+    let got = await extract(blob, tmp, scanner, what, feed);
     if (got.diffId !== blob.diffId) throw imageError(`${what}: layer content has digest ${got.diffId}, the config says ${blob.diffId}: refused, nothing stored`, 'ERR_IMAGE_DIGEST');
     if (scanner.copyUps.length) {
       // Hard links into a lower layer: copy their targets up, then unpack again.
@@ -251,11 +263,35 @@ async function unpackLocked(native: NativeBinding, final: string, blob: LayerBlo
     }
     applyWhiteouts(native, tmp, scanner.whiteouts);
     await fsp.rename(tmp, final);
+    // Files copied up for hard links are content of this layer that its tar does not carry.
+    const copied = scanner.copyUps.reduce((n, rel) => n + (fs.lstatSync(path.join(final, Buffer.from(rel, 'latin1').toString('utf8')), { throwIfNoEntry: false })?.size ?? 0), 0);
+    writeLayerSize(final, { size: got.bytes + copied, entries: got.entries });
     return { dir: final, fresh: true, bytes: got.bytes };
   } catch (e) {
     await fsp.rm(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * A layer's size (bytes of regular-file content, entries), counted by the tar scanner as
+ * it was unpacked and kept beside it in `<hex>.size`, so that an image's size never needs a
+ * walk of its trees. A layer without one (unpacked by an older minipod) is measured once.
+ */
+export async function layerSize(dir: string): Promise<{ size: number; entries: number }> {
+  try {
+    const j = JSON.parse(fs.readFileSync(`${dir}.size`, 'utf8')) as { size: number; entries: number };
+    if (Number.isInteger(j.size) && Number.isInteger(j.entries)) return j;
+  } catch {
+    // none yet
+  }
+  const m = await measureTree(dir);
+  writeLayerSize(dir, m);
+  return m;
+}
+
+function writeLayerSize(dir: string, m: { size: number; entries: number }): void {
+  fs.writeFileSync(`${dir}.size`, JSON.stringify({ size: m.size, entries: m.entries }) + '\n', { mode: 0o600 });
 }
 
 /** Where a pull keeps layer blobs between download and unpack (`<hex>`, `<hex>.part`). */

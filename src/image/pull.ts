@@ -9,7 +9,9 @@
 //      blobs/.lock-<hex>: a second pull of the same image waits and then finds the blob (or
 //      the layer) there; a `.part` an interrupted pull left is resumed with Range.
 //   4. meanwhile, layers are unpacked bottom first as soon as each has arrived (layers.ts:
-//      diff_id checked, tar scanned, one lock per layer), and each blob is deleted once its
+//      diff_id checked, tar scanned, one lock per layer) — a layer whose lowers are all
+//      unpacked when its download starts (the bottom one always) is unpacked as its bytes
+//      come, committed only after its digest matched — and each blob is deleted once its
 //      layer is unpacked: the store keeps no compressed copy (containerd keeps both and its
 //      users pay twice the disk; a re-pull downloads again).
 //   5. the manifest and config go into a small OCI layout that is imported as any other
@@ -23,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 
 import { imagesDir, type StateRoots } from '../state/paths.ts';
 import { credentialsFor } from './auth.ts';
@@ -31,7 +34,7 @@ import { withFileLock } from './lock.ts';
 import { loadNative } from '../native/load.ts';
 import { diffIds, LAYER_TYPES, parsePlatform, pickPlatform, type Descriptor, type LayerBlob } from './oci.ts';
 import { endpointsFor, loadRegistries, type RegistriesConfig } from './registries-conf.ts';
-import { Client, fetchBlob, fetchManifest, INDEX_TYPES, remoteRef, type Manifest, type RemoteRef } from './registry.ts';
+import { Client, fetchBlob, fetchManifest, INDEX_TYPES, remoteRef, type BlobSink, type Manifest, type RemoteRef } from './registry.ts';
 import { ensureStoreDir, importImage, type ImageRecord, type ImportOptions } from './store.ts';
 import { imageError } from './unpack.ts';
 
@@ -131,22 +134,76 @@ export async function pullImage(roots: StateRoots, ref: string, opts: PullOption
     for (const p of done) p.catch(() => {}); // awaited below, in order
     let failed: unknown;
     const fetched: string[] = [];
-    const download = async (l: LayerBlob) => {
+    const native = opts.native ?? loadNative();
+    const download = async (l: LayerBlob, i: number) => {
       if (have(l)) return emit({ type: 'layer', digest: l.digest!, status: 'exists' });
       await withFileLock(lockPath(blobsDir(dir), l.digest!), async () => {
         if (have(l) || fs.existsSync(l.file)) return; // another pull got it meanwhile
         emit({ type: 'layer', digest: l.digest!, status: 'downloading', bytes: 0, total: l.size });
-        await fetchBlob(client, { digest: l.digest!, size: l.size }, l.file, what, (bytes, resumedAt) => {
+        const onBytes = (bytes: number, resumedAt?: number) => {
           if (!failed) emit({ type: 'layer', digest: l.digest!, status: 'downloading', bytes, total: l.size, ...(resumedAt !== undefined && { resumedAt }) });
-        });
+        };
+        // Every layer below is unpacked already (always so for the bottom one): unpack this
+        // one while it downloads.
+        if (layers.slice(0, i).every(have)) await streamLayer(l, onBytes);
+        else await fetchBlob(client, { digest: l.digest!, size: l.size }, l.file, what, onBytes);
         fetched.push(l.file);
       }, BLOB_LOCK_MS, `${what}: blob ${l.digest}`);
       if (!have(l)) emit({ type: 'layer', digest: l.digest!, status: 'downloaded', total: l.size });
     };
+    /**
+     * Download and unpack at once: the bytes go to the blob file and, through a bounded
+     * buffer, to the unpacker. The unpacker commits the layer only once the feed has ended,
+     * which is after the download's digest matched. If the registry makes the download
+     * start over, or the unpack fails, the download goes on alone and the layer is unpacked
+     * from the file afterwards (or the failure is reported there).
+     */
+    const streamLayer = async (l: LayerBlob, onBytes: (bytes: number, resumedAt?: number) => void) => {
+      const feed = new PassThrough({ highWaterMark: 4 << 20 });
+      let dead = false;
+      let first = true;
+      const lowers = layers.slice(0, layers.indexOf(l)).map((x) => layerPath(dir, x.diffId)).reverse();
+      // However the unpacker ends (early too: another pull had the layer), the feed is
+      // drained from then on, so that the download never waits for it.
+      const stop = (ok: boolean) => {
+        dead = true;
+        feed.resume();
+        return ok;
+      };
+      const unpacking = unpackLayer(native, dir, l, lowers, what, feed).then(() => stop(true), () => stop(false));
+      const sink: BlobSink = {
+        async write(chunk) {
+          if (dead) return;
+          if (first) {
+            first = false;
+            const magic = chunk[0] === 0x1f && chunk[1] === 0x8b ? 'gzip' : chunk.length >= 4 && chunk.readUInt32LE(0) === 0xfd2fb528 ? 'zstd' : 'none';
+            if (magic !== l.compression) throw imageError(`${what}: layer ${l.diffId} is said to be ${l.compression} but its bytes are ${magic}`, 'ERR_IMAGE_BAD_ARCHIVE');
+          }
+          if (!feed.write(chunk)) await new Promise<void>((r) => (dead ? r() : feed.once('drain', r)));
+        },
+        restart() {
+          dead = true;
+          feed.destroy(new Error('the download started over'));
+        },
+      };
+      try {
+        await fetchBlob(client, { digest: l.digest!, size: l.size }, l.file, what, onBytes, sink);
+      } catch (e) {
+        dead = true;
+        feed.destroy(e as Error);
+        await unpacking;
+        throw e;
+      }
+      feed.end();
+      if (await unpacking) {
+        emit({ type: 'layer', digest: l.digest!, status: 'extracting', total: l.size });
+        await fsp.rm(l.file, { force: true });
+      }
+    };
     const worker = async () => {
       for (let i = queue.shift(); i !== undefined && !failed; i = queue.shift()) {
         try {
-          await download(layers[i]);
+          await download(layers[i], i);
           settle[i]();
         } catch (e) {
           failed ??= e;
@@ -158,8 +215,7 @@ export async function pullImage(roots: StateRoots, ref: string, opts: PullOption
     for (const l of layers) if (!have(l)) emit({ type: 'layer', digest: l.digest!, status: 'waiting', total: l.size });
     const workers = Array.from({ length: Math.max(1, opts.parallel ?? 3) }, worker);
 
-    // Unpacking, in order, as each layer arrives.
-    const native = opts.native ?? loadNative();
+    // Unpacking, in order, as each layer arrives (unless it was unpacked as it came).
     const lowers: string[] = [];
     try {
       for (const [i, l] of layers.entries()) {

@@ -195,10 +195,20 @@ export async function fetchManifest(c: Client, reference: string, what: string, 
  * Downloads a blob to `file`, checking digest and size as it comes. The bytes go to
  * `file.part` first; a download that breaks off resumes where it stopped (`Range`; a 200
  * instead of 206 means start over), up to RETRIES times — and a `.part` left by an earlier
- * pull is resumed too. `onBytes` hears the running count.
+ * pull is resumed too. `onBytes` hears the running count. A `sink` gets every byte of the
+ * blob once, in order (the part resumed from included), as it arrives — for unpacking while
+ * downloading; when the registry makes the download start over, `sink.restart()` is called
+ * and the sink gets nothing more. The digest is checked only at the end: a sink must not
+ * commit anything before this function has returned.
  */
-export async function fetchBlob(c: Client, d: Descriptor, file: string, what: string, onBytes?: (bytes: number, resumedAt?: number) => void): Promise<{ resumed: number }> {
+export interface BlobSink {
+  write(chunk: Buffer): Promise<void> | void;
+  restart(): void;
+}
+
+export async function fetchBlob(c: Client, d: Descriptor, file: string, what: string, onBytes?: (bytes: number, resumedAt?: number) => void, sink?: BlobSink): Promise<{ resumed: number }> {
   if (fs.existsSync(file)) return { resumed: 0 };
+  let feeding = sink;
   const tmp = `${file}.part`;
   let h = createHash('sha256');
   let size = 0;
@@ -206,6 +216,7 @@ export async function fetchBlob(c: Client, d: Descriptor, file: string, what: st
     for await (const chunk of fs.createReadStream(tmp, { highWaterMark: 1 << 20 })) {
       h.update(chunk as Buffer);
       size += (chunk as Buffer).length;
+      if (d.size === undefined || size <= d.size) await feeding?.write(chunk as Buffer);
     }
   } catch {
     size = 0; // none
@@ -213,6 +224,8 @@ export async function fetchBlob(c: Client, d: Descriptor, file: string, what: st
   if (d.size !== undefined && size > d.size) {
     h = createHash('sha256');
     size = 0;
+    feeding?.restart();
+    feeding = undefined;
   }
   const out = await fsp.open(tmp, size ? 'r+' : 'w', 0o600);
   let resumed = 0;
@@ -224,6 +237,8 @@ export async function fetchBlob(c: Client, d: Descriptor, file: string, what: st
         await out.truncate(0); // the registry ignored Range: from the start
         h = createHash('sha256');
         size = 0;
+        feeding?.restart();
+        feeding = undefined;
         if (res.status === 416) continue;
       } else if (size && res.status === 206) {
         resumed++;
@@ -239,17 +254,19 @@ export async function fetchBlob(c: Client, d: Descriptor, file: string, what: st
           h.update(chunk);
           size += chunk.length;
           onBytes?.(size);
+          await feeding?.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
         }
         break;
       } catch (e) {
-        if ((e as { code?: string }).code === 'ERR_IMAGE_DIGEST') throw e;
+        if ((e as { code?: string }).code?.startsWith('ERR_IMAGE')) throw e; // refused, not broken off
         if (attempt >= RETRIES) throw imageError(`${what}: blob ${d.digest}: the download broke off ${attempt + 1} times: ${(e as Error).message}`, 'ERR_IMAGE_REGISTRY');
         await sleep(200 << attempt);
       }
     }
   } catch (e) {
     await out.close();
-    if ((e as { code?: string }).code === 'ERR_IMAGE_DIGEST') await fsp.rm(tmp, { force: true });
+    // Bytes that are wrong are not kept; a download that broke off is, to be resumed.
+    if (['ERR_IMAGE_DIGEST', 'ERR_IMAGE_BAD_ARCHIVE'].includes((e as { code?: string }).code ?? '')) await fsp.rm(tmp, { force: true });
     throw e;
   }
   await out.close();

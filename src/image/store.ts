@@ -29,7 +29,7 @@ import { loadNative } from '../native/load.ts';
 import { rootOnlyDir } from '../state/files.ts';
 import { imagesDir, type StateRoots } from '../state/paths.ts';
 import { lookupCandidates, parseImageRef } from './ref.ts';
-import { blobsDir, layerPath, layersDir, lookupInLayers, pinDigests, pinnedDigests, unpackLayer } from './layers.ts';
+import { blobsDir, layerPath, layersDir, layerSize, lookupInLayers, pinDigests, pinnedDigests, unpackLayer } from './layers.ts';
 import { alive, lockHeld, withFileLock } from './lock.ts';
 import { archiveKind, readDockerArchive, readOciLayout, type ArchiveImage, type RunConfig } from './oci.ts';
 import { imageError, measureTree, unpack, wrapSystemError, type UnpackResult } from './unpack.ts';
@@ -407,6 +407,9 @@ function sweepLayers(dir: string): string[] {
     const m = LEFTOVER.exec(e);
     const stale = m && Number(m[2]) !== process.pid && !alive(Number(m[2]));
     if (/^\.lock-/.test(e) && !lockHeld(path.join(ldir, e))) fs.rmSync(path.join(ldir, e), { force: true });
+    // A size record goes with its layer.
+    const sized = /^([0-9a-f]{64})\.size$/.exec(e);
+    if (sized && (!used.has(sized[1]) || !fs.existsSync(path.join(ldir, sized[1])))) fs.rmSync(path.join(ldir, e), { force: true });
     if (!stale && (!/^[0-9a-f]{64}$/.test(e) || used.has(e))) continue;
     const trash = path.join(dir, `.trash-${process.pid}-layer-${randomBytes(4).toString('hex')}`);
     fs.renameSync(path.join(ldir, e), trash);
@@ -505,7 +508,7 @@ async function unpackAll(native: NativeBinding, dir: string, img: ArchiveImage, 
   for (const blob of img.layers) {
     const l = await unpackLayer(native, dir, blob, [...dirs].reverse(), what);
     dirs.push(l.dir);
-    const m = await measureTree(l.dir);
+    const m = await layerSize(l.dir);
     size += m.size;
     entries += m.entries;
   }

@@ -105,6 +105,7 @@ describe('examples', { skip: needsRoot }, () => {
     try {
       const layout = buildNginxLayout(work, nginxDeb()!);
       sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:nginx`, `docker://${reg.addr}/library/nginx:latest`]);
+      assert.equal(JSON.parse(sh('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.addr}/library/nginx:latest`])).layers.length, 2, 'two layers');
       // docker.io is only ever this mirror: the pull cannot leave the sandbox's loopback.
       const conf = path.join(work, 'registries.yaml');
       writeFileSync(conf, `mirrors:\n  docker.io:\n    endpoint: [http://${reg.addr}]\n`);

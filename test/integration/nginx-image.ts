@@ -33,7 +33,7 @@ export function buildNginxLayout(work: string, deb: string): string {
   // nginx's workers run as nobody:nogroup... or nobody:nobody when no `user` is set.
   writeFileSync(path.join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
   writeFileSync(path.join(root, 'etc/group'), 'root:x:0:\nnobody:x:65534:\nnogroup:x:65534:\n');
-  sh('umoci', ['repack', '--image', `${layout}:nginx`, bundle]);
+  sh('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:nginx`, bundle]); // the next repack: a layer of its own
   const bin = path.join(x, 'usr/sbin/nginx');
   mkdirSync(path.join(root, 'usr/sbin'), { recursive: true });
   copyFileSync(bin, path.join(root, 'usr/sbin/nginx'));
