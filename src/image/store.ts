@@ -32,7 +32,7 @@ import { lookupCandidates, parseImageRef } from './ref.ts';
 import { blobsDir, layerPath, layersDir, layerSize, lookupInLayers, pinDigests, pinnedDigests, unpackLayer } from './layers.ts';
 import { alive, lockHeld, withFileLock } from './lock.ts';
 import { archiveKind, readDockerArchive, readOciLayout, type ArchiveImage, type RunConfig } from './oci.ts';
-import { imageError, measureTree, unpack, wrapSystemError, type UnpackResult } from './unpack.ts';
+import { imageError, unpack, wrapSystemError, type UnpackResult } from './unpack.ts';
 import { parseGroup, parsePasswd, readImageFile, readImageUsers, type ImageUsers } from './users.ts';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

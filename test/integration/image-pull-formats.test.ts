@@ -4,13 +4,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { needsRoot, TestHost } from './helpers.ts';
-import { buildLayout, haveTools, sh, startProxy, startRegistry, type Registry } from './registry-fixture.ts';
+import { buildLayout, haveTools, sh, startProxy, startRegistry, stopAll, type Registry } from './registry-fixture.ts';
 
 interface Desc {
   mediaType: string;
@@ -85,11 +85,7 @@ describe('image pull: formats and failures', { skip: needsRoot || (haveTools ? f
     push('zstd', 'lay:zstd');
   });
   after(() => {
-    reg?.proc.kill('SIGKILL');
-    const left = { mounts: h.mounts(), dirs: h.podDirs() };
-    h.cleanup();
-    rmSync(work, { recursive: true, force: true });
-    assert.deepEqual(left, { mounts: [], dirs: [] });
+    assert.deepEqual(stopAll(h, work, [reg]), { mounts: [], dirs: [] });
   });
 
   test('Docker schema2 media types are pulled as they are', async () => {

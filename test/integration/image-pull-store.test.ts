@@ -4,7 +4,7 @@
 // asked); login/logout; a token that expires mid-pull; ls, inspect, tag and prune.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 
 import { cliPath, needsRoot, TestHost, waitFor } from './helpers.ts';
-import { buildLayout, haveTools, sh, shAsync, startProxy, startRegistry, startTokenRegistry, testUser as user, type Registry } from './registry-fixture.ts';
+import { buildLayout, haveTools, sh, shAsync, startProxy, startRegistry, startTokenRegistry, testUser as user, stopAll, type Registry } from './registry-fixture.ts';
 
 describe('image pull and the store', { skip: needsRoot || (haveTools ? false : 'needs umoci, skopeo and docker-registry (scripts/setup.sh installs them)') }, () => {
   let h: TestHost;
@@ -48,12 +48,7 @@ describe('image pull and the store', { skip: needsRoot || (haveTools ? false : '
     assert.ok(manifest.layers[0].size > 500_000, 'the bottom layer is the big one');
   });
   after(async () => {
-    for (const r of [open, locked, tokened]) r?.proc.kill('SIGKILL');
-    tokens?.server.close();
-    const left = { mounts: h.mounts(), dirs: h.podDirs() };
-    h.cleanup();
-    rmSync(work, { recursive: true, force: true });
-    assert.deepEqual(left, { mounts: [], dirs: [] });
+    assert.deepEqual(stopAll(h, work, [open, locked, tokened], [tokens?.server]), { mounts: [], dirs: [] });
   });
 
   test('a blob download that breaks off resumes with Range; the image is whole', async () => {

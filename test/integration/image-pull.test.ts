@@ -3,14 +3,14 @@
 // skopeo from a layout umoci made. Pull by tag and by digest, run what was pulled, and the
 // errors a user meets: an unknown tag, no or wrong credentials (never echoing the secret).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { needsRoot, pod, TestHost, waitFor } from './helpers.ts';
-import { buildLayout, haveTools, sh, shAsync, startRegistry, startTokenRegistry, testUser as user, type Registry } from './registry-fixture.ts';
+import { buildLayout, haveTools, sh, shAsync, startRegistry, startTokenRegistry, testUser as user, stopAll, type Registry } from './registry-fixture.ts';
 
 describe('image pull from a registry', { skip: needsRoot || (haveTools ? false : 'needs umoci, skopeo and docker-registry (scripts/setup.sh installs them)') }, () => {
   let h: TestHost;
@@ -34,12 +34,7 @@ describe('image pull from a registry', { skip: needsRoot || (haveTools ? false :
   });
   after(async () => {
     await h.cli(['rm', '-f', 'pulled', 'autopull']);
-    for (const r of [open, locked, tokened]) r?.proc.kill('SIGKILL');
-    tokens?.server.close();
-    const left = { mounts: h.mounts(), dirs: h.podDirs() };
-    h.cleanup();
-    rmSync(work, { recursive: true, force: true });
-    assert.deepEqual(left, { mounts: [], dirs: [] });
+    assert.deepEqual(stopAll(h, work, [open, locked, tokened], [tokens?.server]), { mounts: [], dirs: [] });
   });
 
   test('pull by tag stores the image under its full name, as its layers; a pod runs it', async () => {

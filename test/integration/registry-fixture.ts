@@ -4,7 +4,7 @@
 // can delay, cut off or count what passes.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { sign as cryptoSign } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -155,4 +155,14 @@ export async function startProxy(
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { addr: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, blobGets, close: () => server.close() };
+}
+
+/** Stops the registries and servers, removes the work directory; returns what minipod left. */
+export function stopAll(h: { mounts(): string[]; podDirs(): string[]; cleanup(): void }, work: string, registries: (Registry | undefined)[], servers: (http.Server | undefined)[] = []) {
+  for (const r of registries) r?.proc.kill('SIGKILL');
+  for (const s of servers) s?.close();
+  const left = { mounts: h.mounts(), dirs: h.podDirs() };
+  h.cleanup();
+  rmSync(work, { recursive: true, force: true });
+  return left;
 }
