@@ -7,8 +7,9 @@
 // (`unshare --net sleep`), then the network hook runs for every pod, one after the other,
 // as `minipod run` calls it:
 //   prepare     lock, hostPort check (one hostPort per pod), address, /etc files
-//   wire        lock, bridge check, veth pair (ip -batch), eth0 in the pod (nsenter ip -batch),
-//               nft rules + the pod's hostPort element
+//   wire        nft rules + the pod's hostPort element (the veth pair and eth0 are host
+//               operations the supervisor runs over netlink: measured in P1, not here;
+//               the bridge check moved into prepare)
 //   teardown    DNAT element, veth, address
 // and prints, per size, the median per-pod time of each phase and the total. A flat
 // per-pod time means the cost of one pod does not grow with the pods already there.
@@ -96,7 +97,7 @@ async function round(n: number, roots: StateRoots): Promise<{ prepare: number[];
       await prepareNetwork(ctx, host);
       t.prepare.push(performance.now() - t0);
       t0 = performance.now();
-      await wirePod(ctx, host, holders[i].pid!);
+      await wirePod(ctx, host);
       t.wire.push(performance.now() - t0);
       pods.push({ ctx, host });
     }

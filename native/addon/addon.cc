@@ -20,6 +20,8 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <termios.h>
 #include <unistd.h>
 #include <uv.h>
@@ -33,6 +35,7 @@ extern "C" {
 #include "../exec/plan.h"
 #include "../exec/spawn.h"
 #include "../exec/describe.h"
+#include "../net/nl.h"
 }
 
 #ifndef P_PIDFD
@@ -381,6 +384,100 @@ Napi::Value IsOpaque(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, n == 1 && v[0] == 'y');
 }
 
+// linkDel(name): deletes a link of this process's network namespace over rtnetlink (no
+// namespace is entered: Node never calls setns). true when deleted, false when there was none.
+Napi::Value LinkDel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  int fd = mp_nl_open();
+  if (fd < 0) throw SysError(env, "socket(NETLINK_ROUTE)", -fd, name.c_str());
+  int rc = mp_nl_link_del(fd, name.c_str());
+  close(fd);
+  if (rc == -ENODEV) return Napi::Boolean::New(env, false);
+  if (rc < 0) throw SysError(env, "RTM_DELLINK", -rc, name.c_str());
+  return Napi::Boolean::New(env, true);
+}
+
+// The bridge's requests, in this process's network namespace (rtnetlink; no process, no
+// setns): linkAddBridge(name, mac "aa:bb:..."), linkSet(name, alias|null, up|null),
+// addrAdd(name, "a.b.c.d", prefix, brd).
+static int NlCall(Napi::Env env, const char* what, const std::string& name, int (*fn)(int, void*), void* arg) {
+  int fd = mp_nl_open();
+  if (fd < 0) throw SysError(env, "socket(NETLINK_ROUTE)", -fd, name.c_str());
+  int rc = fn(fd, arg);
+  close(fd);
+  if (rc < 0) throw SysError(env, what, -rc, name.c_str());
+  return rc;
+}
+
+struct BridgeArgs { std::string name; unsigned char mac[6]; };
+struct SetArgs { std::string name, alias; bool has_alias; int up; };
+struct AddrArgs { std::string name; struct in_addr addr; int prefix; int brd; };
+
+Napi::Value LinkAddBridge(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BridgeArgs a;
+  a.name = info[0].As<Napi::String>().Utf8Value();
+  std::string mac = info[1].As<Napi::String>().Utf8Value();
+  unsigned m[6];
+  if (sscanf(mac.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6) throw SysError(env, "linkAddBridge", EINVAL, mac.c_str());
+  for (int i = 0; i < 6; i++) a.mac[i] = (unsigned char)m[i];
+  NlCall(env, "RTM_NEWLINK(bridge)", a.name, [](int fd, void* p) { auto* b = (BridgeArgs*)p; return mp_nl_bridge(fd, b->name.c_str(), b->mac); }, &a);
+  return env.Undefined();
+}
+
+Napi::Value LinkSet(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SetArgs a;
+  a.name = info[0].As<Napi::String>().Utf8Value();
+  a.has_alias = info[1].IsString();
+  if (a.has_alias) a.alias = info[1].As<Napi::String>().Utf8Value();
+  a.up = info[2].IsBoolean() ? (info[2].As<Napi::Boolean>().Value() ? 1 : 0) : -1;
+  NlCall(env, "RTM_NEWLINK", a.name, [](int fd, void* p) { auto* s = (SetArgs*)p; return mp_nl_link_set(fd, s->name.c_str(), NULL, s->has_alias ? s->alias.c_str() : NULL, s->up); }, &a);
+  return env.Undefined();
+}
+
+Napi::Value AddrAdd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AddrArgs a;
+  a.name = info[0].As<Napi::String>().Utf8Value();
+  std::string ip = info[1].As<Napi::String>().Utf8Value();
+  if (inet_pton(AF_INET, ip.c_str(), &a.addr) != 1) throw SysError(env, "addrAdd", EINVAL, ip.c_str());
+  a.prefix = info[2].As<Napi::Number>().Int32Value();
+  a.brd = info[3].ToBoolean().Value() ? 1 : 0;
+  NlCall(env, "RTM_NEWADDR", a.name, [](int fd, void* p) { auto* d = (AddrArgs*)p; return mp_nl_addr_add(fd, d->name.c_str(), d->addr, d->prefix, d->brd); }, &a);
+  return env.Undefined();
+}
+
+// linkAddrs(name): the IPv4 addresses of a link of this namespace ("a.b.c.d/prefix"),
+// also of a link that is down (getifaddrs, through libuv, lists only running ones).
+// linkKind(name): "bridge", "veth", ... or "" for a plain link (throws ENODEV when none).
+Napi::Value LinkKind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  int fd = mp_nl_open();
+  if (fd < 0) throw SysError(env, "socket(NETLINK_ROUTE)", -fd, name.c_str());
+  char kind[32] = "";
+  int rc = mp_nl_link_kind(fd, name.c_str(), kind, sizeof kind);
+  close(fd);
+  if (rc < 0) throw SysError(env, "RTM_GETLINK", -rc, name.c_str());
+  return Napi::String::New(env, kind);
+}
+
+Napi::Value LinkAddrs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  int fd = mp_nl_open();
+  if (fd < 0) throw SysError(env, "socket(NETLINK_ROUTE)", -fd, name.c_str());
+  char out[64][20];
+  int n = mp_nl_addrs(fd, name.c_str(), out, 64);
+  close(fd);
+  if (n < 0) throw SysError(env, "RTM_GETADDR", -n, name.c_str());
+  Napi::Array a = Napi::Array::New(env, (size_t)n);
+  for (int i = 0; i < n; i++) a.Set((uint32_t)i, Napi::String::New(env, out[i]));
+  return a;
+}
+
 Napi::Value Close(const Napi::CallbackInfo& info) {
   close(ToFd(info[0]));
   return info.Env().Undefined();
@@ -400,6 +497,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("whiteout", Napi::Function::New(env, Whiteout));
   exports.Set("opaque", Napi::Function::New(env, Opaque));
   exports.Set("isOpaque", Napi::Function::New(env, IsOpaque));
+  exports.Set("linkDel", Napi::Function::New(env, LinkDel));
+  exports.Set("linkAddBridge", Napi::Function::New(env, LinkAddBridge));
+  exports.Set("linkSet", Napi::Function::New(env, LinkSet));
+  exports.Set("addrAdd", Napi::Function::New(env, AddrAdd));
+  exports.Set("linkAddrs", Napi::Function::New(env, LinkAddrs));
+  exports.Set("linkKind", Napi::Function::New(env, LinkKind));
   exports.Set("mount", Napi::Function::New(env, Mount));
   exports.Set("umount", Napi::Function::New(env, Umount));
   return exports;

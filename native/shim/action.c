@@ -156,18 +156,9 @@ static void exec_exited(struct pod *p, struct action *a) {
 
 /* ---- sockets in the pod's network namespace ---- */
 
-/* Enters pause's network namespace, makes a socket there (and reads the pod's IP), returns. */
+/* Enters pause's network namespace (by pidfd, wire.c), makes a socket there (and reads the pod's IP), returns. */
 static int pod_socket(struct pod *p, int family, struct in_addr *pod_ip, char *err, size_t n) {
-  if (p->pause_dead) { snprintf(err, n, "the pod's network namespace is gone"); return -1; }
-  if (p->host_netfd < 0) p->host_netfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (p->pod_netfd < 0) {
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/ns/net", p->pause_pid);
-    p->pod_netfd = open(path, O_RDONLY | O_CLOEXEC);
-    if (p->pod_netfd < 0) { snprintf(err, n, "open %s: %s", path, strerror(errno)); return -1; }
-  }
-  if (p->host_netfd < 0) { snprintf(err, n, "open /proc/self/ns/net: %s", strerror(errno)); return -1; }
-  if (setns(p->pod_netfd, CLONE_NEWNET) < 0) { snprintf(err, n, "setns into the pod's network: %s", strerror(errno)); return -1; }
+  if (pod_enter_netns(p, err, n) < 0) return -1;
   int s = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int e = errno;
   if (pod_ip) {
@@ -184,7 +175,7 @@ static int pod_socket(struct pod *p, int family, struct in_addr *pod_ip, char *e
     }
     if (q >= 0) close(q);
   }
-  if (setns(p->host_netfd, CLONE_NEWNET) < 0) logmsg(p, "setns back into our network namespace: %s", strerror(errno));
+  pod_leave_netns(p);
   if (s < 0) snprintf(err, n, "socket: %s", strerror(e));
   return s;
 }

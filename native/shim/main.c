@@ -3,7 +3,8 @@
  * Reads RUN_DIR/plan.json, supervises the pod until it ends, writes RUN_DIR/state.json.
  * fd 3, when open, is a control socket to whoever launched it (the minipod CLI or the
  * library), one line per message:
- *   shim -> launcher:  "pause PID", "running", "error WHAT MESSAGE", "done PHASE"
+ *   shim -> launcher:  "pause PID" (pause runs, the plan's hostOps are done), "running",
+ *                      "error WHAT MESSAGE", "done PHASE"
  *   launcher -> shim:  "go" (host network is ready: start containers), "stop", "kill"
  *                      (stop without grace), "detach" (keep running after you go)
  * If the launcher goes away without "detach" (it crashed, or a test process died), the pod
@@ -217,6 +218,13 @@ int main(int argc, char **argv) {
   p->name = mp_json_str(plan, "pod", "?");
   p->uid = mp_json_str(plan, "uid", "");
   p->pause_plan = mp_json_get(plan, "pause");
+  {
+    char herr[256];
+    if (mp_hostops_decode(&arena, mp_json_get(plan, "hostOps"), &p->hostops, herr, sizeof herr) < 0) {
+      fprintf(stderr, "minipod-shim: %s\n", herr);
+      return 1;
+    }
+  }
   p->grace_ms = (int)(mp_json_num(plan, "terminationGracePeriodSeconds", 30) * 1000);
   p->state_file = mp_json_str(sup, "stateFile", NULL);
   p->attach = mp_json_bool(sup, "attach", 0);
@@ -258,7 +266,8 @@ int main(int argc, char **argv) {
   state_write(p);
 
   pod_start_pause(p);
-  if (!p->pause_dead) ctl_send(p, "pause %d", p->pause_pid);
+  /* The host side of the network, by netlink, while nothing of the pod runs yet. */
+  if (!p->pause_dead && pod_wire(p) == 0) ctl_send(p, "pause %d", p->pause_pid);
 
   struct epoll_event evs[16];
   while (!pod_finished(p)) {

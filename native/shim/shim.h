@@ -16,6 +16,7 @@
 
 #include "../exec/json.h"
 #include "../exec/spawn.h"
+#include "../net/hostops.h"
 
 #define LOGBUF 16384
 
@@ -175,6 +176,7 @@ struct pod {
   char started_at[40], finished_at[40];
   int epfd;
   int host_netfd, pod_netfd; /* network namespaces: ours, and pause's (probe sockets) */
+  struct mp_hostops hostops; /* the pod's network wiring, run right after pause starts */
 };
 
 /* util.c */
@@ -183,6 +185,11 @@ void rfc3339(char *buf, size_t n);
 void logmsg(struct pod *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int signal_number(const char *name);
 const char *signal_name(int sig);
+
+/* wire.c */
+int pod_enter_netns(struct pod *p, char *err, size_t n);
+void pod_leave_netns(struct pod *p);
+int pod_wire(struct pod *p);
 
 /* layers.c */
 int layers_prepare(struct pod *p, struct ctr *c, int index);

@@ -71,6 +71,18 @@ export interface NativeBinding {
   opaque(dir: string): void;
   /** Whether a directory is opaque for overlayfs (never follows a symlink). */
   isOpaque(dir: string): boolean;
+  /** Deletes a link of this network namespace over rtnetlink; false when there was none. */
+  linkDel(name: string): boolean;
+  /** A bridge with a fixed MAC, in this network namespace (rtnetlink). */
+  linkAddBridge(name: string, mac: string): void;
+  /** Sets a link's alias and/or state (null: unchanged). */
+  linkSet(name: string, alias: string | null, up: boolean | null): void;
+  /** Adds an IPv4 address (with its broadcast address when brd). */
+  addrAdd(name: string, address: string, prefix: number, brd: boolean): void;
+  /** A link's IPv4 addresses ("a.b.c.d/prefix"), also when it is down. */
+  linkAddrs(name: string): string[];
+  /** A link's kind over rtnetlink ("bridge", "veth", "" for a plain one). */
+  linkKind(name: string): string;
 }
 
 /** What the addon exports: the same calls, with the plan as JSON and no defaults. */
@@ -113,5 +125,11 @@ export function wrapAddon(raw: RawAddon): NativeBinding {
     whiteout: (p) => raw.whiteout(p),
     opaque: (d) => raw.opaque(d),
     isOpaque: (d) => raw.isOpaque(d),
+    linkDel: (n) => raw.linkDel(n),
+    linkAddBridge: (n, m) => raw.linkAddBridge(n, m),
+    linkSet: (n, a, u) => raw.linkSet(n, a, u),
+    addrAdd: (n, a, p, b) => raw.addrAdd(n, a, p, b),
+    linkAddrs: (n) => raw.linkAddrs(n),
+    linkKind: (n) => raw.linkKind(n),
   };
 }

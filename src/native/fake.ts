@@ -65,6 +65,27 @@ export class FakeNative implements NativeBinding {
   opaque(d: string): void {
     this.opaques.push(d);
   }
+  readonly netlink: string[] = [];
+  linkAddBridge(name: string, mac: string): void {
+    this.netlink.push(`bridge ${name} ${mac}`);
+  }
+  linkSet(name: string, alias: string | null, up: boolean | null): void {
+    this.netlink.push(`set ${name} ${alias ?? '-'} ${up ?? '-'}`);
+  }
+  addrAdd(name: string, address: string, prefix: number, brd: boolean): void {
+    this.netlink.push(`addr ${name} ${address}/${prefix}${brd ? ' brd' : ''}`);
+  }
+  linkAddrs(): string[] {
+    return [];
+  }
+  linkKind(): string {
+    return 'bridge';
+  }
+  readonly linksDeleted: string[] = [];
+  linkDel(name: string): boolean {
+    this.linksDeleted.push(name);
+    return true;
+  }
   isOpaque(d: string): boolean {
     return this.opaques.includes(d);
   }

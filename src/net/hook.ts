@@ -1,9 +1,10 @@
 // The pod network hook: plugs src/net into pod start, teardown and gc.
 //
-//   contribute  (pure, also `minipod plan`) /etc files mounted into each container, and
-//               the `ip`/`nft` steps that will run, as host steps
-//   prepare     address, host ports, /etc files          (setup.ts)
-//   afterPause  bridge, veth pair, routes, firewall       (setup.ts)
+//   contribute  (pure, also `minipod plan`) /etc files mounted into each container; the
+//               pod's wiring as host operations (the supervisor runs them over netlink);
+//               the bridge's `ip` commands (when it is missing) and the `nft` transaction
+//   prepare     address, host ports, /etc files, the bridge; the veth recorded (setup.ts)
+//   afterPause  firewall: the pod's hostPort elements, UDP conntrack flush  (setup.ts)
 //   teardown    undo from host.json; gc reclaims leases   (undo.ts)
 
 import { registerGcStep } from '../runtime/gc.ts';
@@ -12,7 +13,8 @@ import { onNetworkTeardown } from '../runtime/teardown.ts';
 import type { HostStep, MountOp } from '../plan/types.ts';
 import { netConfig, vethName } from './config.ts';
 import { etcFiles, resolvFor } from './etc-files.ts';
-import { bridgeCommands, ownerAlias, podCommands, vethCommands } from './ip.ts';
+import { podNetworkOps } from '../plan/host-ops.ts';
+import { bridgeSteps, describeBridgeStep, ownerAlias } from './ip.ts';
 import { renderCreateElements, renderRuleset } from './nft.ts';
 import { hostPorts } from './ports.ts';
 import { prepareNetwork, wirePod } from './setup.ts';
@@ -40,9 +42,7 @@ export function contributeNetwork(ctx: HookContext): Contribution {
   const ip = ctx.facts.podIP ?? '<pod-ip>';
   const veth = vethName(ctx.uid);
   const hostSteps: HostStep[] = [
-    ...bridgeCommands(cfg, ownerAlias(ctx.roots.run)).map((l) => ({ what: `bridge ${cfg.bridge} (when missing)`, command: ['ip', ...l.split(' ')] })),
-    ...vethCommands(cfg, veth, '<pause-pid>').map((l) => ({ what: 'veth pair, eth0 in the pod', command: ['ip', ...l.split(' ')] })),
-    ...podCommands(cfg, ip).map((l) => ({ what: "in the pod's network namespace", command: ['nsenter', '--net=/proc/<pause-pid>/ns/net', 'ip', ...l.split(' ')] })),
+    ...bridgeSteps(cfg, ownerAlias(ctx.roots.run)).map((s) => ({ what: `bridge ${cfg.bridge} (when missing, over netlink)`, command: describeBridgeStep(s).split(' ') })),
     // One `nft -f -` transaction: the table's fixed rules, then the pod's port elements.
     ...renderRuleset(cfg)
       .trim()
@@ -54,7 +54,7 @@ export function contributeNetwork(ctx: HookContext): Contribution {
       .filter(Boolean)
       .map((l) => ({ what: 'publish a hostPort', command: ['nft', ...l.split(' ')] })),
   ];
-  return { mounts: mounts(ctx), hostSteps };
+  return { mounts: mounts(ctx), hostSteps, hostOps: podNetworkOps(cfg, veth, ip) };
 }
 
 registerHook({

@@ -1,16 +1,15 @@
-// iproute2 commands for the bridge and a pod's veth pair. Each namespace's commands go to
-// one `ip -batch -` process (one process for a whole list instead of one per command);
-// pause's network namespace has no name, so its batch runs under nsenter.
-//
-// The command lists are pure, so `minipod plan` shows exactly what would run.
+// The bridge: made once and shared by every pod on it, over rtnetlink through the addon
+// (no `ip` process; nothing enters a namespace). A pod's own veth pair is a host operation
+// of its plan (src/plan/host-ops.ts), run by the supervisor. The steps are data, so
+// `minipod plan` prints exactly what runs when the bridge is missing.
+
+import { existsSync, readFileSync } from 'node:fs';
 
 import { MinipodError } from '../errors.ts';
+import type { NativeBinding } from '../native/binding.ts';
+import { loadNative } from '../native/load.ts';
 import { parseIPv4 } from './cidr.ts';
 import type { NetConfig } from './config.ts';
-import { mustRun, runTool } from './exec.ts';
-
-/** The pod's interface inside its network namespace. */
-export const POD_IFNAME = 'eth0';
 
 /**
  * A fixed MAC for the bridge (locally administered, from the gateway address, as CNI's
@@ -30,39 +29,47 @@ export function ownerAlias(runRoot: string): string {
   return `minipod:${runRoot}`;
 }
 
-/** ip's batch parser splits on blanks and honours double quotes. */
-function quoted(s: string): string {
-  if (/["\\\n]/.test(s)) throw new MinipodError(`state directory ${JSON.stringify(s)} has a character minipod cannot pass to ip`);
-  return `"${s}"`;
-}
+export type BridgeStep =
+  | { step: 'create'; name: string; mac: string }
+  | { step: 'alias'; name: string; alias: string }
+  | { step: 'addr'; name: string; address: string; prefix: number }
+  | { step: 'up'; name: string };
 
-export function aliasCommand(bridge: string, alias: string): string {
-  return `link set dev ${bridge} alias ${quoted(alias)}`;
-}
-
-export function bridgeCommands(cfg: NetConfig, owner = ownerAlias('<run-root>')): string[] {
+/** Creating the bridge: the link with its MAC, the owner alias, the gateway address, up. */
+export function bridgeSteps(cfg: Pick<NetConfig, 'bridge' | 'gateway' | 'subnet'>, owner = ownerAlias('<run-root>')): BridgeStep[] {
+  if (/[\n\0]/.test(owner) || Buffer.byteLength(owner) > 255) throw new MinipodError(`state directory ${JSON.stringify(owner)} cannot be a bridge alias`);
   return [
-    `link add name ${cfg.bridge} address ${bridgeMac(cfg.gateway)} type bridge`,
-    aliasCommand(cfg.bridge, owner),
-    `addr add ${cfg.gateway}/${cfg.subnet.prefix} brd + dev ${cfg.bridge}`,
-    `link set dev ${cfg.bridge} up`,
+    { step: 'create', name: cfg.bridge, mac: bridgeMac(cfg.gateway) },
+    { step: 'alias', name: cfg.bridge, alias: owner },
+    { step: 'addr', name: cfg.bridge, address: cfg.gateway, prefix: cfg.subnet.prefix },
+    { step: 'up', name: cfg.bridge },
   ];
 }
 
-/** The host side: the pair is created with its peer directly in pause's namespace as eth0. */
-export function vethCommands(cfg: NetConfig, veth: string, pausePid: number | string): string[] {
-  return [`link add name ${veth} type veth peer name ${POD_IFNAME} netns ${pausePid}`, `link set dev ${veth} master ${cfg.bridge}`, `link set dev ${veth} up`];
+export function describeBridgeStep(s: BridgeStep): string {
+  switch (s.step) {
+    case 'create':
+      return `link add ${s.name} type bridge address ${s.mac}`;
+    case 'alias':
+      return `link ${s.name} alias ${JSON.stringify(s.alias)}`;
+    case 'addr':
+      return `addr ${s.address}/${s.prefix} brd + dev ${s.name}`;
+    case 'up':
+      return `link ${s.name} up`;
+  }
 }
 
-/** Inside pause's namespace (lo is already up: pause brings it up). */
-export function podCommands(cfg: NetConfig, podIP: string): string[] {
-  return [`addr add ${podIP}/${cfg.subnet.prefix} dev ${POD_IFNAME}`, `link set dev ${POD_IFNAME} up`, `route add default via ${cfg.gateway} dev ${POD_IFNAME}`];
-}
-
-export async function ipBatch(what: string, lines: string[], netnsPid?: number): Promise<void> {
-  const input = lines.join('\n') + '\n';
-  if (netnsPid === undefined) await mustRun(what, 'ip', ['-batch', '-'], input);
-  else await mustRun(what, 'nsenter', [`--net=/proc/${netnsPid}/ns/net`, '--', 'ip', '-batch', '-'], input);
+export function runBridgeSteps(what: string, steps: BridgeStep[], native: NativeBinding = loadNative()): void {
+  for (const s of steps) {
+    try {
+      if (s.step === 'create') native.linkAddBridge(s.name, s.mac);
+      else if (s.step === 'alias') native.linkSet(s.name, s.alias, null);
+      else if (s.step === 'addr') native.addrAdd(s.name, s.address, s.prefix, true);
+      else native.linkSet(s.name, null, true);
+    } catch (e) {
+      throw new MinipodError(`${what}: ${describeBridgeStep(s)}: ${(e as Error).message}`, { code: 'ERR_MINIPOD_NET' });
+    }
+  }
 }
 
 export interface LinkInfo {
@@ -74,36 +81,46 @@ export interface LinkInfo {
   addrs: string[];
 }
 
-/** What `ip -d addr show` says about an interface; undefined when there is none. */
+/**
+ * An interface of this network namespace; undefined when there is none. Addresses over
+ * rtnetlink (always this namespace, down links too) with the kind; flags and alias from sysfs. A
+ * sysfs that disagrees belongs to another namespace: that is an error here (mount a sysfs
+ * of this network namespace), never a guess.
+ */
 export async function linkInfo(name: string): Promise<LinkInfo | undefined> {
-  const r = await runTool('ip', ['-j', '-d', 'addr', 'show', 'dev', name]);
-  if (r.code !== 0) {
-    if (/does not exist|Cannot find device/i.test(r.stderr)) return undefined;
-    throw new MinipodError(`looking up interface "${name}": ${r.stderr.trim()}`, { code: 'ERR_MINIPOD_NET' });
+  const sys = `/sys/class/net/${name}`;
+  let addrs: string[];
+  try {
+    addrs = loadNative().linkAddrs(name);
+  } catch (e) {
+    if ((e as { errno?: number }).errno === 19) {
+      // ENODEV: none here. A sysfs that shows one belongs to another network namespace.
+      if (existsSync(sys)) throw new MinipodError(`/sys/class/net shows "${name}" but this network namespace has no such interface: /sys is of another network namespace`, { code: 'ERR_MINIPOD_NET' });
+      return undefined;
+    }
+    throw new MinipodError(`looking up interface "${name}": ${(e as Error).message}`, { code: 'ERR_MINIPOD_NET' });
   }
-  const [l] = JSON.parse(r.stdout || '[]') as {
-    ifname: string;
-    flags?: string[];
-    ifalias?: string;
-    linkinfo?: { info_kind?: string };
-    addr_info?: { family: string; local: string; prefixlen: number }[];
-  }[];
-  if (!l) return undefined;
-  return {
-    name: l.ifname,
-    kind: l.linkinfo?.info_kind,
-    up: (l.flags ?? []).includes('UP'),
-    alias: l.ifalias || undefined,
-    addrs: (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
+  if (!existsSync(sys)) throw new MinipodError(`interface "${name}" exists but /sys/class/net does not show it: /sys is of another network namespace`, { code: 'ERR_MINIPOD_NET' });
+  const read = (f: string) => {
+    try {
+      return readFileSync(`${sys}/${f}`, 'utf8').trim();
+    } catch {
+      return '';
+    }
   };
+  const kind = loadNative().linkKind(name) || undefined;
+  return { name, kind, up: (parseInt(read('flags'), 16) & 1) === 1, alias: read('ifalias') || undefined, addrs };
 }
 
-/** Deletes an interface; false when it was already gone (e.g. with its namespace). */
+/**
+ * Deletes an interface over rtnetlink (the addon; no process); false when it was already
+ * gone — e.g. with its namespace: the kernel removes a veth pair when either end's
+ * namespace goes.
+ */
 export async function deleteLink(name: string): Promise<boolean> {
-  const r = await runTool('ip', ['link', 'del', 'dev', name]);
-  if (r.code === 0) return true;
-  // "No such device": the kernel removed it between our lookup and the delete (the pod's
-  // namespace went away, taking the pair with it).
-  if (/does not exist|Cannot find device|No such device/i.test(r.stderr)) return false;
-  throw new MinipodError(`removing interface "${name}": ${r.stderr.trim()}`, { code: 'ERR_MINIPOD_NET' });
+  try {
+    return loadNative().linkDel(name);
+  } catch (e) {
+    throw new MinipodError(`removing interface "${name}": ${(e as Error).message}`, { code: 'ERR_MINIPOD_NET' });
+  }
 }

@@ -2,10 +2,10 @@
 //
 //   prepare     (lock) claim hostPorts, allocate the address   -> recorded in host.json
 //               write /etc/hosts, resolv.conf, hostname        (in the pod's run directory)
-//   afterPause  (lock) the bridge, if missing; sysctls
-//               record the veth name, then: host batch (veth pair, eth0 into pause's netns)
-//               pod batch under nsenter (address, up, default route)
-//               record dnat, then: nft rules + the pod's port elements (one transaction)
+//               (lock) the bridge, if missing; sysctls; record the veth name
+//   (the supervisor, once pause runs: the plan's host operations over netlink — the veth
+//    pair with eth0 in pause's namespace, master, up, address, default route)
+//   afterPause  record dnat, then: nft rules + the pod's port elements (one transaction)
 //
 // Every host change is recorded before it is made (teardown.ts undoes it from the record).
 
@@ -22,7 +22,7 @@ import { writeEtcFiles } from './etc-files.ts';
 import { formatIPv4, overlaps } from './cidr.ts';
 import { hostAddress, networkRoutes } from './host-address.ts';
 import { allocate, listLeases } from './ipam.ts';
-import { bridgeCommands, ipBatch, linkInfo, ownerAlias, podCommands, vethCommands } from './ip.ts';
+import { bridgeSteps, linkInfo, ownerAlias, runBridgeSteps } from './ip.ts';
 import { withLock } from './lock.ts';
 import { applyPodRules, flushUdpConntrack } from './nft.ts';
 import { checkHostPorts, hostPorts } from './ports.ts';
@@ -62,6 +62,10 @@ export async function prepareNetwork(ctx: HookContext, host: HostRecord): Promis
     setNet(host, (n) => Object.assign(n, { ip: lease.ip, lease: lease.file }));
   });
   const ip = (host.network as unknown as NetRecord).ip!;
+  // The bridge before the supervisor starts: its host operations put the veth on it. The
+  // veth is recorded now, before the supervisor creates it (teardown deletes it if it is there).
+  await withLock(ctx.native, netRootDir(roots), () => ensureBridge(cfg, roots.run));
+  setNet(host, (r) => (r.veth = vethName(uid)));
   Object.assign(ctx.facts, { podIP: ip, gateway: cfg.gateway, hostIP: hostAddress([cfg.bridge]) ?? cfg.gateway });
   writeEtcFiles(ctx.dirs.run, pod, { podIP: ip, hostname: podHostname(pod), hostNetwork: false });
 }
@@ -129,9 +133,10 @@ export async function ensureBridge(cfg: NetConfig, runRoot: string): Promise<'cr
   }
   const l = await linkInfo(cfg.bridge);
   let made: 'created' | 'present' = 'present';
+  const steps = bridgeSteps(cfg, owner);
   if (!l) {
     checkRoutes(cfg);
-    await ipBatch(`creating bridge "${cfg.bridge}"`, bridgeCommands(cfg, owner));
+    runBridgeSteps(`creating bridge "${cfg.bridge}"`, steps);
     made = 'created';
   } else {
     if (l.kind !== 'bridge') {
@@ -148,10 +153,10 @@ export async function ensureBridge(cfg: NetConfig, runRoot: string): Promise<'cr
       );
     }
     const ours = checkOwner(cfg.bridge, l.alias, runRoot);
-    // Half made (a crash between the commands), or taken over: finish it.
-    const [, setAlias, addAddr, setUp] = bridgeCommands(cfg, owner);
+    // Half made (a crash between the steps), or taken over: finish it.
+    const [, setAlias, addAddr, setUp] = steps;
     const fix = [...(ours ? [] : [setAlias]), ...(l.addrs.includes(want) ? [] : [addAddr]), ...(l.up ? [] : [setUp])];
-    if (fix.length) await ipBatch(`configuring bridge "${cfg.bridge}"`, fix);
+    if (fix.length) runBridgeSteps(`configuring bridge "${cfg.bridge}"`, fix);
   }
   // Pods reach beyond the host (egress), and 127.0.0.1:hostPort DNATed to a pod leaves
   // through the bridge with a loopback source, which the kernel drops unless route_localnet.
@@ -161,10 +166,9 @@ export async function ensureBridge(cfg: NetConfig, runRoot: string): Promise<'cr
 }
 
 /**
- * The common case without starting `ip` (one process less on every pod start): the bridge
- * is up, ours, and carries the gateway. The address comes from getifaddrs (this process's
- * network namespace); kind, flags and alias from sysfs, which must agree. Anything else,
- * including a sysfs of another namespace, falls back to asking `ip`.
+ * The common case, answered at once: the bridge is up, ours, and carries the gateway. The
+ * address comes from getifaddrs (this process's network namespace); kind, flags and alias
+ * from sysfs, which must agree. Anything else goes through linkInfo and the bridge steps.
  */
 function bridgeReady(bridge: string, want: string, owner: string): boolean {
   const sys = `/sys/class/net/${bridge}`;
@@ -178,16 +182,15 @@ function bridgeReady(bridge: string, want: string, owner: string): boolean {
   return (os.networkInterfaces()[bridge] ?? []).some((a) => a.family === 'IPv4' && a.cidr === want);
 }
 
-export async function wirePod(ctx: HookContext, host: HostRecord, pausePid: number): Promise<void> {
+/**
+ * Once pause runs and the supervisor has wired the pod (its host operations): the pod's
+ * firewall elements, one `nft -f -` transaction, and stale UDP conntrack entries.
+ */
+export async function wirePod(ctx: HookContext, host: HostRecord): Promise<void> {
   const n = host.network as unknown as NetRecord | undefined;
   if (!n || n.mode !== 'bridge') return;
   const cfg = netConfig();
   if (cfg.bridge !== n.bridge) throw new MinipodError(`bridge changed while the pod started (${n.bridge} -> ${cfg.bridge})`);
-  await withLock(ctx.native, netRootDir(ctx.roots), () => ensureBridge(cfg, ctx.roots.run));
-  const veth = vethName(ctx.uid);
-  setNet(host, (r) => (r.veth = veth));
-  await ipBatch(`creating the veth pair of pod "${ctx.pod.metadata.name}"`, vethCommands(cfg, veth, pausePid));
-  await ipBatch(`configuring eth0 of pod "${ctx.pod.metadata.name}"`, podCommands(cfg, n.ip!), pausePid);
   const ports = n.hostPorts ?? [];
   if (ports.length) setNet(host, (r) => (r.dnat = true));
   await applyPodRules(cfg, ports, n.ip!);

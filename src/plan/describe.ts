@@ -1,6 +1,7 @@
 // The plan as text, one line per step, for people (`minipod plan`). `-o json` prints the
 // exact plan instead.
 
+import { describeHostOp } from './host-ops.ts';
 import type { HandlerPlan, ProbePlan } from './probes.ts';
 import type { ContainerPlan, MountOp, PodPlan, ProcessPlan } from './types.ts';
 
@@ -96,6 +97,10 @@ export function describePlan(p: PodPlan): string {
   if (p.hostSteps.length) {
     lines.push('host steps (run by minipod on the host, recorded for teardown):');
     for (const s of p.hostSteps) lines.push(`  ${s.what}: ${s.command.join(' ')}`);
+  }
+  if (p.hostOps?.length) {
+    lines.push('host operations (run by the supervisor over netlink once pause runs):');
+    for (const o of p.hostOps) lines.push(`  ${describeHostOp(o)}`);
   }
   lines.push(`pause ${p.pause.argv[0]}`, ...processLines(p.pause, '  '));
   for (const c of p.initContainers) lines.push(...containerLines(c, 'init container'));

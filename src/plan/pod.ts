@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import type { Pod } from '../spec/types.ts';
 import { containerPlan, type PodContext } from './container.ts';
+import type { HostOp } from './host-ops.ts';
 import type { HostStep, PodPlan, ProcessPlan } from './types.ts';
 
 /** Kubernetes: spec.hostname, else metadata.name (both DNS labels, at most 63 chars). */
@@ -61,6 +62,7 @@ export function pausePlan(pod: Pod, pauseBinary: string, dirs: { run: string }, 
 export interface PodPlanInput extends PodContext {
   pauseBinary: string;
   hostSteps?: HostStep[];
+  hostOps?: HostOp[];
 }
 
 export function buildPodPlan(input: PodPlanInput): PodPlan {
@@ -75,6 +77,7 @@ export function buildPodPlan(input: PodPlanInput): PodPlan {
     initContainers: (pod.spec.initContainers ?? []).map((c, i) => containerPlan(input, c, `spec.initContainers[${i}]`, true)),
     containers: pod.spec.containers.map((c, i) => containerPlan(input, c, `spec.containers[${i}]`, false)),
     hostSteps: input.hostSteps ?? [],
+    hostOps: input.hostOps ?? [],
     terminationGracePeriodSeconds: pod.spec.terminationGracePeriodSeconds ?? 30,
     restartPolicy: pod.spec.restartPolicy ?? 'Always',
   };

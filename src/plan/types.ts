@@ -117,6 +117,8 @@ export interface ProcessPlan {
 }
 
 /** The whole of what `minipod plan` prints for one pod. */
+import type { HostOp } from './host-ops.ts';
+
 export interface PodPlan {
   pod: string;
   uid: string;
@@ -129,6 +131,8 @@ export interface PodPlan {
   containers: ContainerPlan[];
   /** Host-side work done by the parent before containers start, in order, for display. */
   hostSteps: HostStep[];
+  /** The network wiring, executed by the supervisor over netlink once pause runs (host-ops.ts). */
+  hostOps: HostOp[];
   terminationGracePeriodSeconds: number;
   restartPolicy: 'Always' | 'OnFailure' | 'Never';
 }

@@ -7,6 +7,7 @@
 
 import type { NativeBinding } from '../native/binding.ts';
 import type { EnvEntry } from '../plan/expand.ts';
+import type { HostOp } from '../plan/host-ops.ts';
 import type { HostStep, MountOp } from '../plan/types.ts';
 import type { ConfigMap, Pod, Secret } from '../spec/types.ts';
 import type { HostRecord } from '../state/host.ts';
@@ -31,6 +32,8 @@ export interface Contribution {
   /** The full, ordered env list per container name (see PodContext.resolvedEnv). */
   env?: Map<string, EnvEntry[]>;
   hostSteps?: HostStep[];
+  /** Host operations the supervisor executes (one hook, the network, has them). */
+  hostOps?: HostOp[];
 }
 
 export interface PodHook {
@@ -59,10 +62,12 @@ export function mergeContributions(list: Contribution[]): Required<Contribution>
   const mounts = new Map<string, MountOp[]>();
   const env = new Map<string, EnvEntry[]>();
   const hostSteps: HostStep[] = [];
+  const hostOps: HostOp[] = [];
   for (const c of list) {
+    hostOps.push(...(c.hostOps ?? []));
     for (const [k, v] of c.mounts ?? []) mounts.set(k, [...(mounts.get(k) ?? []), ...v]);
     for (const [k, v] of c.env ?? []) env.set(k, v); // one hook owns env resolution
     hostSteps.push(...(c.hostSteps ?? []));
   }
-  return { mounts, env, hostSteps };
+  return { mounts, env, hostSteps, hostOps };
 }

@@ -89,6 +89,7 @@ export function planPod(pod: Pod, ctx: HookContext, hooks: PodHook[]): PodPlan {
       { what: "mount the pod's /dev/shm", command: ['mount', '-t', 'tmpfs', '-o', `nosuid,nodev,noexec,mode=1777,size=${SHM_SIZE}`, 'shm', shm] },
       ...extra.hostSteps,
     ],
+    hostOps: extra.hostOps,
   });
 }
 

@@ -2,6 +2,7 @@
  * test/unit/native-plan.test.ts with the C compiler (no root needed):
  *   plan-check decode    < PLAN.json   -> "ok" or "error: <message>"   (exit 0 / 1)
  *   plan-check describe STEP SYSCALL ERRNO PATH DEST DETAIL  -> the one-line description
+ *   plan-check hostops   < OPS.json   -> "ok N" or "error: <message>"  (the host operations)
  * "@pause/..." namespace references resolve to pid 1.
  */
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "describe.h"
 #include "json.h"
 #include "plan.h"
+#include "../net/hostops.h"
 
 static int resolve(void *ctx, const char *who) {
   (void)ctx;
@@ -30,6 +32,20 @@ int main(int argc, char **argv) {
     char buf[4096];
     mp_describe(&e, buf, sizeof(buf));
     puts(buf);
+    return 0;
+  }
+  if (argc == 2 && !strcmp(argv[1], "hostops")) {
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof(text), stdin);
+    struct mp_arena a = {0};
+    char err[512];
+    struct mp_json *j = mp_json_parse(&a, text, n, err, sizeof(err));
+    struct mp_hostops h;
+    if (!j || mp_hostops_decode(&a, j, &h, err, sizeof(err)) < 0) {
+      printf("error: %s\n", err);
+      return 1;
+    }
+    printf("ok %d\n", h.n);
     return 0;
   }
   if (argc != 2 || strcmp(argv[1], "decode")) {

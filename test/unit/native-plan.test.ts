@@ -38,7 +38,7 @@ describe('the plan decoder (C)', { skip: haveCc ? false : 'needs a C compiler (c
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-plan-check-'));
     bin = path.join(dir, 'plan-check');
-    const cc = spawnSync('cc', ['-Wall', '-Wextra', '-Werror', `-I${exec}`, '-o', bin, path.join(repo, 'test/native/plan-check.c'), ...['json.c', 'plan.c', 'describe.c'].map((f) => path.join(exec, f))], { encoding: 'utf8' });
+    const cc = spawnSync('cc', ['-Wall', '-Wextra', '-Werror', `-I${exec}`, '-o', bin, path.join(repo, 'test/native/plan-check.c'), ...['json.c', 'plan.c', 'describe.c'].map((f) => path.join(exec, f)), ...['hostops.c', 'nl.c'].map((f) => path.join(repo, 'native', 'net', f))], { encoding: 'utf8' });
     assert.equal(cc.status, 0, cc.stderr);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -117,6 +117,45 @@ describe('the plan decoder (C)', { skip: haveCc ? false : 'needs a C compiler (c
       assert.equal(r.stdout.trim(), ts, c.step);
     }
   });
+  const hostops = (ops: unknown) => {
+    const r = spawnSync(bin, ['hostops'], { input: JSON.stringify(ops), encoding: 'utf8' });
+    return { code: r.status, out: r.stdout.trim() };
+  };
+  const wiring = () => [
+    { op: 'veth', name: 'mpabc', peer: 'eth0', peerNetns: 'pod' },
+    { op: 'link', netns: 'host', name: 'mpabc', master: 'minipod0' },
+    { op: 'link', netns: 'host', name: 'mpabc', up: true },
+    { op: 'addr', netns: 'pod', dev: 'eth0', address: '10.90.0.2', prefix: 16 },
+    { op: 'link', netns: 'pod', name: 'eth0', up: true },
+    { op: 'route', netns: 'pod', dev: 'eth0', gateway: '10.90.0.1' },
+  ];
+
+  test('host operations: the network wiring decodes', () => {
+    assert.deepEqual(hostops(wiring()), { code: 0, out: 'ok 6' });
+  });
+
+  const badOps: [string, (o: Record<string, unknown>[]) => unknown, RegExp][] = [
+    ['not a list', () => ({ op: 'veth' }), /hostOps must be an array/],
+    ['an unknown op', (o) => [...o, { op: 'exec', argv: ['sh'] }], /hostOps\[6\]: unknown op exec/],
+    ['an unknown field', (o) => ((o[1].pid = 1234), o), /hostOps\[1\]: link: unknown field pid/],
+    ['a netns named by anything else', (o) => ((o[3].netns = '/proc/1/ns/net'), o), /netns must be "host" or "pod"/],
+    ['a veth peer outside the pod', (o) => ((o[0].peerNetns = 'host'), o), /peerNetns must be "pod"/],
+    ['an interface name too long', (o) => ((o[1].name = 'x'.repeat(16)), o), /needs an interface name/],
+    ['an interface name with a slash', (o) => ((o[2].name = '../eth0'), o), /needs an interface name/],
+    ['an address that is not IPv4', (o) => ((o[3].address = '10.90.0.256'), o), /"address" must be an IPv4 address/],
+    ['a prefix of 33', (o) => ((o[3].prefix = 33), o), /"prefix" must be an integer 0..32/],
+    ['a gateway that is not IPv4', (o) => ((o[5].gateway = 'gw'), o), /"gateway" must be an IPv4 address/],
+    ['a link op that changes nothing', (o) => [{ op: 'link', netns: 'host', name: 'x' }], /changes nothing/],
+    ['up as a string', (o) => ((o[2].up = 'yes'), o), /"up" must be true or false/],
+  ];
+  for (const [what, change, message] of badOps) {
+    test(`host operations refused before any runs: ${what}`, () => {
+      const r = hostops(change(wiring()));
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, message);
+    });
+  }
+
 });
 
 describe('the supervisor fails closed on its own plan', () => {

@@ -40,19 +40,22 @@ test('every container, init ones too, gets the pod\'s /etc/hosts, hostname and r
   ]);
 });
 
-test('plan shows the ip and nft steps, with a placeholder until the address is known', () => {
-  const steps = withEnv({ MINIPOD_BRIDGE: 'mpt0', MINIPOD_SUBNET: '10.213.0.0/24' }, () => contributeNetwork(ctxOf({})).hostSteps!);
-  const cmds = steps.map((s) => s.command.join(' '));
-  assert.ok(cmds.includes('ip link add name mpt0 address 0a:58:0a:d5:00:01 type bridge'));
-  assert.ok(cmds.some((c) => /^ip link add name mp[0-9a-f]{10} type veth peer name eth0 netns <pause-pid>$/.test(c)));
-  assert.ok(cmds.includes('nsenter --net=/proc/<pause-pid>/ns/net ip addr add <pod-ip>/24 dev eth0'));
-  assert.ok(cmds.includes('nsenter --net=/proc/<pause-pid>/ns/net ip route add default via 10.213.0.1 dev eth0'));
+test('plan shows the bridge steps, the host operations and the nft transaction, with a placeholder until the address is known', () => {
+  const c = withEnv({ MINIPOD_BRIDGE: 'mpt0', MINIPOD_SUBNET: '10.213.0.0/24' }, () => contributeNetwork(ctxOf({})));
+  const cmds = c.hostSteps!.map((s) => s.command.join(' '));
+  assert.ok(cmds.includes('link add mpt0 type bridge address 0a:58:0a:d5:00:01'));
   assert.ok(cmds.includes('nft create element ip minipod-mpt0 hostport_any { tcp . 8080 : <pod-ip> . 80 }'));
   assert.ok(cmds.includes('nft add rule ip minipod-mpt0 output fib daddr type local jump hostports'));
   // The elements come after the rules they need.
   assert.ok(cmds.findIndex((c) => c.startsWith('nft create element')) > cmds.findIndex((c) => c.startsWith('nft add rule')));
-  const known = withEnv({ MINIPOD_BRIDGE: 'mpt0', MINIPOD_SUBNET: '10.213.0.0/24' }, () => contributeNetwork(ctxOf({}, { podIP: '10.213.0.5' })).hostSteps!);
-  assert.ok(known.some((s) => s.command.join(' ') === 'nsenter --net=/proc/<pause-pid>/ns/net ip addr add 10.213.0.5/24 dev eth0'));
+  // The pod's own wiring is host operations, no process and no pid in them.
+  const ops = c.hostOps!;
+  assert.match(JSON.stringify(ops[0]), /^\{"op":"veth","name":"mp[0-9a-f]{10}","peer":"eth0","peerNetns":"pod"\}$/);
+  assert.deepEqual(ops[3], { op: 'addr', netns: 'pod', dev: 'eth0', address: '<pod-ip>', prefix: 24 });
+  assert.deepEqual(ops[5], { op: 'route', netns: 'pod', dev: 'eth0', gateway: '10.213.0.1' });
+  assert.ok(!cmds.some((c) => /^(ip|nsenter) /.test(c)), 'no ip or nsenter step');
+  const known = withEnv({ MINIPOD_BRIDGE: 'mpt0', MINIPOD_SUBNET: '10.213.0.0/24' }, () => contributeNetwork(ctxOf({}, { podIP: '10.213.0.5' })).hostOps!);
+  assert.deepEqual(known[3], { op: 'addr', netns: 'pod', dev: 'eth0', address: '10.213.0.5', prefix: 24 });
 });
 
 test('hostNetwork: no host steps, the files are still mounted', () => {

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 
 import { FieldError } from '../../src/errors.ts';
 import { netConfig } from '../../src/net/config.ts';
-import { bridgeCommands, bridgeMac, ownerAlias, podCommands, vethCommands } from '../../src/net/ip.ts';
+import { bridgeMac, bridgeSteps, describeBridgeStep, ownerAlias } from '../../src/net/ip.ts';
+import { describeHostOp, podNetworkOps } from '../../src/plan/host-ops.ts';
 import { elementOf, renderCreateElements, renderRuleset } from '../../src/net/nft.ts';
 import { clash, describePort, hostPorts, type HostPort } from '../../src/net/ports.ts';
 import type { Container, Pod } from '../../src/spec/types.ts';
@@ -81,16 +82,24 @@ test('port elements: any-address and per-address maps, keys for delete', () => {
   assert.equal(elementOf('minipod-mpt0', one), 'element ip minipod-mpt0 hostport_ip { 127.0.0.1 . udp . 5353 }');
 });
 
-test('ip batches: bridge with a fixed MAC, veth straight into the pod as eth0, address and route', () => {
+test('the bridge\'s ip batch has a fixed MAC; a pod\'s wiring is host operations: veth straight into the pod as eth0, address and route', () => {
   const cfg = netConfig({ MINIPOD_BRIDGE: 'mpt0', MINIPOD_SUBNET: '10.213.0.0/24' });
   assert.equal(bridgeMac('10.213.0.1'), '0a:58:0a:d5:00:01');
-  assert.deepEqual(bridgeCommands(cfg, ownerAlias('/run/minipod')), [
-    'link add name mpt0 address 0a:58:0a:d5:00:01 type bridge',
-    'link set dev mpt0 alias "minipod:/run/minipod"',
-    'addr add 10.213.0.1/24 brd + dev mpt0',
-    'link set dev mpt0 up',
+  assert.deepEqual(bridgeSteps(cfg, ownerAlias('/run/minipod')).map(describeBridgeStep), [
+    'link add mpt0 type bridge address 0a:58:0a:d5:00:01',
+    'link mpt0 alias "minipod:/run/minipod"',
+    'addr 10.213.0.1/24 brd + dev mpt0',
+    'link mpt0 up',
   ]);
-  assert.throws(() => bridgeCommands(cfg, ownerAlias('/tmp/a"b')), /cannot pass to ip/);
-  assert.deepEqual(vethCommands(cfg, 'mpabc', 1234), ['link add name mpabc type veth peer name eth0 netns 1234', 'link set dev mpabc master mpt0', 'link set dev mpabc up']);
-  assert.deepEqual(podCommands(cfg, '10.213.0.9'), ['addr add 10.213.0.9/24 dev eth0', 'link set dev eth0 up', 'route add default via 10.213.0.1 dev eth0']);
+  assert.throws(() => bridgeSteps(cfg, ownerAlias('/tmp/a\nb')), /cannot be a bridge alias/);
+  const ops = podNetworkOps(cfg, 'mpabc', '10.213.0.9');
+  assert.deepEqual(ops.map(describeHostOp), [
+    "veth mpabc <-> eth0 (created in the pod's network namespace)",
+    '[host] link mpabc master mpt0',
+    '[host] link mpabc up',
+    '[pod] addr 10.213.0.9/24 dev eth0',
+    '[pod] link eth0 up',
+    '[pod] route default via 10.213.0.1 dev eth0',
+  ]);
+  assert.ok(JSON.stringify(ops).indexOf('pid') < 0, 'no namespace is named by a pid');
 });

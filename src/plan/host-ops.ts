@@ -1,0 +1,47 @@
+// Host operations: the pod's network wiring as plan data, from one generator.
+//
+// TypeScript decides what (names, the address from IPAM, the gateway); the supervisor
+// walks the list over rtnetlink right after pause has started (native/net/hostops.c), with
+// "host" ops in its own network namespace and "pod" ops in pause's, entered by pidfd.
+// `minipod plan` prints this same list, so what is printed is what runs. The native
+// decoder refuses an unknown op or field before it runs any.
+
+import type { NetConfig } from '../net/config.ts';
+
+export type HostOp =
+  /** A veth pair: `name` on the host, `peer` created directly in pause's network namespace. */
+  | { op: 'veth'; name: string; peer: string; peerNetns: 'pod' }
+  /** Sets a link's master and/or state. */
+  | { op: 'link'; netns: 'host' | 'pod'; name: string; master?: string; up?: boolean }
+  | { op: 'addr'; netns: 'host' | 'pod'; dev: string; address: string; prefix: number }
+  /** The default route via the gateway. */
+  | { op: 'route'; netns: 'pod'; dev: string; gateway: string };
+
+/** The pod's interface inside its network namespace. */
+export const POD_IFNAME = 'eth0';
+
+/** Wires a pod to its bridge: the veth pair, then eth0's address, state and default route (lo is pause's). */
+export function podNetworkOps(cfg: Pick<NetConfig, 'bridge' | 'gateway' | 'subnet'>, veth: string, podIP: string): HostOp[] {
+  return [
+    { op: 'veth', name: veth, peer: POD_IFNAME, peerNetns: 'pod' },
+    { op: 'link', netns: 'host', name: veth, master: cfg.bridge },
+    { op: 'link', netns: 'host', name: veth, up: true },
+    { op: 'addr', netns: 'pod', dev: POD_IFNAME, address: podIP, prefix: cfg.subnet.prefix },
+    { op: 'link', netns: 'pod', name: POD_IFNAME, up: true },
+    { op: 'route', netns: 'pod', dev: POD_IFNAME, gateway: cfg.gateway },
+  ];
+}
+
+/** One line per op, as `minipod plan` prints them. */
+export function describeHostOp(o: HostOp): string {
+  switch (o.op) {
+    case 'veth':
+      return `veth ${o.name} <-> ${o.peer} (created in the pod's network namespace)`;
+    case 'link':
+      return `[${o.netns}] link ${o.name}${o.master ? ` master ${o.master}` : ''}${o.up !== undefined ? (o.up ? ' up' : ' down') : ''}`;
+    case 'addr':
+      return `[${o.netns}] addr ${o.address}/${o.prefix} dev ${o.dev}`;
+    case 'route':
+      return `[${o.netns}] route default via ${o.gateway} dev ${o.dev}`;
+  }
+}

@@ -1,0 +1,71 @@
+// The pod's network is wired by its supervisor over rtnetlink (the plan's host
+// operations), and the bridge by the CLI through the addon: no `ip` or `nsenter` process
+// runs in a pod's life. Checked by putting an `ip` and an `nsenter` first in PATH that
+// record that they ran and fail: the pod must come up, serve on its hostPort, be reached
+// from another pod, and go away without either of them running.
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { busyboxRootfs, needsRoot, pod, TestHost, waitFor } from './helpers.ts';
+
+function get(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { timeout: 2000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
+describe('host operations', { skip: needsRoot }, () => {
+  let h: TestHost;
+  let tools: string;
+  let log: string;
+  before(async () => {
+    h = new TestHost('host-ops');
+    Object.assign(h.env, { MINIPOD_BRIDGE: 'mpt-hostops', MINIPOD_SUBNET: '10.233.0.0/24' });
+    assert.equal((await h.cli(['image', 'import', 'busybox', busyboxRootfs()])).code, 0);
+    tools = mkdtempSync(path.join(os.tmpdir(), 'minipod-tools-'));
+    log = path.join(tools, 'ran.log');
+    for (const t of ['ip', 'nsenter']) {
+      writeFileSync(path.join(tools, t), `#!/bin/sh\necho "${t} $*" >> ${log}\nexit 1\n`);
+      chmodSync(path.join(tools, t), 0o755);
+    }
+  });
+  after(async () => {
+    await h.cli(['rm', '-f', 'netlinked', 'peer']);
+    await h.cli(['network', 'rm']);
+    const left = { mounts: h.mounts(), dirs: h.podDirs() };
+    h.cleanup();
+    rmSync(tools, { recursive: true, force: true });
+    assert.deepEqual(left, { mounts: [], dirs: [] });
+  });
+
+  test('a pod on a new bridge comes up, serves its hostPort and is removed without any ip or nsenter process', async () => {
+    const env = { PATH: `${tools}:${process.env.PATH}` };
+    const web = h.manifest('netlinked.json', pod('netlinked', {
+      terminationGracePeriodSeconds: 1,
+      containers: [{ name: 'web', image: 'busybox', command: ['sh', '-c', 'mkdir -p /www && echo wired > /www/index.html && exec httpd -f -p 80 -h /www'], ports: [{ containerPort: 80, hostPort: 18431 }] }],
+    }));
+    const r = await h.cli(['run', '-d', web], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const ip = r.stdout.trim().split(' ')[1];
+    assert.match(ip, /^10\.233\.0\.\d+$/);
+    assert.equal(await waitFor(() => get('http://127.0.0.1:18431/').catch(() => undefined), 'the hostPort'), 'wired\n');
+    // Another pod reaches it over the bridge, at the address the host operations gave it.
+    const peer = h.manifest('peer.json', pod('peer', { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox', command: ['wget', '-qO-', `http://${ip}/`] }] }));
+    const p = await h.cli(['run', peer], { env });
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout + p.stderr, /\[c\] wired/);
+    const routes = await h.cli(['exec', 'netlinked', '-c', 'web', '--', 'cat', '/proc/net/route'], { env });
+    assert.match(routes.stdout, /^eth0\s+00000000\s+0100E90A/m, 'the default route via the gateway 10.233.0.1');
+    assert.equal((await h.cli(['rm', 'netlinked'], { env })).code, 0);
+    assert.equal(existsSync(log) ? readFileSync(log, 'utf8') : '', '', 'no ip or nsenter ran');
+    assert.deepEqual(readdirSync('/sys/class/net/mpt-hostops/brif'), [], 'no veth left on the bridge');
+  });
+});
