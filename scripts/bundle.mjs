@@ -1,6 +1,8 @@
 // Bundles the CLI and the library into dist/ with esbuild: one file each, so that a
 // `minipod` command loads one script instead of resolving dozens of modules (start
 // latency is a goal; see README, Performance).
+import { rmSync } from 'node:fs';
+
 import { build } from 'esbuild';
 
 const common = {
@@ -16,4 +18,7 @@ const common = {
   banner: { js: "import { createRequire as __mpCreateRequire } from 'node:module'; const require = __mpCreateRequire(import.meta.url);" },
 };
 
-await build({ ...common, entryPoints: { minipod: 'src/cli/main.ts', api: 'src/api.ts' }, outdir: 'dist' });
+// Split: each verb of the CLI is a chunk loaded when it runs (src/cli/main.ts), so `--help`
+// and `ps` do not load what `run` needs. Old chunks are removed first.
+rmSync('dist/chunks', { recursive: true, force: true });
+await build({ ...common, entryPoints: { minipod: 'src/cli/main.ts', api: 'src/api.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunks/[name]-[hash]' });

@@ -1,12 +1,9 @@
 // What every CLI verb shares: option parsing, the state root, manifest loading with
 // positions, and turning errors into one message and an exit code.
 
-import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import { EXIT, FieldError, MinipodError, SpawnError } from '../errors.ts';
-import { ManifestError, formatDiagnostic, parseManifests, type Located, type ParsedManifests } from '../spec/index.ts';
-import type { Pod } from '../spec/types.ts';
+import { EXIT, MinipodError, SpawnError } from '../errors.ts';
 import { stateRoots, type StateRoots } from '../state/paths.ts';
 
 export interface Verb {
@@ -48,45 +45,11 @@ export function requireRoot(what: string): void {
   if (process.getuid?.() !== 0) throw new MinipodError(`${what} needs root (namespaces, mounts and the network are root's): try sudo`, { code: 'EPERM' });
 }
 
-export interface LoadedManifest extends ParsedManifests {
-  file: string;
-}
-
-export function loadManifest(file: string, strict: boolean, warn: (s: string) => void): LoadedManifest {
-  let text: string;
-  try {
-    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new MinipodError(`${file}: ${(e as Error).message}`, { code: (e as NodeJS.ErrnoException).code });
-  }
-  const parsed = parseManifests(text, file === '-' ? '<stdin>' : file, { strict });
-  for (const w of parsed.warnings) warn(formatDiagnostic(w));
-  return { ...parsed, file };
-}
-
-/** The one pod of a manifest (minipod runs one pod per command). */
-export function onePod(m: LoadedManifest): Located<Pod> {
-  if (m.pods.length === 1) return m.pods[0];
-  if (m.pods.length === 0) throw new MinipodError(`${m.file}: no Pod in this file (found ${m.configMaps.length} ConfigMap(s), ${m.secrets.length} Secret(s))`);
-  const second = m.pods[1];
-  const pos = second.pos('metadata.name');
-  throw new MinipodError(
-    `${m.file}:${pos?.line ?? 1}:${pos?.col ?? 1} metadata.name: a second Pod ("${second.value.metadata.name}"); minipod runs one pod per command`,
-  );
-}
-
-/** Adds FILE:LINE:COL to a FieldError raised while planning or starting. */
-export function locate(e: unknown, pod: Located<Pod> | undefined): unknown {
-  if (!(e instanceof FieldError) || !pod) return e;
-  const pos = pod.pos(e.field);
-  if (!pos) return e;
-  e.message = `${pod.file}:${pos.line}:${pos.col} ${e.message}`;
-  return e;
-}
-
 /** Prints an error the way every verb does and returns its exit code. */
 export function report(e: unknown): number {
-  if (e instanceof ManifestError) {
+  // A manifest's diagnostics name FILE:LINE:COL themselves (by code: the spec module is
+  // not loaded by commands that read no manifest).
+  if (e instanceof MinipodError && e.code === 'ERR_MANIFEST') {
     process.stderr.write(`${e.message}\n`);
     return EXIT.minipod;
   }
@@ -120,4 +83,9 @@ export function outputFormat(value: unknown, allowed: string[]): string | undefi
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !allowed.includes(value)) throw new UsageError(`--output must be one of ${allowed.join(', ')}`);
   return value;
+}
+
+/** YAML output, the library loaded only when asked for (most commands never need it). */
+export async function toYaml(value: unknown): Promise<string> {
+  return (await import('yaml')).stringify(value);
 }

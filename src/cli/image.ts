@@ -1,6 +1,5 @@
 // minipod image import|pull|ls|rm
 
-import { stringify } from 'yaml';
 
 import { imageOrigin, importImage, listImages, parseImageRef, pruneImages, pullImage, removeImage, resolveImage, tagImage, type ImageRecord } from '../image/index.ts';
 import { imageError } from '../image/unpack.ts';
@@ -8,7 +7,7 @@ import { podNames, podInfo, readPlan } from '../runtime/pods.ts';
 import { ageText } from '../runtime/view.ts';
 import type { StateRoots } from '../state/paths.ts';
 import { mb, pullRenderer } from './progress.ts';
-import { help, outputFormat, parse, requireRoot, rootsFrom, table, UsageError, type Verb } from './common.ts';
+import { help, outputFormat, parse, requireRoot, rootsFrom, table, toYaml, UsageError, type Verb } from './common.ts';
 
 const usage = `
 Usage:
@@ -125,7 +124,7 @@ export const image: Verb = {
       const format = outputFormat(values.output, ['json', 'yaml']);
       const list = listImages(roots);
       if (format) {
-        process.stdout.write(format === 'json' ? JSON.stringify(list, null, 2) + '\n' : stringify(list));
+        process.stdout.write(format === 'json' ? JSON.stringify(list, null, 2) + '\n' : await toYaml(list));
         return 0;
       }
       const rows = list.map((r) => {
@@ -143,7 +142,7 @@ export const image: Verb = {
       if (!rec) throw imageError(`image inspect ${args[0]}: no such image`, 'ERR_IMAGE_NOT_FOUND');
       const origin = imageOrigin(roots, rec);
       const out = { ...rec, ...(origin.manifest !== undefined && { manifest: origin.manifest }), ...(origin.config !== undefined && { imageConfig: origin.config }) };
-      process.stdout.write(format === 'json' ? JSON.stringify(out, null, 2) + '\n' : stringify(out));
+      process.stdout.write(format === 'json' ? JSON.stringify(out, null, 2) + '\n' : await toYaml(out));
       return 0;
     }
     if (sub === 'tag') {

@@ -1,11 +1,10 @@
 // minipod inspect POD [-o json|yaml]
 
-import { stringify } from 'yaml';
 
 import { loadNative } from '../native/load.ts';
 import { findPod } from '../runtime/pods.ts';
 import { podObject } from '../runtime/view.ts';
-import { help, outputFormat, parse, rootsFrom, UsageError, type Verb } from './common.ts';
+import { help, outputFormat, parse, rootsFrom, toYaml, UsageError, type Verb } from './common.ts';
 
 const usage = `
 Usage: minipod inspect [options] POD
@@ -31,7 +30,7 @@ export const inspect: Verb = {
     const format = outputFormat(values.output, ['json', 'yaml']) ?? 'json';
     const info = await findPod(loadNative(), rootsFrom(values), positionals[0]);
     const obj = podObject(info);
-    process.stdout.write(format === 'json' ? JSON.stringify(obj, null, 2) + '\n' : stringify(obj));
+    process.stdout.write(format === 'json' ? JSON.stringify(obj, null, 2) + '\n' : await toYaml(obj));
     return 0;
   },
 };

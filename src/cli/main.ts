@@ -1,24 +1,36 @@
 // minipod's command line: one verb per file, this file only dispatches.
+//
+// Each verb is loaded when it is run (a chunk of its own in the bundle), so that `--help`
+// or `ps` never parse the YAML library or the pod-start machinery: every command pays
+// Node's start, and only what it uses on top.
 
-import '../runtime/all-hooks.ts';
 import { EXIT } from '../errors.ts';
 import { report, requireRoot, type Verb } from './common.ts';
-import { exec } from './exec.ts';
-import { gcVerb } from './gc.ts';
-import { image } from './image.ts';
-import { inspect } from './inspect.ts';
-import { login, logout } from './login.ts';
-import { logs } from './logs.ts';
-import { networkVerb } from './network.ts';
-import { plan } from './plan.ts';
-import { ps } from './ps.ts';
-import { rm } from './rm.ts';
-import { run } from './run.ts';
-import { stop } from './stop.ts';
-import { teardown } from './teardown.ts';
 
-const verbs: Verb[] = [run, plan, ps, inspect, logs, exec, stop, rm, gcVerb, image, login, logout, networkVerb];
-const hidden: Verb[] = [teardown];
+interface VerbEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Verb>;
+  /** Starts, stops or cleans up pods: needs the network and volume hooks. */
+  hooks?: boolean;
+}
+
+const verbs: VerbEntry[] = [
+  { name: 'run', summary: 'run a pod from a manifest', load: async () => (await import('./run.ts')).run, hooks: true },
+  { name: 'plan', summary: 'print what running a manifest would do', load: async () => (await import('./plan.ts')).plan, hooks: true },
+  { name: 'ps', summary: 'list pods', load: async () => (await import('./ps.ts')).ps },
+  { name: 'inspect', summary: "show a pod's full status", load: async () => (await import('./inspect.ts')).inspect },
+  { name: 'logs', summary: "print a container's logs", load: async () => (await import('./logs.ts')).logs },
+  { name: 'exec', summary: 'run a command in a running container', load: async () => (await import('./exec.ts')).exec },
+  { name: 'stop', summary: 'stop pods gracefully (keeps their status and logs)', load: async () => (await import('./stop.ts')).stop, hooks: true },
+  { name: 'rm', summary: 'stop if needed, then remove pods and everything they left', load: async () => (await import('./rm.ts')).rm, hooks: true },
+  { name: 'gc', summary: 'clean up after pods whose supervisor died', load: async () => (await import('./gc.ts')).gcVerb, hooks: true },
+  { name: 'image', summary: 'pull, import, list, inspect, tag and remove images', load: async () => (await import('./image.ts')).image },
+  { name: 'login', summary: 'keep credentials for a registry', load: async () => (await import('./login.ts')).login },
+  { name: 'logout', summary: 'forget the credentials for a registry', load: async () => (await import('./login.ts')).logout },
+  { name: 'network', summary: 'list or remove the pod bridge and its addresses', load: async () => (await import('./network.ts')).networkVerb, hooks: true },
+];
+const hidden: VerbEntry[] = [{ name: '__teardown', summary: '', load: async () => (await import('./teardown.ts')).teardown, hooks: true }];
 
 function usage(): string {
   const width = Math.max(...verbs.map((v) => v.name.length));
@@ -45,15 +57,17 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write('minipod 0.1.0\n');
     return EXIT.ok;
   }
-  const verb = [...verbs, ...hidden].find((v) => v.name === name);
-  if (!verb) {
+  const entry = [...verbs, ...hidden].find((v) => v.name === name);
+  if (!entry) {
     process.stderr.write(`minipod: unknown command "${name}"\n\n${usage()}\n`);
     return EXIT.usage;
   }
   try {
     // The state is root's only (0700): every command but plan, login, logout and help needs
     // root, and a user must hear so rather than "no pods". login writes only an auth file.
-    if (!['plan', 'login', 'logout'].includes(verb.name) && !rest.includes('--help') && !rest.includes('-h')) requireRoot(`minipod ${verb.name}`);
+    if (!['plan', 'login', 'logout'].includes(entry.name) && !rest.includes('--help') && !rest.includes('-h')) requireRoot(`minipod ${entry.name}`);
+    if (entry.hooks) await import('../runtime/all-hooks.ts');
+    const verb = await entry.load();
     return await verb.main(rest);
   } catch (e) {
     return report(e);

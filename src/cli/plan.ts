@@ -7,7 +7,8 @@ import { describePlan } from '../plan/describe.ts';
 import { podHooks } from '../runtime/hooks.ts';
 import { planPod } from '../runtime/start.ts';
 import { podDirs } from '../state/paths.ts';
-import { help, loadManifest, locate, onePod, parse, report, rootsFrom, UsageError, warn, type Verb } from './common.ts';
+import { help, parse, report, rootsFrom, UsageError, warn, type Verb } from './common.ts';
+import { loadManifest, locate, onePod } from './manifest.ts';
 
 const usage = `
 Usage: minipod plan [options] POD.yaml

@@ -1,11 +1,10 @@
 // minipod ps [-a] [-o wide|json|yaml]
 
-import { stringify } from 'yaml';
 
 import { loadNative } from '../native/load.ts';
 import { listPods } from '../runtime/pods.ts';
 import { podObject, psRow } from '../runtime/view.ts';
-import { help, outputFormat, parse, rootsFrom, table, type Verb } from './common.ts';
+import { help, outputFormat, parse, rootsFrom, table, toYaml, type Verb } from './common.ts';
 
 const usage = `
 Usage: minipod ps [options]
@@ -32,7 +31,7 @@ export const ps: Verb = {
     const pods = (await listPods(loadNative(), roots)).filter((p) => values.all || p.liveness === 'running' || p.liveness === 'creating');
     if (format === 'json' || format === 'yaml') {
       const list = { apiVersion: 'v1', kind: 'List', items: pods.map(podObject) };
-      process.stdout.write(format === 'json' ? JSON.stringify(list, null, 2) + '\n' : stringify(list));
+      process.stdout.write(format === 'json' ? JSON.stringify(list, null, 2) + '\n' : await toYaml(list));
       return 0;
     }
     const rows = pods.map(psRow);

@@ -9,7 +9,8 @@ import { startPod } from '../runtime/start.ts';
 import { podDirs, type PodDirs } from '../state/paths.ts';
 import { readState, type StartFailure } from '../state/status.ts';
 import { pullRenderer } from './progress.ts';
-import { help, loadManifest, locate, onePod, parse, report, requireRoot, rootsFrom, UsageError, warn, type Verb } from './common.ts';
+import { help, parse, report, requireRoot, rootsFrom, UsageError, warn, type Verb } from './common.ts';
+import { loadManifest, locate, onePod } from './manifest.ts';
 
 const usage = `
 Usage: minipod run [options] POD.yaml
