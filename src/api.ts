@@ -53,6 +53,12 @@ export interface RunPodOptions {
   onPull?: (event: PullEvent | { type: 'pulling'; ref: string; container: string }) => void;
   /** A registries.yaml for pulls (else MINIPOD_REGISTRIES_CONF, else /etc/minipod/registries.yaml). */
   registries?: string;
+  /** The host bridge (default: MINIPOD_BRIDGE, else minipod0). */
+  bridge?: string;
+  /** The pod subnet of that bridge (default: MINIPOD_SUBNET, else 10.90.0.0/16). */
+  subnet?: string;
+  /** Masquerade the pod's traffic leaving the subnet (default: true). */
+  masquerade?: boolean;
 }
 
 /** Pulls an image from its registry into the store (as `minipod image pull`). */
@@ -90,10 +96,13 @@ export interface PodHandle {
   /** Resolves when every container is ready; rejects when the pod fails or time runs out. */
   waitReady(opts?: { timeout?: number }): Promise<void>;
   status(): PodStatusView;
-  /** Graceful stop (stop signal, SIGKILL after the grace period); status and logs stay. */
-  stop(): Promise<void>;
-  /** Stops if needed and removes everything of the pod. */
-  remove(): Promise<void>;
+  /**
+   * Graceful stop (stop signal, SIGKILL after the grace period: the pod's
+   * terminationGracePeriodSeconds, or gracePeriodSeconds); status and logs stay.
+   */
+  stop(opts?: { gracePeriodSeconds?: number }): Promise<void>;
+  /** Stops if needed and removes everything of the pod; force: SIGKILL at once, no grace (rm -f). */
+  remove(opts?: { force?: boolean; gracePeriodSeconds?: number }): Promise<void>;
 }
 
 function readAll(native: NativeBinding, fd: number): Promise<string> {
@@ -163,13 +172,13 @@ class Handle implements PodHandle {
     return statusView(this.info());
   }
 
-  async stop(): Promise<void> {
-    await stopPod(this.native, this.info());
+  async stop(opts: { gracePeriodSeconds?: number } = {}): Promise<void> {
+    await stopPod(this.native, this.info(), opts.gracePeriodSeconds);
   }
 
-  async remove(): Promise<void> {
+  async remove(opts: { force?: boolean; gracePeriodSeconds?: number } = {}): Promise<void> {
     if (this.removed) return;
-    await removePod(this.native, this.roots, podInfo(this.roots, this.name), false);
+    await removePod(this.native, this.roots, podInfo(this.roots, this.name), opts.force === true, opts.gracePeriodSeconds);
     this.removed = true;
     owned.delete(this);
   }
@@ -234,6 +243,7 @@ export async function runPod(manifest: Pod | string, o: RunPodOptions = {}): Pro
     pull: o.pull,
     onPull: o.onPull,
     registries: o.registries,
+    network: { bridge: o.bridge, subnet: o.subnet, masquerade: o.masquerade },
   });
   if (o.outlive) await started.link.detach();
   else started.link.keepUnref();

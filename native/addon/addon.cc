@@ -210,7 +210,19 @@ Napi::Value Signal(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ToFd(info[0]);
   int sig = info[1].As<Napi::Number>().Int32Value();
-  if (syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0) < 0) throw SysError(env, "pidfd_send_signal", errno);
+  siginfo_t si;
+  siginfo_t* sip = nullptr;
+  if (info.Length() > 2 && info[2].IsNumber()) {
+    // A value with the signal (SI_QUEUE, as sigqueue): the supervisor reads a grace period from it.
+    memset(&si, 0, sizeof si);
+    si.si_signo = sig;
+    si.si_code = SI_QUEUE;
+    si.si_pid = getpid();
+    si.si_uid = getuid();
+    si.si_value.sival_int = info[2].As<Napi::Number>().Int32Value();
+    sip = &si;
+  }
+  if (syscall(SYS_pidfd_send_signal, fd, sig, sip, 0) < 0) throw SysError(env, "pidfd_send_signal", errno);
   return env.Undefined();
 }
 

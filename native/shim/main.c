@@ -14,7 +14,8 @@
  * stopped because its owner went away (that one removes the pod entirely).
  * Signals: SIGTERM/SIGINT/SIGHUP stop the pod gracefully (a second SIGINT: no grace);
  * SIGUSR1 stops it and skips onExit, for a caller that tears down the host side itself;
- * SIGUSR2 does the same without a grace period.
+ * SIGUSR2 does the same without a grace period. A signal sent with a value (SI_QUEUE)
+ * carries the grace period in ms to use instead of the plan's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -97,6 +98,9 @@ static void on_ctl(struct pod *p) {
 static void on_signal(struct pod *p, int sfd) {
   struct signalfd_siginfo si;
   while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+    /* A stop sent with a value (SI_QUEUE; the API's stop({gracePeriodSeconds}), `stop -t`):
+     * that many ms of grace instead of the plan's. */
+    if (si.ssi_code == SI_QUEUE && si.ssi_int >= 0 && si.ssi_signo != SIGINT) p->grace_ms = si.ssi_int;
     if (si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2) {
       /* `minipod rm` (USR2: rm -f, no grace): stop, and leave the host side to the caller */
       p->skip_on_exit = 1;

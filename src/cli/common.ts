@@ -89,3 +89,11 @@ export function outputFormat(value: unknown, allowed: string[]): string | undefi
 export async function toYaml(value: unknown): Promise<string> {
   return (await import('yaml')).stringify(value);
 }
+
+/** `-t/--time SECONDS`: a grace period in seconds, or undefined when not given. */
+export function graceOption(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`--time takes a number of seconds (0 or more), not "${v}"`);
+  return n;
+}

@@ -3,7 +3,7 @@
 import { loadNative } from '../native/load.ts';
 import { removePod } from '../runtime/control.ts';
 import { findPod } from '../runtime/pods.ts';
-import { help, parse, report, rootsFrom, UsageError, type Verb } from './common.ts';
+import { graceOption, help, parse, report, rootsFrom, UsageError, type Verb } from './common.ts';
 
 const usage = `
 Usage: minipod rm [options] POD...
@@ -14,6 +14,7 @@ its network (veth, address, firewall rules), state and logs.
 
 Options:
   -f, --force           do not wait for a grace period: SIGKILL at once
+  -t, --time SECONDS    grace period instead of the pod's terminationGracePeriodSeconds
       --root DIR        state root
   -h, --help            this help
 `;
@@ -23,15 +24,16 @@ export const rm: Verb = {
   summary: 'stop if needed, then remove pods and everything they left',
   usage,
   async main(argv) {
-    const { values, positionals } = parse(argv, { force: { type: 'boolean', short: 'f' } });
+    const { values, positionals } = parse(argv, { force: { type: 'boolean', short: 'f' }, time: { type: 'string', short: 't' } });
     if (values.help) return help(this);
     if (!positionals.length) throw new UsageError('rm needs at least one pod name');
+    const grace = graceOption(values.time);
     const native = loadNative();
     const roots = rootsFrom(values);
     let rc = 0;
     for (const name of positionals) {
       try {
-        await removePod(native, roots, await findPod(native, roots, name), !!values.force);
+        await removePod(native, roots, await findPod(native, roots, name), !!values.force, grace);
         process.stdout.write(`${name}\n`);
       } catch (e) {
         rc = report(e);

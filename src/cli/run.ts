@@ -78,9 +78,7 @@ export const run: Verb = {
     if (positionals.length !== 1) throw new UsageError('run needs exactly one manifest file (see minipod run --help)');
     const roots = rootsFrom(values);
     // The network reads these (so does the supervisor's teardown, which inherits them).
-    if (values.bridge !== undefined) process.env.MINIPOD_BRIDGE = values.bridge;
-    if (values.subnet !== undefined) process.env.MINIPOD_SUBNET = values.subnet;
-    if (values['no-masquerade']) process.env.MINIPOD_NO_MASQUERADE = '1';
+
     if (values.wait && !values.detach) throw new UsageError('--wait goes with -d (a foreground run already waits for the pod to end)');
     const timeoutS = values.timeout === undefined ? 60 : Number(values.timeout);
     if (!(timeoutS > 0)) throw new UsageError(`--timeout: not a number of seconds: ${values.timeout}`);
@@ -112,6 +110,7 @@ export const run: Verb = {
       pull: pull as PullMode,
       onPull: (e: Parameters<typeof progress.event>[0]) => progress.event(e),
       registries: values['registries-conf'],
+      network: { bridge: values.bridge, subnet: values.subnet, ...(values['no-masquerade'] && { masquerade: false }) },
     };
     try {
       if (!values.detach) return await runForeground(pod.value, opts, (l) => process.stderr.write(`${l}\n`));

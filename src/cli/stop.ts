@@ -3,7 +3,7 @@
 import { loadNative } from '../native/load.ts';
 import { stopPod } from '../runtime/control.ts';
 import { findPod } from '../runtime/pods.ts';
-import { help, parse, report, rootsFrom, UsageError, type Verb } from './common.ts';
+import { graceOption, help, parse, report, rootsFrom, UsageError, type Verb } from './common.ts';
 
 const usage = `
 Usage: minipod stop [options] POD...
@@ -13,6 +13,8 @@ after terminationGracePeriodSeconds, then pause. The pod's network, mounts and l
 released; its status and logs stay (minipod ps -a, minipod logs) until minipod rm.
 
 Options:
+  -t, --time SECONDS    grace period instead of the pod's terminationGracePeriodSeconds
+                        (0: SIGKILL right after the stop signal), as podman stop -t
       --root DIR        state root
   -h, --help            this help
 `;
@@ -22,9 +24,10 @@ export const stop: Verb = {
   summary: 'stop pods gracefully (keeps their status and logs)',
   usage,
   async main(argv) {
-    const { values, positionals } = parse(argv, {});
+    const { values, positionals } = parse(argv, { time: { type: 'string', short: 't' } });
     if (values.help) return help(this);
     if (!positionals.length) throw new UsageError('stop needs at least one pod name');
+    const grace = graceOption(values.time);
     const native = loadNative();
     const roots = rootsFrom(values);
     let rc = 0;
@@ -32,7 +35,7 @@ export const stop: Verb = {
       try {
         const info = await findPod(native, roots, name);
         if (info.liveness !== 'running') process.stderr.write(`minipod: pod "${name}" is not running\n`);
-        else await stopPod(native, info);
+        else await stopPod(native, info, grace);
         process.stdout.write(`${name}\n`);
       } catch (e) {
         rc = report(e);

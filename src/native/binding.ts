@@ -52,7 +52,8 @@ export interface NativeBinding {
   spawn(req: SpawnRequest): Spawned;
   /** Calls back once when the process behind pidfd exits (takes ownership of pidfd). */
   watch(pidfd: number, onExit: (e: ExitInfo) => void, keepAlive?: boolean): void;
-  signal(pidfd: number, signo: number): void;
+  /** With a value, the signal carries it (SI_QUEUE): the supervisor takes it as a grace period in ms. */
+  signal(pidfd: number, signo: number, value?: number): void;
   pidfdOpen(pid: number): number;
   pipe(): [number, number];
   socketpair(): [number, number];
@@ -112,7 +113,7 @@ export function wrapAddon(raw: RawAddon): NativeBinding {
       return raw.spawn(JSON.stringify(req.plan), stdio, req.extraFds ?? [], req.refs ?? {});
     },
     watch: (pidfd, onExit, keepAlive = true) => raw.watch(pidfd, onExit, keepAlive),
-    signal: (pidfd, signo) => raw.signal(pidfd, signo),
+    signal: (pidfd, signo, value) => (value === undefined ? raw.signal(pidfd, signo) : raw.signal(pidfd, signo, value)),
     pidfdOpen: (pid) => raw.pidfdOpen(pid),
     pipe: () => raw.pipe(),
     socketpair: () => raw.socketpair(),

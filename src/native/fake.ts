@@ -33,7 +33,7 @@ export class FakeNative implements NativeBinding {
     cb?.({ pid: 0, code: 0, signal: null, ...e });
   }
 
-  signal(pidfd: number, signo: number): void {
+  signal(pidfd: number, signo: number, _value?: number): void {
     this.signals.push({ pidfd, signo });
   }
   pidfdOpen(): number {

@@ -1,5 +1,6 @@
-// Which bridge and subnet pods use, from the environment (the CLI's --bridge, --subnet and
-// --no-masquerade set these variables), and the names derived from them.
+// Which bridge and subnet a pod uses: the caller's choice (the CLI's --bridge, --subnet and
+// --no-masquerade, the API's RunPodOptions), else MINIPOD_BRIDGE / MINIPOD_SUBNET /
+// MINIPOD_NO_MASQUERADE, else the defaults; and the names derived from them.
 
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -37,15 +38,22 @@ export function tableName(bridge: string): string {
   return `minipod-${bridge}`;
 }
 
-export function netConfig(env: NodeJS.ProcessEnv = process.env): NetConfig {
-  const bridge = checkIfName(env.MINIPOD_BRIDGE || DEFAULT_BRIDGE, 'bridge name (MINIPOD_BRIDGE / --bridge)');
-  const subnet = parseSubnet(env.MINIPOD_SUBNET || DEFAULT_SUBNET, 'subnet (MINIPOD_SUBNET / --subnet)');
+/** What a caller chooses for a pod's network (CLI flags, RunPodOptions); unset: the environment's, else the default. */
+export interface NetOptions {
+  bridge?: string;
+  subnet?: string;
+  masquerade?: boolean;
+}
+
+export function netConfig(env: NodeJS.ProcessEnv = process.env, opts: NetOptions = {}): NetConfig {
+  const bridge = checkIfName(opts.bridge ?? (env.MINIPOD_BRIDGE || DEFAULT_BRIDGE), 'bridge name (MINIPOD_BRIDGE / --bridge)');
+  const subnet = parseSubnet(opts.subnet ?? (env.MINIPOD_SUBNET || DEFAULT_SUBNET), 'subnet (MINIPOD_SUBNET / --subnet)');
   const noMasq = env.MINIPOD_NO_MASQUERADE;
   return {
     bridge,
     subnet,
     gateway: formatIPv4(gatewayOf(subnet)),
-    masquerade: !(noMasq && noMasq !== '0' && noMasq !== 'false'),
+    masquerade: opts.masquerade ?? !(noMasq && noMasq !== '0' && noMasq !== 'false'),
     table: tableName(bridge),
   };
 }

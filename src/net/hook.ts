@@ -38,7 +38,7 @@ export function contributeNetwork(ctx: HookContext): Contribution {
   const ports = hostPorts(pod); // validates: a bad port is reported before anything is made
   resolvFor(pod, { nameservers: [], searches: [], options: [] }, hostNetwork); // validates dnsConfig
   if (hostNetwork) return { mounts: mounts(ctx) };
-  const cfg = netConfig();
+  const cfg = netConfig(process.env, ctx.network);
   const ip = ctx.facts.podIP ?? '<pod-ip>';
   const veth = vethName(ctx.uid);
   const hostSteps: HostStep[] = [

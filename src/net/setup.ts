@@ -48,7 +48,7 @@ export async function prepareNetwork(ctx: HookContext, host: HostRecord): Promis
     writeEtcFiles(ctx.dirs.run, pod, { podIP: ip, hostname: os.hostname(), hostNetwork: true });
     return;
   }
-  const cfg = netConfig();
+  const cfg = netConfig(process.env, ctx.network);
   const dir = netDir(roots, cfg.bridge);
   recordHost(host, (r) => {
     const n: NetRecord = { mode: 'bridge', bridge: cfg.bridge, subnet: cfg.subnet.text, gateway: cfg.gateway, table: cfg.table, netDir: dir };
@@ -189,7 +189,7 @@ function bridgeReady(bridge: string, want: string, owner: string): boolean {
 export async function wirePod(ctx: HookContext, host: HostRecord): Promise<void> {
   const n = host.network as unknown as NetRecord | undefined;
   if (!n || n.mode !== 'bridge') return;
-  const cfg = netConfig();
+  const cfg = netConfig(process.env, ctx.network);
   if (cfg.bridge !== n.bridge) throw new MinipodError(`bridge changed while the pod started (${n.bridge} -> ${cfg.bridge})`);
   const ports = n.hostPorts ?? [];
   if (ports.length) setNet(host, (r) => (r.dnat = true));

@@ -18,7 +18,7 @@ import { teardownPod } from './teardown.ts';
 const SIG = { SIGTERM: 15, SIGUSR1: 10, SIGUSR2: 12 } as const;
 
 /** Signals the pod's supervisor and waits until it (and whatever it execs) has exited. */
-export async function signalSupervisor(native: NativeBinding, info: PodInfo, sig: keyof typeof SIG, timeoutMs: number): Promise<boolean> {
+export async function signalSupervisor(native: NativeBinding, info: PodInfo, sig: keyof typeof SIG, timeoutMs: number, graceMs?: number): Promise<boolean> {
   const sup = info.host?.supervisor;
   if (!sup || info.liveness !== 'running') return false;
   let pidfd: number;
@@ -32,7 +32,7 @@ export async function signalSupervisor(native: NativeBinding, info: PodInfo, sig
     return false;
   }
   const exited = new Promise<boolean>((resolve) => native.watch(pidfd, () => resolve(true)));
-  native.signal(pidfd, SIG[sig]);
+  native.signal(pidfd, SIG[sig], graceMs);
   const ac = new AbortController(); // so that the timer does not keep us alive afterwards
   const timedOut = sleep(timeoutMs, false, { signal: ac.signal }).catch(() => false);
   const done = await Promise.race([exited, timedOut]);
@@ -47,14 +47,25 @@ function graceMs(info: PodInfo): number {
   return (readPlan(info.dirs)?.terminationGracePeriodSeconds ?? 30) * 1000;
 }
 
-/** Graceful stop; the pod stays (ended) for ps -a and logs. */
-export async function stopPod(native: NativeBinding, info: PodInfo): Promise<boolean> {
-  return signalSupervisor(native, info, 'SIGTERM', graceMs(info) + 30_000);
+/**
+ * Graceful stop; the pod stays (ended) for ps -a and logs. `graceSeconds` overrides the
+ * pod's terminationGracePeriodSeconds (kubectl delete --grace-period, podman stop -t): it
+ * travels with the signal as its value.
+ */
+export async function stopPod(native: NativeBinding, info: PodInfo, graceSeconds?: number): Promise<boolean> {
+  const grace = graceSeconds === undefined ? undefined : checkGrace(graceSeconds);
+  return signalSupervisor(native, info, 'SIGTERM', (grace ?? graceMs(info)) + 30_000, grace);
+}
+
+function checkGrace(seconds: number): number {
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 2_000_000) throw new MinipodError(`a grace period must be a number of seconds from 0 to 2000000, not ${seconds}`, { code: 'ERR_USAGE' });
+  return Math.round(seconds * 1000);
 }
 
 /** Stops (gracefully, or at once with force) if running, then removes everything of the pod. */
-export async function removePod(native: NativeBinding, roots: StateRoots, info: PodInfo, force: boolean): Promise<string[]> {
-  if (info.liveness === 'running') await signalSupervisor(native, info, force ? 'SIGUSR2' : 'SIGUSR1', (force ? 0 : graceMs(info)) + 30_000);
+export async function removePod(native: NativeBinding, roots: StateRoots, info: PodInfo, force: boolean, graceSeconds?: number): Promise<string[]> {
+  const grace = graceSeconds === undefined || force ? undefined : checkGrace(graceSeconds);
+  if (info.liveness === 'running') await signalSupervisor(native, info, force ? 'SIGUSR2' : 'SIGUSR1', (force ? 0 : (grace ?? graceMs(info))) + 30_000, grace);
   else if (info.liveness === 'creating' && !force) {
     throw new MinipodError(`pod "${info.name}" is being created; try again, or use rm -f`);
   }

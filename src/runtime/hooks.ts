@@ -6,6 +6,7 @@
 // it changes on the host it records in host.json first, and undoes in teardown.
 
 import type { NativeBinding } from '../native/binding.ts';
+import type { NetOptions } from '../net/config.ts';
 import type { EnvEntry } from '../plan/expand.ts';
 import type { HostOp } from '../plan/host-ops.ts';
 import type { HostStep, MountOp } from '../plan/types.ts';
@@ -22,6 +23,8 @@ export interface HookContext {
   /** ConfigMaps and Secrets given with the pod (same file, or --configmap files). */
   configMaps: ConfigMap[];
   secrets: Secret[];
+  /** The caller's choice of bridge, subnet and masquerade (else the environment's). */
+  network?: NetOptions;
   /** Facts learnt while starting, e.g. the pod's IP once allocated; empty while planning. */
   facts: { podIP?: string; hostIP?: string; gateway?: string; [k: string]: unknown };
 }

@@ -25,6 +25,7 @@ import { podDirs, type PodDirs, type StateRoots } from '../state/paths.ts';
 import { isAlive, nsInode, nsInodeOf, procRef } from '../state/proc.ts';
 import { readState, stateFile } from '../state/status.ts';
 import type { PullEvent } from '../image/index.ts';
+import type { NetOptions } from '../net/config.ts';
 import { ensureImages, resolveContainerImages, type PullMode } from './images.ts';
 import { mergeContributions, podHooks, type HookContext, type PodHook } from './hooks.ts';
 import { reservePod } from './reserve.ts';
@@ -57,6 +58,8 @@ export interface StartOptions {
   onPull?: (event: PullEvent | { type: 'pulling'; ref: string; container: string }) => void;
   /** A registries.yaml for pulls (else MINIPOD_REGISTRIES_CONF, else /etc/minipod/registries.yaml). */
   registries?: string;
+  /** Bridge, subnet, masquerade (else MINIPOD_BRIDGE / MINIPOD_SUBNET / MINIPOD_NO_MASQUERADE, else the defaults). */
+  network?: NetOptions;
 }
 
 export interface StartedPod {
@@ -136,6 +139,7 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     dirs,
     configMaps: o.configMaps ?? [],
     secrets: o.secrets ?? [],
+    network: o.network,
     facts: {},
   };
   const shimBinary = helperBinary('minipod-shim');

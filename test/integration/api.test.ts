@@ -17,7 +17,8 @@ describe('API', { skip: needsRoot }, () => {
     image = busyboxRootfs();
   });
   after(async () => {
-    await h.cli(['rm', '-f', 'owned', 'orphan', 'survivor']);
+    await h.cli(['rm', '-f', 'owned', 'orphan', 'survivor', 'stubborn', 'stubborn2']);
+    await h.cli(['network', 'rm', '--bridge', 'mpt-apiopt']);
     const left = { mounts: h.mounts(), dirs: h.podDirs() };
     h.cleanup();
     assert.deepEqual(left, { mounts: [], dirs: [] });
@@ -94,5 +95,37 @@ describe('API', { skip: needsRoot }, () => {
     assert.match(ps.stdout, /^survivor\s+1\/1\s+Running/m);
     const rm = await h.cli(['rm', '-f', 'survivor']);
     assert.equal(rm.code, 0, rm.stderr);
+  });
+
+  // A container that ignores SIGTERM, with a grace period far longer than any test waits.
+  const stubborn = (name: string): Pod => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name },
+    spec: { terminationGracePeriodSeconds: 600, containers: [{ name: 'c', image, command: ['sh', '-c', 'trap "" TERM; echo up; while :; do sleep 1; done'] }] },
+  });
+
+  test('bridge and subnet are values of RunPodOptions; stop({gracePeriodSeconds: 0}) does not wait the pod\'s 600 s', async () => {
+    const pod = await runPod(stubborn('stubborn'), { root: h.root, bridge: 'mpt-apiopt', subnet: '10.234.0.0/24' });
+    try {
+      assert.match(pod.ip ?? '', /^10\.234\.0\.\d+$/);
+      assert.ok(existsSync('/sys/class/net/mpt-apiopt'), 'the bridge the options named');
+      await waitFor(async () => (await pod.logs('c')).includes('up'), 'the container to start');
+      const t0 = Date.now();
+      await pod.stop({ gracePeriodSeconds: 0 });
+      assert.ok(Date.now() - t0 < 60_000, 'stopped without the 600 s grace period');
+      assert.notEqual(pod.status().phase, 'Running', 'the pod has ended');
+    } finally {
+      await pod.remove({ force: true });
+    }
+  });
+
+  test('remove({force: true}) kills at once instead of waiting the grace period', async () => {
+    const pod = await runPod(stubborn('stubborn2'), { root: h.root });
+    await waitFor(async () => (await pod.logs('c')).includes('up'), 'the container to start');
+    const t0 = Date.now();
+    await pod.remove({ force: true });
+    assert.ok(Date.now() - t0 < 60_000, 'removed without the 600 s grace period');
+    assert.ok(!existsSync(path.join(h.root, 'run', 'pods', 'stubborn2')), 'nothing of the pod is left');
   });
 });
