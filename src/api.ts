@@ -20,7 +20,7 @@ import { MinipodError } from './errors.ts';
 import type { NativeBinding } from './native/binding.ts';
 import { loadNative } from './native/load.ts';
 import { removePod, stopPod } from './runtime/control.ts';
-import { execPlan, exitCodeOf, pickContainer, spawnAndWait } from './runtime/exec.ts';
+import { execPlan, exitCodeOf, openTarget, pickContainer, spawnAndWait } from './runtime/exec.ts';
 import { CriParser, logFile, logIndex } from './runtime/logs.ts';
 import { podInfo } from './runtime/pods.ts';
 import { waitPodReady } from './runtime/ready.ts';
@@ -135,12 +135,13 @@ class Handle implements PodHandle {
     const info = this.info();
     const { plan, status } = pickContainer(info, container, 'exec');
     const p = execPlan(info, plan, status, argv, false);
+    const refs = openTarget(this.native, info, plan.name, status);
     const [outR, outW] = this.native.pipe();
     const [errR, errW] = this.native.pipe();
     const [inR, inW] = opts.input === undefined ? [undefined, undefined] : this.native.pipe();
     let child;
     try {
-      child = spawnAndWait(this.native, p, [inR ?? 'null', outW, errW]);
+      child = spawnAndWait(this.native, p, [inR ?? 'null', outW, errW], refs);
     } finally {
       for (const fd of [outW, errW, inR]) if (fd !== undefined) this.native.close(fd);
     }

@@ -66,7 +66,7 @@ int ResolveRef(void* ctx, const char* who) {
   return it == refs->pids.end() ? -1 : it->second;
 }
 
-// spawn(planJson, stdio[3], extraFds[], refs{name: pid}) -> {pid, pidfd}
+// spawn(planJson, stdio[3], extraFds[], refs{name: pidfd}) -> {pid, pidfd}
 // Throws an Error carrying {step, syscall, errno, path, dest, detail} from the executor.
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

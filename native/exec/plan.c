@@ -109,21 +109,23 @@ static int ns_flag(const char *t) {
   return 0;
 }
 
-/* "@pause/net" or "@container:web/net" -> "/proc/<pid>/ns/net" */
-static const char *resolve_ns_path(struct ctx *c, const char *path, mp_resolve_fn resolve, void *rctx) {
-  if (path[0] != '@') return path;
+/* "@pause/net" or "@container:web/net": the pidfd of that process, joined with
+ * setns(pidfd, CLONE_NEWNET) — never a /proc/PID path, which names whatever process has
+ * that pid by the time it is opened. A literal path is kept as it is (pidfd -1). */
+static int resolve_ns_ref(struct ctx *c, const char *path, mp_resolve_fn resolve, void *rctx, int *pidfd) {
+  *pidfd = -1;
+  if (path[0] != '@') return 0;
   const char *slash = strrchr(path, '/');
-  if (!slash) { bad(c, "plan: bad namespace reference \"%s\"%s", path, ""); return NULL; }
+  if (!slash) return bad(c, "plan: bad namespace reference \"%s\"%s", path, "");
   char who[256];
   size_t n = (size_t)(slash - path - 1);
-  if (n >= sizeof(who)) { bad(c, "plan: bad namespace reference \"%s\"%s", path, ""); return NULL; }
+  if (n >= sizeof(who)) return bad(c, "plan: bad namespace reference \"%s\"%s", path, "");
   memcpy(who, path + 1, n);
   who[n] = 0;
-  int pid = resolve ? resolve(rctx, who) : -1;
-  if (pid <= 0) { bad(c, "plan: namespace reference \"%s\": %s is not running", path, who); return NULL; }
-  char buf[320];
-  snprintf(buf, sizeof(buf), "/proc/%d/ns/%s", pid, slash + 1);
-  return mp_arena_strdup(c->a, buf);
+  int fd = resolve ? resolve(rctx, who) : -1;
+  if (fd < 0) return bad(c, "plan: namespace reference \"%s\": %s is not running", path, who);
+  *pidfd = fd;
+  return 0;
 }
 
 static unsigned long attrs_from(struct ctx *c, const struct mp_json *flags) {
@@ -306,6 +308,7 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
     static const char *const nskeys[] = {"type", "action", "path", NULL};
     if (only_keys(&c, e, "namespaces[]", nskeys)) return -1;
     struct mp_ns_op *o = &p->ns[p->nns++];
+    o->pidfd = -1;
     o->type = req_str(&c, e, "type", "namespaces[]");
     const char *action = req_str(&c, e, "action", "namespaces[]");
     if (c.failed) return -1;
@@ -318,7 +321,12 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
     } else if (!strcmp(action, "join")) {
       o->action = MP_NS_JOIN;
       const char *path = req_str(&c, e, "path", "namespaces[] join");
-      if (!path || !(o->path = resolve_ns_path(&c, path, resolve, rctx))) return -1;
+      if (!path) return -1;
+      /* "@who/TYPE" names the namespace it joins: TYPE must be this step's. */
+      if (path[0] == '@' && (!strrchr(path, '/') || strcmp(strrchr(path, '/') + 1, o->type)))
+        return bad(&c, "plan: namespace reference \"%s\" is not a %s namespace", path, o->type);
+      if (resolve_ns_ref(&c, path, resolve, rctx, &o->pidfd) < 0) return -1;
+      o->path = path;
     } else {
       return bad(&c, "plan: namespace action must be create or join, not \"%s\"%s", action, "");
     }

@@ -20,7 +20,9 @@ struct mp_ns_op {
   const char *type;   /* "net", "mnt", ... */
   int flag;           /* CLONE_NEWNET, ... */
   enum mp_ns_action action;
-  const char *path;   /* join: resolved path of the namespace file */
+  const char *path;   /* join: the namespace file, or the "@who/type" reference (for messages) */
+  int pidfd;          /* join by reference: a pidfd of the process whose namespace it is (the
+                         caller's; setns(pidfd, flag)), else -1 */
 };
 
 enum mp_mount_kind {
@@ -90,6 +92,7 @@ struct mp_proc {
 
 /* Resolves "@pause/net" and "@container:NAME/mnt" style namespace paths to a pid; returns
  * -1 when the name is unknown. NULL resolver: such paths are an error. */
+/* Resolves "pause" / "container:NAME" to a pidfd of that process (owned by the caller), or -1. */
 typedef int (*mp_resolve_fn)(void *ctx, const char *who);
 
 /* Decodes a ProcessPlan JSON object. Returns 0, or -1 with a message in err. */

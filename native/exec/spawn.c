@@ -91,7 +91,9 @@ int mp_spawn(const struct mp_proc *p, const struct mp_spawn_io *io, struct mp_sp
   for (int i = 0; i < p->nns; i++) {
     if (p->ns[i].flag == CLONE_NEWPID) c.need_fork = 1;
     if (p->ns[i].action != MP_NS_JOIN) continue;
-    c.nsfd[i] = open(p->ns[i].path, O_RDONLY | O_CLOEXEC);
+    /* A reference is a pidfd the caller holds (setns(pidfd, flag) joins that process's
+     * namespace, or fails once it has exited); a path is opened here. */
+    c.nsfd[i] = p->ns[i].pidfd >= 0 ? fcntl(p->ns[i].pidfd, F_DUPFD_CLOEXEC, 0) : open(p->ns[i].path, O_RDONLY | O_CLOEXEC);
     if (c.nsfd[i] < 0) {
       snprintf(step, sizeof(step), "namespaces[%d]:join", i);
       parent_fail(err, step, "open", errno, p->ns[i].path);

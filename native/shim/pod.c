@@ -31,12 +31,13 @@ void pidfd_signal(int pidfd, int sig) {
   if (pidfd >= 0) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
+/* "@pause/..." and "@container:NAME/..." references: the pidfd the supervisor holds. */
 int pod_resolve(void *ctx, const char *who) {
   struct pod *p = ctx;
-  if (!strcmp(who, "pause")) return p->pause_dead ? -1 : p->pause_pid;
+  if (!strcmp(who, "pause")) return p->pause_dead ? -1 : p->pause_pidfd;
   if (!strncmp(who, "container:", 10))
     for (int i = 0; i < p->nctrs; i++)
-      if (!strcmp(p->ctrs[i].name, who + 10)) return p->ctrs[i].state == CS_RUNNING ? p->ctrs[i].pid : -1;
+      if (!strcmp(p->ctrs[i].name, who + 10)) return p->ctrs[i].state == CS_RUNNING ? p->ctrs[i].pidfd : -1;
   return -1;
 }
 

@@ -3,7 +3,7 @@
 import tty from 'node:tty';
 
 import { loadNative } from '../native/load.ts';
-import { execPlan, exitCodeOf, pickContainer, spawnAndWait } from '../runtime/exec.ts';
+import { execPlan, exitCodeOf, openTarget, pickContainer, spawnAndWait } from '../runtime/exec.ts';
 import { findPod } from '../runtime/pods.ts';
 import { help, parse, rootsFrom, UsageError, type Verb } from './common.ts';
 
@@ -41,22 +41,29 @@ export const exec: Verb = {
     const info = await findPod(native, rootsFrom(values), positionals[0]);
     const { plan, status } = pickContainer(info, values.container, 'exec');
     const p = execPlan(info, plan, status, cmd, !!values.tty);
+    const refs = openTarget(native, info, plan.name, status);
     if (!values.tty) {
-      const { exit } = spawnAndWait(native, p, [values.stdin ? 'inherit' : 'null', 'inherit', 'inherit']);
+      const { exit } = spawnAndWait(native, p, [values.stdin ? 'inherit' : 'null', 'inherit', 'inherit'], refs);
       return exitCodeOf(await exit);
     }
-    return runWithTty(native, p, !!values.stdin, `/proc/${status!.pid}/root`);
+    return runWithTty(native, p, !!values.stdin, `/proc/${status!.pid}/root`, refs);
   },
 };
 
 /** -t: the command gets a new pseudo-terminal; we relay between it and our own. */
-async function runWithTty(native: ReturnType<typeof loadNative>, plan: Parameters<typeof spawnAndWait>[1], stdin: boolean, root: string): Promise<number> {
+async function runWithTty(native: ReturnType<typeof loadNative>, plan: Parameters<typeof spawnAndWait>[1], stdin: boolean, root: string, refs: Record<string, number>): Promise<number> {
   // From the container's own devpts, so that the command finds its terminal under /dev/pts.
-  const pty = native.openpty(root);
+  let pty;
+  try {
+    pty = native.openpty(root);
+  } catch (e) {
+    for (const fd of Object.values(refs)) native.close(fd);
+    throw e;
+  }
   if (process.stdout.isTTY) native.setWinsize(pty.master, process.stdout.rows, process.stdout.columns);
   let child;
   try {
-    child = spawnAndWait(native, plan, [pty.slave, pty.slave, pty.slave]);
+    child = spawnAndWait(native, plan, [pty.slave, pty.slave, pty.slave], refs);
   } finally {
     native.close(pty.slave);
   }

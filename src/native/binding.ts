@@ -15,7 +15,7 @@ export interface SpawnRequest {
   stdio?: [NativeStdio, NativeStdio, NativeStdio];
   /** fds that become 3, 4, ... in the child. */
   extraFds?: number[];
-  /** pids for "@pause/..." and "@container:NAME/..." namespace references. */
+  /** pidfds for "@pause/..." and "@container:NAME/..." namespace references (the caller's; not closed). */
   refs?: Record<string, number>;
 }
 

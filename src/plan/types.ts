@@ -14,9 +14,12 @@ export type NamespaceType = 'mnt' | 'uts' | 'ipc' | 'net' | 'pid' | 'cgroup';
 /**
  * One namespace step. Joins run first, in list order, from fds the parent opened before the
  * clone; then every `create` is unshared at once. A `join` path may name a process of the pod
- * symbolically, resolved by whoever spawns the plan once that process exists:
- *   "@pause/net"             -> /proc/<pause pid>/ns/net
- *   "@container:web/mnt"     -> /proc/<pid of container web>/ns/mnt
+ * symbolically, resolved by whoever spawns the plan to a pidfd of that process, which the
+ * child joins with setns(pidfd, CLONE_NEW…) — never a /proc/PID path, which could name
+ * another process by the time it is opened:
+ *   "@pause/net"             -> pause's pidfd, its network namespace
+ *   "@container:web/mnt"     -> container web's pidfd, its mount namespace
+ * The type after the slash must be the step's own.
  */
 export type NamespaceOp =
   | { type: NamespaceType; action: 'create' }

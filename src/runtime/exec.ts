@@ -44,17 +44,12 @@ export function execPlan(info: PodInfo, c: ContainerPlan, status: ContainerStatu
       exitCode: 1,
     });
   }
-  const pid = status.pid;
-  // The pid comes from state.json; make sure it is still that container's process: every
-  // process of the pod shares pause's IPC namespace.
-  if (info.host?.pause?.ipcNs && nsInode(pid, 'ipc') !== info.host.pause.ipcNs) {
-    throw new MinipodError(`container "${c.name}" in pod "${info.name}" is not running (its process ${pid} is gone)`, { exitCode: 1 });
-  }
   const p = c.process;
   return {
     pod: info.name,
     container: c.name,
-    namespaces: (['ipc', 'uts', 'net', 'pid', 'mnt'] as const).map((type) => ({ type, action: 'join' as const, path: `/proc/${pid}/ns/${type}` })),
+    // By reference: spawnAndWait resolves it to a pidfd of the container's process.
+    namespaces: (['ipc', 'uts', 'net', 'pid', 'mnt'] as const).map((type) => ({ type, action: 'join' as const, path: `@container:${c.name}/${type}` })),
     loopbackUp: false,
     mounts: [],
     user: p.user,
@@ -72,13 +67,38 @@ export function exitCodeOf(e: ExitInfo): number {
   return e.code ?? (e.signal ? 128 + e.signal : 1);
 }
 
-/** Spawns plan with the given stdio and resolves with its exit. */
-export function spawnAndWait(native: NativeBinding, plan: ProcessPlan, stdio: [NativeStdio, NativeStdio, NativeStdio]): { pid: number; exit: Promise<ExitInfo> } {
+/**
+ * The process an exec plan's "@container:NAME/..." references name: a pidfd of the pid
+ * state.json gives, opened first and then checked to be a process of this pod (every one
+ * shares pause's IPC namespace). The pidfd pins it: if the container ends meanwhile, the
+ * join fails (ESRCH) instead of entering whatever process took its pid.
+ */
+export function openTarget(native: NativeBinding, info: PodInfo, container: string, status: ContainerStatus | undefined): Record<string, number> {
+  const pid = status?.pid;
+  const gone = () => new MinipodError(`container "${container}" in pod "${info.name}" is not running (its process ${pid} is gone)`, { code: 'ESRCH', exitCode: 1 });
+  if (!pid) throw gone();
+  let pidfd: number;
+  try {
+    pidfd = native.pidfdOpen(pid);
+  } catch {
+    throw gone();
+  }
+  if (info.host?.pause?.ipcNs && nsInode(pid, 'ipc') !== info.host.pause.ipcNs) {
+    native.close(pidfd);
+    throw gone();
+  }
+  return { [`container:${container}`]: pidfd };
+}
+
+/** Spawns plan with the given stdio (refs: pidfds its namespace references name, closed here) and resolves with its exit. */
+export function spawnAndWait(native: NativeBinding, plan: ProcessPlan, stdio: [NativeStdio, NativeStdio, NativeStdio], refs: Record<string, number> = {}): { pid: number; exit: Promise<ExitInfo> } {
   let spawned;
   try {
-    spawned = native.spawn({ plan, stdio });
+    spawned = native.spawn({ plan, stdio, refs });
   } catch (e) {
     throw fromNative(e, plan.pod, plan.container);
+  } finally {
+    for (const fd of Object.values(refs)) native.close(fd);
   }
   const exit = new Promise<ExitInfo>((resolve) => native.watch(spawned.pidfd, resolve));
   return { pid: spawned.pid, exit };

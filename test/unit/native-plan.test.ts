@@ -61,6 +61,8 @@ describe('the plan decoder (C)', { skip: haveCc ? false : 'needs a C compiler (c
     ['no namespaces list', (p) => delete p.namespaces, /"namespaces" must be an array/],
     ['no mounts list', (p) => delete p.mounts, /"mounts" must be an array/],
     ['mount steps without a mount namespace of its own', (p) => (p.namespaces = []), /mount steps need a "mnt" namespace/],
+    ['a reference to another type of namespace', (p) => ((p.namespaces as Record<string, unknown>[])[1].path = '@pause/mnt'), /"@pause\/mnt" is not a net namespace/],
+    ['a reference to a process that is not running', (p) => ((p.namespaces as Record<string, unknown>[])[1].path = '@container:gone/net'), /container:gone is not running/],
     ['no user', (p) => delete p.user, /"user" must be an object/],
     ['no uid', (p) => delete (p.user as Record<string, unknown>).uid, /needs an integer "uid"/],
     ['uid -1', (p) => ((p.user as Record<string, unknown>).uid = -1), /"uid" must be an integer in range/],
