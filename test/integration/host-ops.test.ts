@@ -5,6 +5,7 @@
 // from another pod, and go away without either of them running.
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,7 +39,7 @@ describe('host operations', { skip: needsRoot }, () => {
     }
   });
   after(async () => {
-    await h.cli(['rm', '-f', 'netlinked', 'peer']);
+    await h.cli(['rm', '-f', 'netlinked', 'peer', 'misled']);
     await h.cli(['network', 'rm']);
     const left = { mounts: h.mounts(), dirs: h.podDirs() };
     h.cleanup();
@@ -67,5 +68,26 @@ describe('host operations', { skip: needsRoot }, () => {
     assert.equal((await h.cli(['rm', 'netlinked'], { env })).code, 0);
     assert.equal(existsSync(log) ? readFileSync(log, 'utf8') : '', '', 'no ip or nsenter ran');
     assert.deepEqual(readdirSync('/sys/class/net/mpt-hostops/brif'), [], 'no veth left on the bridge');
+  });
+
+  test('exec joins a container by pidfd: a state.json that names another process is refused, and nothing runs there', async () => {
+    const file = h.manifest('misled.json', pod('misled', { terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image: 'busybox', command: ['sleep', '1000'] }] }));
+    assert.equal((await h.cli(['run', '-d', file])).code, 0);
+    // A process of the host (of the test's sandbox), and state.json rewritten to name it:
+    // what a pid that was reused would look like.
+    const bystander = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    try {
+      const stateFile = path.join(h.root, 'run', 'pods', 'misled', 'state.json');
+      const state = JSON.parse(readFileSync(stateFile, 'utf8'));
+      state.containers[0].pid = bystander.pid;
+      writeFileSync(stateFile, JSON.stringify(state));
+      const r = await h.cli(['exec', 'misled', '--', 'sh', '-c', 'touch /tmp/ran-in-the-wrong-place; echo ran']);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, new RegExp(`not running \\(its process ${bystander.pid} is gone\\)`));
+      assert.ok(!existsSync('/tmp/ran-in-the-wrong-place'), 'nothing ran in the host process\'s namespaces');
+    } finally {
+      bystander.kill('SIGKILL');
+      rmSync('/tmp/ran-in-the-wrong-place', { force: true });
+    }
   });
 });
