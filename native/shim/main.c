@@ -219,6 +219,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "minipod-shim: %s: %s\n", path, root ? "needs \"pod\" and \"supervisor\"" : err);
     return 1;
   }
+  /* A plan written by another minipod version (an upgrade while pods run) is refused, not guessed at. */
+  const struct mp_json *ver = mp_json_get(root, "version");
+  if (!ver || ver->type != MP_JNUM || ver->num != MP_PLAN_VERSION) {
+    fprintf(stderr, "minipod-shim: %s: plan format version %s, this supervisor reads version %d\n", path, ver && ver->type == MP_JNUM ? "other" : "missing", MP_PLAN_VERSION);
+    return 1;
+  }
   p->name = mp_json_str(plan, "pod", "?");
   p->uid = mp_json_str(plan, "uid", "");
   p->pause_plan = mp_json_get(plan, "pause");

@@ -148,6 +148,11 @@ struct ctr {
   char kill_reason[32], kill_message[512]; /* what the termination will say */
 };
 
+/* plan.json's "version" (src/runtime/start.ts PLAN_VERSION) and state.json's: a change of either
+ * format changes it. */
+#define MP_PLAN_VERSION 1
+#define MP_STATE_VERSION 1
+
 struct pod {
   const char *name, *uid, *state_file, *run_dir;
   const struct mp_json *pause_plan;

@@ -131,6 +131,7 @@ static void container(struct jw *w, struct pod *p, struct ctr *c) {
 void state_write(struct pod *p) {
   struct jw w = {0};
   put(&w, "{", 1);
+  key(&w, "version"); putf(&w, "%d", MP_STATE_VERSION);
   key(&w, "pod"); str(&w, p->name);
   key(&w, "uid"); str(&w, p->uid);
   key(&w, "phase"); str(&w, p->phase);

@@ -2,7 +2,6 @@
 
 import { stringify } from 'yaml';
 
-import { FakeNative } from '../native/fake.ts';
 import { describePlan } from '../plan/describe.ts';
 import { podHooks } from '../runtime/hooks.ts';
 import { planPod } from '../runtime/start.ts';
@@ -39,7 +38,6 @@ export const plan: Verb = {
     const pod = onePod(manifest);
     try {
       const ctx = {
-        native: new FakeNative(), // planning never touches the system
         pod: pod.value,
         uid: '(assigned at run)',
         roots,

@@ -8,7 +8,7 @@
 //   teardown    undo from host.json; gc reclaims leases   (undo.ts)
 
 import { registerGcStep } from '../runtime/gc.ts';
-import { registerHook, type Contribution, type HookContext } from '../runtime/hooks.ts';
+import { registerHook, type Contribution, type PlanContext } from '../runtime/hooks.ts';
 import { onNetworkTeardown } from '../runtime/teardown.ts';
 import type { HostStep, MountOp } from '../plan/types.ts';
 import { netConfig, vethName } from './config.ts';
@@ -20,7 +20,7 @@ import { hostPorts } from './ports.ts';
 import { prepareNetwork, wirePod } from './setup.ts';
 import { reclaimLeases, undoNetwork } from './undo.ts';
 
-function mounts(ctx: HookContext): Map<string, MountOp[]> {
+function mounts(ctx: PlanContext): Map<string, MountOp[]> {
   const f = etcFiles(ctx.dirs.run);
   const ops: MountOp[] = [
     { op: 'bind', source: f.hosts, dst: '/etc/hosts', readOnly: false, recursive: false },
@@ -32,7 +32,7 @@ function mounts(ctx: HookContext): Map<string, MountOp[]> {
   return out;
 }
 
-export function contributeNetwork(ctx: HookContext): Contribution {
+export function contributeNetwork(ctx: PlanContext): Contribution {
   const { pod } = ctx;
   const hostNetwork = pod.spec.hostNetwork === true;
   const ports = hostPorts(pod); // validates: a bad port is reported before anything is made

@@ -39,10 +39,13 @@ export interface Contribution {
   hostOps?: HostOp[];
 }
 
+/** What planning needs: everything of a start's context but the native binding (planning never touches the system). */
+export type PlanContext = Omit<HookContext, 'native'>;
+
 export interface PodHook {
   name: string;
   /** Pure: mounts, env and host steps this hook adds. Throws FieldError for bad input. */
-  contribute?(ctx: HookContext): Contribution;
+  contribute?(ctx: PlanContext): Contribution;
   /** Before the supervisor starts: create files, allocate addresses (recorded in host.json). */
   prepare?(ctx: HookContext, host: HostRecord): Promise<void>;
   /** Pause runs: wire its network namespace to the host. */

@@ -27,7 +27,7 @@ import { readState, stateFile } from '../state/status.ts';
 import type { PullEvent } from '../image/index.ts';
 import type { NetOptions } from '../net/config.ts';
 import { ensureImages, resolveContainerImages, type PullMode } from './images.ts';
-import { mergeContributions, podHooks, type HookContext, type PodHook } from './hooks.ts';
+import { mergeContributions, podHooks, type HookContext, type PlanContext, type PodHook } from './hooks.ts';
 import { reservePod } from './reserve.ts';
 import { PodEndedEarly, SupervisorLink } from './supervisor.ts';
 import { teardownPod } from './teardown.ts';
@@ -75,8 +75,11 @@ function rootArgs(roots: StateRoots): string[] {
   return process.env.MINIPOD_ROOT ? ['--root', path.dirname(roots.run)] : [];
 }
 
+/** plan.json's format; the supervisor refuses another (native/shim/shim.h MP_PLAN_VERSION). */
+export const PLAN_VERSION = 1;
+
 /** The plan of a pod as `run` would build it: also what `minipod plan` prints. */
-export function planPod(pod: Pod, ctx: HookContext, hooks: PodHook[]): PodPlan {
+export function planPod(pod: Pod, ctx: PlanContext, hooks: PodHook[]): PodPlan {
   const extra = mergeContributions(hooks.map((h) => h.contribute?.(ctx) ?? {}));
   const shm = shmDir(ctx.dirs);
   return buildPodPlan({
@@ -178,6 +181,7 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     const teardown = [process.execPath, path.join(packageRoot(), 'dist', 'minipod.js'), '__teardown', ...rootArgs(o.roots)];
     // 0600: the plan holds the containers' env, Secret values included.
     writeJsonAtomic(path.join(dirs.run, 'plan.json'), {
+      version: PLAN_VERSION,
       pod: plan,
       supervisor: {
         attach: o.mode === 'foreground',

@@ -168,6 +168,7 @@ describe('the supervisor fails closed on its own plan', () => {
       mkdirSync(path.join(dir, 'logs'));
       const process = { ...base(), namespaces: [], mounts: [] };
       writeFileSync(path.join(dir, 'plan.json'), JSON.stringify({
+        version: 1,
         pod: { pod: 'p', uid: 'u', pause: process, initContainers: [], containers: [{ name: 'c', process, restartPolicy: 'Sometimes', logDir: path.join(dir, 'logs'), layerDir: dir }] },
         supervisor: { stateFile: path.join(dir, 'state.json') },
       }));
@@ -175,6 +176,22 @@ describe('the supervisor fails closed on its own plan', () => {
       assert.equal(r.status, 1);
       assert.match(r.stderr, /restartPolicy must be Always, OnFailure or Never/);
       assert.equal(existsSync(path.join(dir, 'state.json')), false, 'nothing ran');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a plan of another format version is refused before anything runs', { skip: existsSync(shim) ? false : 'the supervisor is not built (npm run build)' }, () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-shim-plan-'));
+    try {
+      const process = { ...base(), namespaces: [], mounts: [] };
+      for (const version of [2, undefined, '1']) {
+        writeFileSync(path.join(dir, 'plan.json'), JSON.stringify({ version, pod: { pod: 'p', uid: 'u', pause: process, initContainers: [], containers: [] }, supervisor: { stateFile: path.join(dir, 'state.json') } }));
+        const r = spawnSync(shim, [dir], { encoding: 'utf8', timeout: 5000 });
+        assert.equal(r.status, 1, String(version));
+        assert.match(r.stderr, /plan format version (other|missing), this supervisor reads version 1/);
+        assert.equal(existsSync(path.join(dir, 'state.json')), false, 'nothing ran');
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
