@@ -10,7 +10,6 @@
 // supervisor notices (the control socket closes) and removes the pod — unless the pod was
 // started with { outlive: true }. Needs root, like the CLI.
 
-import './runtime/all-hooks.ts';
 import { pullImage as storePull, type PullEvent } from './image/index.ts';
 
 import { existsSync, readFileSync, rmSync } from 'node:fs';

@@ -11,26 +11,24 @@ interface VerbEntry {
   name: string;
   summary: string;
   load(): Promise<Verb>;
-  /** Starts, stops or cleans up pods: needs the network and volume hooks. */
-  hooks?: boolean;
 }
 
 const verbs: VerbEntry[] = [
-  { name: 'run', summary: 'run a pod from a manifest', load: async () => (await import('./run.ts')).run, hooks: true },
-  { name: 'plan', summary: 'print what running a manifest would do', load: async () => (await import('./plan.ts')).plan, hooks: true },
+  { name: 'run', summary: 'run a pod from a manifest', load: async () => (await import('./run.ts')).run},
+  { name: 'plan', summary: 'print what running a manifest would do', load: async () => (await import('./plan.ts')).plan},
   { name: 'ps', summary: 'list pods', load: async () => (await import('./ps.ts')).ps },
   { name: 'inspect', summary: "show a pod's full status", load: async () => (await import('./inspect.ts')).inspect },
   { name: 'logs', summary: "print a container's logs", load: async () => (await import('./logs.ts')).logs },
   { name: 'exec', summary: 'run a command in a running container', load: async () => (await import('./exec.ts')).exec },
-  { name: 'stop', summary: 'stop pods gracefully (keeps their status and logs)', load: async () => (await import('./stop.ts')).stop, hooks: true },
-  { name: 'rm', summary: 'stop if needed, then remove pods and everything they left', load: async () => (await import('./rm.ts')).rm, hooks: true },
-  { name: 'gc', summary: 'clean up after pods whose supervisor died', load: async () => (await import('./gc.ts')).gcVerb, hooks: true },
+  { name: 'stop', summary: 'stop pods gracefully (keeps their status and logs)', load: async () => (await import('./stop.ts')).stop},
+  { name: 'rm', summary: 'stop if needed, then remove pods and everything they left', load: async () => (await import('./rm.ts')).rm},
+  { name: 'gc', summary: 'clean up after pods whose supervisor died', load: async () => (await import('./gc.ts')).gcVerb},
   { name: 'image', summary: 'pull, import, list, inspect, tag and remove images', load: async () => (await import('./image.ts')).image },
   { name: 'login', summary: 'keep credentials for a registry', load: async () => (await import('./login.ts')).login },
   { name: 'logout', summary: 'forget the credentials for a registry', load: async () => (await import('./login.ts')).logout },
-  { name: 'network', summary: 'list or remove the pod bridge and its addresses', load: async () => (await import('./network.ts')).networkVerb, hooks: true },
+  { name: 'network', summary: 'list or remove the pod bridge and its addresses', load: async () => (await import('./network.ts')).networkVerb},
 ];
-const hidden: VerbEntry[] = [{ name: '__teardown', summary: '', load: async () => (await import('./teardown.ts')).teardown, hooks: true }];
+const hidden: VerbEntry[] = [{ name: '__teardown', summary: '', load: async () => (await import('./teardown.ts')).teardown}];
 
 function usage(): string {
   const width = Math.max(...verbs.map((v) => v.name.length));
@@ -66,7 +64,6 @@ export async function main(argv: string[]): Promise<number> {
     // The state is root's only (0700): every command but plan, login, logout and help needs
     // root, and a user must hear so rather than "no pods". login writes only an auth file.
     if (!['plan', 'login', 'logout'].includes(entry.name) && !rest.includes('--help') && !rest.includes('-h')) requireRoot(`minipod ${entry.name}`);
-    if (entry.hooks) await import('../runtime/all-hooks.ts');
     const verb = await entry.load();
     return await verb.main(rest);
   } catch (e) {

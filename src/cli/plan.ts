@@ -3,7 +3,6 @@
 import { stringify } from 'yaml';
 
 import { describePlan } from '../plan/describe.ts';
-import { podHooks } from '../runtime/hooks.ts';
 import { planPod } from '../runtime/start.ts';
 import { podDirs } from '../state/paths.ts';
 import { help, parse, report, rootsFrom, UsageError, warn, type Verb } from './common.ts';
@@ -46,7 +45,7 @@ export const plan: Verb = {
         secrets: manifest.secrets.map((s) => s.value),
         facts: {},
       };
-      const p = planPod(pod.value, ctx, podHooks());
+      const p = planPod(pod.value, ctx);
       if (format === 'json') process.stdout.write(JSON.stringify(p, null, 2) + '\n');
       else if (format === 'yaml') process.stdout.write(stringify(p));
       else process.stdout.write(describePlan(p));

@@ -1,4 +1,5 @@
-// The pod network hook: plugs src/net into pod start, teardown and gc.
+// The pod network's part of planning (start.ts calls it, then setup.ts's prepareNetwork
+// and wirePod; teardown.ts and gc.ts call undo.ts).
 //
 //   contribute  (pure, also `minipod plan`) /etc files mounted into each container; the
 //               pod's wiring as host operations (the supervisor runs them over netlink);
@@ -7,9 +8,7 @@
 //   afterPause  firewall: the pod's hostPort elements, UDP conntrack flush  (setup.ts)
 //   teardown    undo from host.json; gc reclaims leases   (undo.ts)
 
-import { registerGcStep } from '../runtime/gc.ts';
-import { registerHook, type Contribution, type PlanContext } from '../runtime/hooks.ts';
-import { onNetworkTeardown } from '../runtime/teardown.ts';
+import type { Contribution, PlanContext } from '../runtime/hooks.ts';
 import type { HostStep, MountOp } from '../plan/types.ts';
 import { netConfig, vethName } from './config.ts';
 import { etcFiles, resolvFor } from './etc-files.ts';
@@ -17,8 +16,6 @@ import { podNetworkOps } from '../plan/host-ops.ts';
 import { bridgeSteps, describeBridgeStep, ownerAlias } from './ip.ts';
 import { renderCreateElements, renderRuleset } from './nft.ts';
 import { hostPorts } from './ports.ts';
-import { prepareNetwork, wirePod } from './setup.ts';
-import { reclaimLeases, undoNetwork } from './undo.ts';
 
 function mounts(ctx: PlanContext): Map<string, MountOp[]> {
   const f = etcFiles(ctx.dirs.run);
@@ -57,11 +54,3 @@ export function contributeNetwork(ctx: PlanContext): Contribution {
   return { mounts: mounts(ctx), hostSteps, hostOps: podNetworkOps(cfg, veth, ip) };
 }
 
-registerHook({
-  name: 'network',
-  contribute: contributeNetwork,
-  prepare: prepareNetwork,
-  afterPause: wirePod,
-});
-onNetworkTeardown(undoNetwork);
-registerGcStep(reclaimLeases);

@@ -15,7 +15,7 @@ import path from 'node:path';
 
 import { MinipodError } from '../errors.ts';
 import { podHostname } from '../plan/pod.ts';
-import type { HookContext } from '../runtime/hooks.ts';
+import type { HookContext, NetworkFacts } from '../runtime/hooks.ts';
 import { recordHost, type HostRecord } from '../state/host.ts';
 import { netConfig, netDir, netRootDir, vethName, type NetConfig } from './config.ts';
 import { writeEtcFiles } from './etc-files.ts';
@@ -32,7 +32,7 @@ function setNet(host: HostRecord, change: (n: NetRecord) => void): void {
   recordHost(host, (r) => change(r.network as unknown as NetRecord));
 }
 
-export async function prepareNetwork(ctx: HookContext, host: HostRecord): Promise<void> {
+export async function prepareNetwork(ctx: HookContext, host: HostRecord): Promise<NetworkFacts> {
   const { pod, roots, uid } = ctx;
   const name = pod.metadata.name;
   const ports = hostPorts(pod);
@@ -44,9 +44,8 @@ export async function prepareNetwork(ctx: HookContext, host: HostRecord): Promis
       setNet(host, (n) => (n.hostPorts = ports));
     });
     const ip = hostAddress() ?? '127.0.0.1';
-    Object.assign(ctx.facts, { podIP: ip, hostIP: ip });
     writeEtcFiles(ctx.dirs.run, pod, { podIP: ip, hostname: os.hostname(), hostNetwork: true });
-    return;
+    return { podIP: ip, hostIP: ip };
   }
   const cfg = netConfig(process.env, ctx.network);
   const dir = netDir(roots, cfg.bridge);
@@ -66,8 +65,8 @@ export async function prepareNetwork(ctx: HookContext, host: HostRecord): Promis
   // veth is recorded now, before the supervisor creates it (teardown deletes it if it is there).
   await withLock(ctx.native, netRootDir(roots), () => ensureBridge(cfg, roots.run));
   setNet(host, (r) => (r.veth = vethName(uid)));
-  Object.assign(ctx.facts, { podIP: ip, gateway: cfg.gateway, hostIP: hostAddress([cfg.bridge]) ?? cfg.gateway });
   writeEtcFiles(ctx.dirs.run, pod, { podIP: ip, hostname: podHostname(pod), hostNetwork: false });
+  return { podIP: ip, gateway: cfg.gateway, hostIP: hostAddress([cfg.bridge]) ?? cfg.gateway };
 }
 
 function writeSysctl(key: string, value: string): void {

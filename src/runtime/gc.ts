@@ -2,23 +2,17 @@
 //
 // A pod is left behind when its supervisor is gone and its host side was never undone
 // (supervisor killed, host crash). gc removes all of it: processes (everything in the
-// pod's IPC namespace), mounts, the network (through the network teardown hook), layers,
-// state. It also removes half-created pod directories and stray lib directories, and lets
-// other parts reclaim what they hold (address leases of dead pods).
+// pod's IPC namespace), mounts, the network, layers, state. It also removes half-created pod
+// directories and stray lib directories, and reclaims the address leases of dead pods.
 
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 import type { NativeBinding } from '../native/binding.ts';
 import { podsLibDir, podsRunDir, type StateRoots } from '../state/paths.ts';
+import { reclaimLeases } from '../net/undo.ts';
 import { podInfo, podNames } from './pods.ts';
 import { mountsUnder, teardownPod } from './teardown.ts';
-
-export type GcStep = (roots: StateRoots, isPodAlive: (pod: string) => boolean, report: string[]) => Promise<void>;
-const steps: GcStep[] = [];
-export function registerGcStep(step: GcStep): void {
-  if (!steps.includes(step)) steps.push(step);
-}
 
 export interface GcOptions {
   /** Also remove pods that ended normally (their state is otherwise kept for ps -a). */
@@ -48,7 +42,7 @@ export async function gc(native: NativeBinding, roots: StateRoots, o: GcOptions 
     report.push(`removed stray ${dir}`);
   }
   const alive = (pod: string) => existsSync(path.join(podsRunDir(roots), pod)) && podInfo(roots, pod).liveness !== 'stale';
-  for (const step of steps) await step(roots, alive, report);
+  await reclaimLeases(roots, alive, report); // address leases of pods that are gone
   const locks = path.join(roots.run, 'locks');
   for (const f of existsSync(locks) ? readdirSync(locks) : []) {
     if (!alive(f.replace(/\.lock$/, ''))) rmSync(path.join(locks, f), { force: true });

@@ -1,9 +1,13 @@
-// Pod start is extended by hooks: the network (src/net) and volumes (src/volumes) plug in
-// here, so that start.ts stays the same sequence whatever a pod uses.
+// What the phases of a pod start share (start.ts calls them in order, by name):
 //
-// A hook contributes to the plan (pure, also used by `minipod plan`), prepares the host
-// before the supervisor starts, and acts once pause holds the pod's namespaces. Whatever
-// it changes on the host it records in host.json first, and undoes in teardown.
+//   plan        contributeNetwork, contributeVolumes   pure: mounts, env, host steps and
+//                                                       operations (also `minipod plan`)
+//   prepare     prepareNetwork -> NetworkFacts, then prepareVolumes (its env fieldRefs read
+//               the facts)                           before the supervisor starts
+//   after pause wirePod                                the pod's firewall elements
+//
+// Whatever a phase changes on the host it records in host.json first; teardown.ts and
+// gc.ts undo it.
 
 import type { NativeBinding } from '../native/binding.ts';
 import type { NetOptions } from '../net/config.ts';
@@ -11,7 +15,6 @@ import type { EnvEntry } from '../plan/expand.ts';
 import type { HostOp } from '../plan/host-ops.ts';
 import type { HostStep, MountOp } from '../plan/types.ts';
 import type { ConfigMap, Pod, Secret } from '../spec/types.ts';
-import type { HostRecord } from '../state/host.ts';
 import type { PodDirs, StateRoots } from '../state/paths.ts';
 
 export interface HookContext {
@@ -25,8 +28,8 @@ export interface HookContext {
   secrets: Secret[];
   /** The caller's choice of bridge, subnet and masquerade (else the environment's). */
   network?: NetOptions;
-  /** Facts learnt while starting, e.g. the pod's IP once allocated; empty while planning. */
-  facts: { podIP?: string; hostIP?: string; gateway?: string; [k: string]: unknown };
+  /** Facts learnt while starting (prepareNetwork's NetworkFacts); empty while planning. */
+  facts: NetworkFacts;
 }
 
 export interface Contribution {
@@ -35,35 +38,21 @@ export interface Contribution {
   /** The full, ordered env list per container name (see PodContext.resolvedEnv). */
   env?: Map<string, EnvEntry[]>;
   hostSteps?: HostStep[];
-  /** Host operations the supervisor executes (one hook, the network, has them). */
+  /** Host operations the supervisor executes (the network's). */
   hostOps?: HostOp[];
+}
+
+/** What the network's prepare phase learns: the pod's address, the host's, the gateway. */
+export interface NetworkFacts {
+  podIP?: string;
+  hostIP?: string;
+  gateway?: string;
 }
 
 /** What planning needs: everything of a start's context but the native binding (planning never touches the system). */
 export type PlanContext = Omit<HookContext, 'native'>;
 
-export interface PodHook {
-  name: string;
-  /** Pure: mounts, env and host steps this hook adds. Throws FieldError for bad input. */
-  contribute?(ctx: PlanContext): Contribution;
-  /** Before the supervisor starts: create files, allocate addresses (recorded in host.json). */
-  prepare?(ctx: HookContext, host: HostRecord): Promise<void>;
-  /** Pause runs: wire its network namespace to the host. */
-  afterPause?(ctx: HookContext, host: HostRecord, pausePid: number): Promise<void>;
-}
-
-const registry: PodHook[] = [];
-
-/** src/net and src/volumes register their hook when loaded (see runtime/all-hooks.ts). */
-export function registerHook(hook: PodHook): void {
-  if (!registry.some((h) => h.name === hook.name)) registry.push(hook);
-}
-
-export function podHooks(): PodHook[] {
-  return [...registry];
-}
-
-/** Merges contributions in hook order. */
+/** Merges contributions in phase order. */
 export function mergeContributions(list: Contribution[]): Required<Contribution> {
   const mounts = new Map<string, MountOp[]>();
   const env = new Map<string, EnvEntry[]>();

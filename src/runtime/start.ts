@@ -4,7 +4,8 @@
 //   reserve the name (mkdir), host.json     (from here on, a failure tears everything down)
 //   layer and log directories, /dev/shm tmpfs
 //   plan.json, then the supervisor          -> it starts pause and says "pause PID"
-//   host network for pause's netns          (the network hooks, src/net)
+//   host network for pause's netns          (src/net: prepareNetwork, the plan's host
+//                                            operations in the supervisor, wirePod)
 //   "go"                                    -> init containers, then app containers; "running"
 
 import { randomUUID } from 'node:crypto';
@@ -27,7 +28,11 @@ import { readState, stateFile } from '../state/status.ts';
 import type { PullEvent } from '../image/index.ts';
 import type { NetOptions } from '../net/config.ts';
 import { ensureImages, resolveContainerImages, type PullMode } from './images.ts';
-import { mergeContributions, podHooks, type HookContext, type PlanContext, type PodHook } from './hooks.ts';
+import { contributeNetwork } from '../net/hook.ts';
+import { prepareNetwork, wirePod } from '../net/setup.ts';
+import { contributeVolumes } from '../volumes/contribute.ts';
+import { prepareVolumes } from '../volumes/prepare.ts';
+import { mergeContributions, type HookContext, type PlanContext } from './hooks.ts';
 import { reservePod } from './reserve.ts';
 import { PodEndedEarly, SupervisorLink } from './supervisor.ts';
 import { teardownPod } from './teardown.ts';
@@ -51,7 +56,6 @@ export interface StartOptions {
   configMaps?: ConfigMap[];
   secrets?: Secret[];
   /** Defaults to every registered hook (network, volumes). */
-  hooks?: PodHook[];
   /** Images without an imagePullPolicy: pull when missing (default), always, or never. */
   pull?: PullMode;
   /** Lines about pulls in progress. */
@@ -67,7 +71,7 @@ export interface StartedPod {
   host: HostRecord;
   plan: PodPlan;
   link: SupervisorLink;
-  /** What the hooks learnt, e.g. facts.podIP. */
+  /** What the network's prepare learnt: facts.podIP. */
   facts: HookContext['facts'];
 }
 
@@ -79,8 +83,8 @@ function rootArgs(roots: StateRoots): string[] {
 export const PLAN_VERSION = 1;
 
 /** The plan of a pod as `run` would build it: also what `minipod plan` prints. */
-export function planPod(pod: Pod, ctx: PlanContext, hooks: PodHook[]): PodPlan {
-  const extra = mergeContributions(hooks.map((h) => h.contribute?.(ctx) ?? {}));
+export function planPod(pod: Pod, ctx: PlanContext): PodPlan {
+  const extra = mergeContributions([contributeNetwork(ctx), contributeVolumes(ctx)]);
   const shm = shmDir(ctx.dirs);
   return buildPodPlan({
     pod,
@@ -133,7 +137,6 @@ function whatFailed(dirs: PodDirs): string {
 export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
   const name = pod.metadata.name;
   const dirs = podDirs(o.roots, name);
-  const hooks = o.hooks ?? podHooks();
   const ctx: HookContext = {
     native: o.native,
     pod,
@@ -149,8 +152,8 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
   // Images first: a pull is the only slow, fallible step that touches nothing of the pod.
   await ensureImages(o.roots, pod, o.pull ?? 'missing', o.onPull, o.registries);
   // Plan once before touching the host: every manifest error is reported with nothing to
-  // undo. The hooks then prepare the host (an address, files) and the plan is rebuilt.
-  let plan = planPod(pod, ctx, hooks);
+  // undo. The host is then prepared (an address, files) and the plan is rebuilt.
+  let plan = planPod(pod, ctx);
 
   const host = await reservePod(o.native, o.roots, {
     pod: name,
@@ -163,9 +166,11 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
   let link: SupervisorLink | undefined;
   try {
     writeJsonAtomic(path.join(dirs.run, 'pod.json'), pod); // the manifest, for inspect
-    for (const h of hooks) await h.prepare?.(ctx, host);
+    // The network first: the volumes' env fieldRefs (status.podIP) read its facts.
+    Object.assign(ctx.facts, await prepareNetwork(ctx, host));
+    prepareVolumes(ctx, host);
     if (ctx.facts.podIP) recordHost(host, (r) => (r.podIP = ctx.facts.podIP));
-    plan = planPod(pod, ctx, hooks);
+    plan = planPod(pod, ctx);
 
     for (const c of [...plan.initContainers, ...plan.containers]) {
       // upper-N and work-N are made by the supervisor, fresh for every start.
@@ -205,7 +210,7 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     recordHost(host, (r) => (r.supervisor = sup));
     const { pid } = await link.waitFor('pause');
     pinPause(o.native, host, pid);
-    for (const h of hooks) await h.afterPause?.(ctx, host, pid);
+    await wirePod(ctx, host);
     link.send('go');
     await link.waitFor('running');
     return { name, host, plan, link, facts: ctx.facts };

@@ -6,16 +6,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 
 import type { NativeBinding } from '../native/binding.ts';
+import { undoNetwork } from '../net/undo.ts';
 import { readHost, recordHost, withPodLock, type HostRecord } from '../state/host.ts';
 import { podDirs, type PodDirs, type StateRoots } from '../state/paths.ts';
 import { isAlive, nsInode, nsInodeOf, processesInNamespace, type ProcRef } from '../state/proc.ts';
-
-/** Network undo, registered by src/net (kept as a hook so that teardown does not import it). */
-export type NetworkUndo = (rec: HostRecord, report: string[]) => Promise<void>;
-const networkUndos: NetworkUndo[] = [];
-export function onNetworkTeardown(fn: NetworkUndo): void {
-  if (!networkUndos.includes(fn)) networkUndos.push(fn);
-}
 
 export interface TeardownOptions {
   /** Keep state.json, host.json, plan.json and logs (a detached pod that ended: `ps -a`, `logs`). */
@@ -184,7 +178,7 @@ export async function teardownPod(
     const rec = readHost(dirs);
     if (rec && !rec.torndown) {
       const allDead = await killProcesses(native, rec, report);
-      for (const undo of networkUndos) await undo(rec, report);
+      await undoNetwork(rec, report);
       if (!allDead) {
         // A survivor could still change the trees while they are removed: leave them (and
         // host.json) for a later gc.

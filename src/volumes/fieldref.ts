@@ -13,7 +13,7 @@ export interface FieldInput {
   pod: Pod;
   /** The pod's uid as minipod assigned it. */
   uid: string;
-  facts: { podIP?: string; hostIP?: string; podIPs?: unknown; hostIPs?: unknown; [k: string]: unknown };
+  facts: { podIP?: string; hostIP?: string; podIPs?: unknown; hostIPs?: unknown };
 }
 
 /** Fields an env var may refer to (besides labels['k'] / annotations['k']). */
