@@ -25,7 +25,7 @@ import { loadNative } from '../src/native/load.ts';
 import { contributeNetwork } from '../src/net/hook.ts';
 import { prepareNetwork, wirePod } from '../src/net/setup.ts';
 import { undoNetwork } from '../src/net/undo.ts';
-import type { HookContext } from '../src/runtime/hooks.ts';
+import type { HookContext } from '../src/runtime/phases.ts';
 import type { Pod } from '../src/spec/types.ts';
 import { writeHost, type HostRecord } from '../src/state/host.ts';
 import { podDirs, type StateRoots } from '../src/state/paths.ts';

@@ -8,7 +8,7 @@
 //   afterPause  firewall: the pod's hostPort elements, UDP conntrack flush  (setup.ts)
 //   teardown    undo from host.json; gc reclaims leases   (undo.ts)
 
-import type { Contribution, PlanContext } from '../runtime/hooks.ts';
+import type { Contribution, PlanContext } from '../runtime/phases.ts';
 import type { HostStep, MountOp } from '../plan/types.ts';
 import { netConfig, vethName } from './config.ts';
 import { etcFiles, resolvFor } from './etc-files.ts';

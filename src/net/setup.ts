@@ -15,7 +15,7 @@ import path from 'node:path';
 
 import { MinipodError } from '../errors.ts';
 import { podHostname } from '../plan/pod.ts';
-import type { HookContext, NetworkFacts } from '../runtime/hooks.ts';
+import type { HookContext, NetworkFacts } from '../runtime/phases.ts';
 import { recordHost, type HostRecord } from '../state/host.ts';
 import { netConfig, netDir, netRootDir, vethName, type NetConfig } from './config.ts';
 import { writeEtcFiles } from './etc-files.ts';

@@ -32,7 +32,7 @@ import { contributeNetwork } from '../net/hook.ts';
 import { prepareNetwork, wirePod } from '../net/setup.ts';
 import { contributeVolumes } from '../volumes/contribute.ts';
 import { prepareVolumes } from '../volumes/prepare.ts';
-import { mergeContributions, type HookContext, type PlanContext } from './hooks.ts';
+import { mergeContributions, type HookContext, type PlanContext } from './phases.ts';
 import { reservePod } from './reserve.ts';
 import { PodEndedEarly, SupervisorLink } from './supervisor.ts';
 import { teardownPod } from './teardown.ts';

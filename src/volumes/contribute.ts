@@ -6,7 +6,7 @@ import { FieldError } from '../errors.ts';
 import { expandEnvList, type EnvEntry } from '../plan/expand.ts';
 import type { HostStep, MountOp } from '../plan/types.ts';
 import type { Volume } from '../spec/types.ts';
-import type { Contribution, HookContext } from '../runtime/hooks.ts';
+import type { Contribution, HookContext } from '../runtime/phases.ts';
 import { resolveEnv } from './env.ts';
 import { volumeLayout, type VolumeLayout } from './layout.ts';
 import { containerMounts } from './mounts.ts';

@@ -5,7 +5,7 @@
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import type { HookContext } from '../runtime/hooks.ts';
+import type { HookContext } from '../runtime/phases.ts';
 import { recordHost, type HostRecord } from '../state/host.ts';
 import { checkHostPath, createHostPath, type HostPathAction } from './hostpath.ts';
 import { volumeLayout, type VolumeLayout } from './layout.ts';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { FieldError, MinipodError } from '../../src/errors.ts';
 import { FakeNative } from '../../src/native/fake.ts';
 import { contributeNetwork } from '../../src/net/hook.ts';
-import type { HookContext } from '../../src/runtime/hooks.ts';
+import type { HookContext } from '../../src/runtime/phases.ts';
 import type { Pod } from '../../src/spec/types.ts';
 
 function ctxOf(spec: Partial<Pod['spec']>, facts: HookContext['facts'] = {}): HookContext {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { FakeNative } from '../../src/native/fake.ts';
-import type { HookContext } from '../../src/runtime/hooks.ts';
+import type { HookContext } from '../../src/runtime/phases.ts';
 import type { ConfigMap, Pod, Secret, Volume } from '../../src/spec/types.ts';
 import type { HostRecord } from '../../src/state/host.ts';
 import { prepareVolumes } from '../../src/volumes/prepare.ts';
