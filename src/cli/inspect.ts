@@ -1,7 +1,7 @@
 // minipod inspect POD [-o json|yaml]
 
 
-import { loadNative } from '../native/load.ts';
+import { lazyNative } from '../native/load.ts';
 import { findPod } from '../runtime/pods.ts';
 import { podObject } from '../runtime/view.ts';
 import { help, outputFormat, parse, rootsFrom, toYaml, UsageError, type Verb } from './common.ts';
@@ -28,7 +28,7 @@ export const inspect: Verb = {
     if (values.help) return help(this);
     if (positionals.length !== 1) throw new UsageError('inspect needs one pod name');
     const format = outputFormat(values.output, ['json', 'yaml']) ?? 'json';
-    const info = await findPod(loadNative(), rootsFrom(values), positionals[0]);
+    const info = await findPod(lazyNative(), rootsFrom(values), positionals[0]);
     const obj = podObject(info);
     process.stdout.write(format === 'json' ? JSON.stringify(obj, null, 2) + '\n' : await toYaml(obj));
     return 0;

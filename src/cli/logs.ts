@@ -2,7 +2,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 
-import { loadNative } from '../native/load.ts';
+import { lazyNative } from '../native/load.ts';
 import { pickContainer } from '../runtime/exec.ts';
 import { CriParser, follow, formatLine, logFile, logIndex } from '../runtime/logs.ts';
 import { findPod, podInfo } from '../runtime/pods.ts';
@@ -40,7 +40,7 @@ export const logs: Verb = {
     const tail = values.tail === undefined ? undefined : Number(values.tail);
     if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) throw new UsageError(`--tail: not a count: ${values.tail}`);
     const roots = rootsFrom(values);
-    const info = await findPod(loadNative(), roots, positionals[0]);
+    const info = await findPod(lazyNative(), roots, positionals[0]);
     const { plan, status } = pickContainer(info, values.container, 'logs');
     const n = logIndex(status, !!values.previous, plan.name);
     const file = logFile(info.dirs, plan.name, n);

@@ -1,7 +1,7 @@
 // minipod ps [-a] [-o wide|json|yaml]
 
 
-import { loadNative } from '../native/load.ts';
+import { lazyNative } from '../native/load.ts';
 import { listPods } from '../runtime/pods.ts';
 import { podObject, psRow } from '../runtime/view.ts';
 import { help, outputFormat, parse, rootsFrom, table, toYaml, type Verb } from './common.ts';
@@ -28,7 +28,7 @@ export const ps: Verb = {
     if (values.help) return help(this);
     const format = outputFormat(values.output, ['wide', 'json', 'yaml']);
     const roots = rootsFrom(values);
-    const pods = (await listPods(loadNative(), roots)).filter((p) => values.all || p.liveness === 'running' || p.liveness === 'creating');
+    const pods = (await listPods(lazyNative(), roots)).filter((p) => values.all || p.liveness === 'running' || p.liveness === 'creating');
     if (format === 'json' || format === 'yaml') {
       const list = { apiVersion: 'v1', kind: 'List', items: pods.map(podObject) };
       process.stdout.write(format === 'json' ? JSON.stringify(list, null, 2) + '\n' : await toYaml(list));

@@ -53,3 +53,18 @@ export function loadNative(): NativeBinding {
   native = wrapAddon(require(file));
   return native;
 }
+
+/**
+ * The binding, loaded at its first use: for commands (`ps`, `logs`, `inspect`) that need it
+ * only when they find something to clean up, so that they do not pay for loading the addon.
+ */
+export function lazyNative(): NativeBinding {
+  let real: NativeBinding | undefined;
+  return new Proxy({} as NativeBinding, {
+    get(_t, key) {
+      real ??= loadNative();
+      const v = (real as unknown as Record<string | symbol, unknown>)[key];
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(real) : v;
+    },
+  });
+}

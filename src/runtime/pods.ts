@@ -15,8 +15,7 @@ import { readJson } from '../state/files.ts';
 import { readHost, recordHost, type HostRecord } from '../state/host.ts';
 import { podDirs, podsRunDir, type PodDirs, type StateRoots } from '../state/paths.ts';
 import { readState, type PodState } from '../state/status.ts';
-import { podLiveness, type PodLiveness } from './reserve.ts';
-import { teardownPod } from './teardown.ts';
+import { podLiveness, type PodLiveness } from './liveness.ts';
 
 export interface PodInfo {
   name: string;
@@ -48,6 +47,9 @@ export function readManifest(dirs: PodDirs): Pod | undefined {
 /** A pod whose supervisor is gone but whose host side was never undone: undo it now. */
 export async function reconcile(native: NativeBinding, roots: StateRoots, info: PodInfo): Promise<PodInfo> {
   if (info.liveness !== 'stale' || !info.host) return info;
+  // Loaded only when there is something to undo: `ps` and `logs` never pay for the
+  // network and teardown code (and the Node modules it needs) otherwise.
+  const { teardownPod } = await import('./teardown.ts');
   await teardownPod(native, roots, info.name, { keepState: true });
   const host = readHost(info.dirs);
   if (host) recordHost(host, (r) => (r.lost = true));

@@ -3,34 +3,16 @@
 // A directory left by a pod whose processes are all gone (a crash) is cleaned up and the
 // name reused; one that belongs to a live or completed pod is refused.
 
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 
 import { MinipodError } from '../errors.ts';
 import type { NativeBinding } from '../native/binding.ts';
 import { secureRoots } from '../state/files.ts';
 import { readHost, writeHost, type HostRecord } from '../state/host.ts';
-import { podDirs, podsLibDir, podsRunDir, type PodDirs, type StateRoots } from '../state/paths.ts';
-import { isAlive, procRef } from '../state/proc.ts';
+import { podDirs, podsLibDir, podsRunDir, type StateRoots } from '../state/paths.ts';
+import { procRef } from '../state/proc.ts';
+import { podLiveness } from './liveness.ts';
 import { teardownPod } from './teardown.ts';
-
-/** A pod directory being created right now has no host.json yet; give its creator time. */
-const CREATING_GRACE_MS = 60_000;
-
-export type PodLiveness = 'running' | 'ended' | 'stale' | 'creating';
-
-export function podLiveness(rec: HostRecord | undefined, dirs: PodDirs): PodLiveness {
-  if (!rec) {
-    try {
-      return Date.now() - statSync(dirs.run).mtimeMs < CREATING_GRACE_MS ? 'creating' : 'stale';
-    } catch {
-      return 'stale';
-    }
-  }
-  if (isAlive(rec.supervisor)) return 'running';
-  if (!rec.supervisor && isAlive(rec.creator)) return 'creating';
-  if (rec.torndown) return 'ended';
-  return 'stale';
-}
 
 export async function reservePod(
   native: NativeBinding,
