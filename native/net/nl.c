@@ -59,10 +59,13 @@ static void init(struct req *r, unsigned short type, unsigned short flags, const
   memcpy(NLMSG_DATA(&r->h), body, len);
 }
 
-/* Sends the request, reads until its ACK: 0 or -errno. */
-static int talk(int fd, struct req *r) {
+typedef void (*answer_fn)(const struct nlmsghdr *h, void *ctx);
+
+/* Sends the request and reads until its ACK (NLMSG_ERROR) or, for a dump, NLMSG_DONE,
+ * handing every other answer of its sequence to `answer`: 0 or -errno. */
+static int exchange(int fd, struct req *r, answer_fn answer, void *ctx) {
   if (send(fd, &r->h, r->h.nlmsg_len, 0) < 0) return -errno;
-  char buf[8192];
+  char buf[16384];
   for (;;) {
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n < 0) {
@@ -71,13 +74,14 @@ static int talk(int fd, struct req *r) {
     }
     for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
       if (h->nlmsg_seq != r->h.nlmsg_seq) continue;
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        const struct nlmsgerr *e = NLMSG_DATA(h);
-        return e->error;
-      }
+      if (h->nlmsg_type == NLMSG_DONE) return 0;
+      if (h->nlmsg_type == NLMSG_ERROR) return ((const struct nlmsgerr *)NLMSG_DATA(h))->error;
+      if (answer) answer(h, ctx);
     }
   }
 }
+
+static int talk(int fd, struct req *r) { return exchange(fd, r, NULL, NULL); }
 
 static int name_attr(struct req *r, const char *name) {
   size_t len = strlen(name);
@@ -87,44 +91,38 @@ static int name_attr(struct req *r, const char *name) {
 
 int mp_nl_ifindex(int fd, const char *name) { return mp_nl_link_kind(fd, name, NULL, 0); }
 
+struct link_answer {
+  int index;
+  char *kind;
+  size_t kn;
+};
+
+static void on_link(const struct nlmsghdr *h, void *ctx) {
+  struct link_answer *a = ctx;
+  if (h->nlmsg_type != RTM_NEWLINK) return;
+  const struct ifinfomsg *ifi = NLMSG_DATA(h);
+  a->index = ifi->ifi_index;
+  if (!a->kind || !a->kn) return;
+  a->kind[0] = 0;
+  int alen = (int)IFLA_PAYLOAD(h);
+  for (const struct rtattr *at = IFLA_RTA(ifi); RTA_OK(at, alen); at = RTA_NEXT(at, alen)) {
+    if (at->rta_type != IFLA_LINKINFO) continue;
+    int ilen = (int)RTA_PAYLOAD(at);
+    for (const struct rtattr *b = RTA_DATA(at); RTA_OK(b, ilen); b = RTA_NEXT(b, ilen))
+      if (b->rta_type == IFLA_INFO_KIND) snprintf(a->kind, a->kn, "%.*s", (int)RTA_PAYLOAD(b), (const char *)RTA_DATA(b));
+  }
+}
+
 int mp_nl_link_kind(int fd, const char *name, char *kind, size_t kn) {
-  /* RTM_GETLINK by name answers with the link (and then the ACK) */
+  /* RTM_GETLINK by name answers with the link, then the ACK */
   struct req r;
   struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
   init(&r, RTM_GETLINK, 0, &ifi, sizeof ifi);
   int rc = name_attr(&r, name);
   if (rc < 0) return rc;
-  if (send(fd, &r.h, r.h.nlmsg_len, 0) < 0) return -errno;
-  char buf[16384];
-  int index = -ENODEV;
-  for (;;) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -errno;
-    }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_seq != r.h.nlmsg_seq) continue;
-      if (h->nlmsg_type == RTM_NEWLINK) {
-        const struct ifinfomsg *ifi = NLMSG_DATA(h);
-        index = ifi->ifi_index;
-        if (kind && kn) {
-          kind[0] = 0;
-          int alen = (int)IFLA_PAYLOAD(h);
-          for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
-            if (a->rta_type != IFLA_LINKINFO) continue;
-            int ilen = (int)RTA_PAYLOAD(a);
-            for (const struct rtattr *b = RTA_DATA(a); RTA_OK(b, ilen); b = RTA_NEXT(b, ilen))
-              if (b->rta_type == IFLA_INFO_KIND) snprintf(kind, kn, "%.*s", (int)RTA_PAYLOAD(b), (const char *)RTA_DATA(b));
-          }
-        }
-      }
-      else if (h->nlmsg_type == NLMSG_ERROR) {
-        int e = ((const struct nlmsgerr *)NLMSG_DATA(h))->error;
-        return e ? e : index;
-      }
-    }
-  }
+  struct link_answer a = {-ENODEV, kind, kn};
+  rc = exchange(fd, &r, on_link, &a);
+  return rc < 0 ? rc : a.index;
 }
 
 int mp_nl_veth(int fd, const char *name, const char *peer, int peer_netns_fd) {
@@ -204,44 +202,36 @@ int mp_nl_addr_add(int fd, const char *dev, struct in_addr addr, int prefix, int
   return talk(fd, &r);
 }
 
+struct addr_answer {
+  int index, count, max;
+  char (*out)[20];
+};
+
+static void on_addr(const struct nlmsghdr *h, void *ctx) {
+  struct addr_answer *a = ctx;
+  if (h->nlmsg_type != RTM_NEWADDR) return;
+  const struct ifaddrmsg *m = NLMSG_DATA(h);
+  if ((int)m->ifa_index != a->index || a->count >= a->max) return;
+  int alen = (int)IFA_PAYLOAD(h);
+  const struct in_addr *local = NULL, *address = NULL;
+  for (const struct rtattr *at = IFA_RTA(m); RTA_OK(at, alen); at = RTA_NEXT(at, alen)) {
+    if (at->rta_type == IFA_LOCAL) local = RTA_DATA(at);
+    else if (at->rta_type == IFA_ADDRESS) address = RTA_DATA(at);
+  }
+  const unsigned char *b = (const unsigned char *)(local ? local : address);
+  if (b) snprintf(a->out[a->count++], 20, "%u.%u.%u.%u/%u", b[0], b[1], b[2], b[3], m->ifa_prefixlen);
+}
+
 int mp_nl_addrs(int fd, const char *dev, char (*out)[20], int n) {
   int index = mp_nl_ifindex(fd, dev);
   if (index < 0) return index;
   struct req r;
   struct ifaddrmsg ifa = {.ifa_family = AF_INET};
   init(&r, RTM_GETADDR, NLM_F_DUMP, &ifa, sizeof ifa);
-  r.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  if (send(fd, &r.h, r.h.nlmsg_len, 0) < 0) return -errno;
-  char buf[16384];
-  int count = 0;
-  for (;;) {
-    ssize_t len = recv(fd, buf, sizeof buf, 0);
-    if (len < 0) {
-      if (errno == EINTR) continue;
-      return -errno;
-    }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
-      if (h->nlmsg_seq != r.h.nlmsg_seq) continue;
-      if (h->nlmsg_type == NLMSG_DONE) return count;
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        int e = ((const struct nlmsgerr *)NLMSG_DATA(h))->error;
-        return e ? e : count;
-      }
-      if (h->nlmsg_type != RTM_NEWADDR) continue;
-      const struct ifaddrmsg *m = NLMSG_DATA(h);
-      if ((int)m->ifa_index != index || count >= n) continue;
-      int alen = (int)IFA_PAYLOAD(h);
-      const struct in_addr *local = NULL, *address = NULL;
-      for (const struct rtattr *a = IFA_RTA(m); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
-        if (a->rta_type == IFA_LOCAL) local = RTA_DATA(a);
-        else if (a->rta_type == IFA_ADDRESS) address = RTA_DATA(a);
-      }
-      const struct in_addr *ip = local ? local : address;
-      if (!ip) continue;
-      const unsigned char *b = (const unsigned char *)ip;
-      snprintf(out[count++], 20, "%u.%u.%u.%u/%u", b[0], b[1], b[2], b[3], m->ifa_prefixlen);
-    }
-  }
+  r.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP; /* a dump ends with NLMSG_DONE, no ACK */
+  struct addr_answer a = {index, 0, n, out};
+  int rc = exchange(fd, &r, on_addr, &a);
+  return rc < 0 ? rc : a.count;
 }
 
 int mp_nl_route_default(int fd, const char *dev, struct in_addr gateway) {
