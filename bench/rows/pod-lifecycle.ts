@@ -6,10 +6,18 @@
 //   (1 s pause, so that the pod is settled, as after a real start)
 //   P5  RSS and PSS of what the runtime keeps running for the pod
 //   P2  `minipod rm -f` / `podman kube down`, to its return (see Minipod.down for -f)
+// and, in the same rounds, the API from this (warm) process: runPod() until the same answer,
+// then pod.remove({force: true}); and a floor for the CLI: `node -e 0` plus three addon
+// spawns of /bin/true in four new namespaces (pause and two containers, without their
+// mounts), timed in this process.
 // Between rounds: the port must be free again, and podman's helpers must have exited.
 
+import { runPod } from '../../src/api.ts';
+import { loadNative } from '../../src/native/load.ts';
+import { DEFAULT_PATH } from '../../src/plan/defaults.ts';
+import type { ProcessPlan } from '../../src/plan/types.ts';
 import type { Ctx } from '../lib/context.ts';
-import { sleep } from '../lib/exec.ts';
+import { run, sleep } from '../lib/exec.ts';
 import { answering, waitServing } from '../lib/http.ts';
 import type { Minipod } from '../lib/minipod.ts';
 import type { Podman } from '../lib/podman.ts';
@@ -70,7 +78,46 @@ export interface LifecycleResult {
 export async function podLifecycle(ctx: Ctx, mp: Minipod, pm: Podman): Promise<LifecycleResult> {
   const m = side('minipod run -d', 'minipod rm -f', 'shim + pause');
   const p = side('podman kube play', 'podman kube down', 'conmon ×3 + catatonit + aardvark-dns');
+  const api = side('runPod() (a warm process)', 'pod.remove({force: true})', 'api');
+  const floor = sample('floor: node -e 0 + 3 addon spawns');
+  const native = loadNative();
+  const bare: ProcessPlan = {
+    pod: 'bench',
+    container: 'floor',
+    namespaces: (['ipc', 'uts', 'net', 'pid'] as const).map((type) => ({ type, action: 'create' as const })),
+    loopbackUp: true,
+    mounts: [],
+    user: { uid: 0, gid: 0, groups: [] },
+    capabilities: [],
+    noNewPrivileges: true,
+    cwd: '/',
+    argv: ['/bin/true'],
+    env: [`PATH=${DEFAULT_PATH}`],
+  };
+  const spawnTrue = () =>
+    new Promise<number>((resolve) => {
+      const t0 = performance.now();
+      const s = native.spawn({ plan: bare, stdio: ['null', 'null', 'null'] });
+      native.watch(s.pidfd, () => resolve(performance.now() - t0));
+    });
+  const apiRound = async () => {
+    await portFree(ctx.hostPort);
+    const t0 = performance.now();
+    const pod = await runPod(ctx.podFile, { root: ctx.root });
+    api.returned.values.push(performance.now() - t0);
+    await waitServing(ctx.hostPort, ctx.body, 30000);
+    api.up.values.push(performance.now() - t0);
+    await sleep(1000);
+    const t1 = performance.now();
+    await pod.remove({ force: true });
+    api.down.values.push(performance.now() - t1);
+    const node = run(process.execPath, ['-e', '0']).ms;
+    let spawns = 0;
+    for (let i = 0; i < 3; i++) spawns += await spawnTrue();
+    floor.values.push(node + spawns);
+  };
   const rounds: [Side, () => Promise<void>][] = [
+    [api, apiRound],
     [m, () => round(ctx, m, () => mp.up(ctx.podFile), () => mp.helpers('web'), () => mp.down('web'))],
     [
       p,
@@ -83,7 +130,8 @@ export async function podLifecycle(ctx: Ctx, mp: Minipod, pm: Podman): Promise<L
   // one untimed round each: caches, podman's first network setup, minipod's bridge
   for (const [, go] of rounds) {
     await go();
-    for (const s of [m, p]) for (const smp of [s.up, s.returned, s.down, s.rss, s.pss]) smp.values.length = 0;
+    for (const s of [m, p, api]) for (const smp of [s.up, s.returned, s.down, s.rss, s.pss]) smp.values.length = 0;
+    floor.values.length = 0;
   }
   m.parts.clear();
   p.parts.clear();
@@ -96,7 +144,10 @@ export async function podLifecycle(ctx: Ctx, mp: Minipod, pm: Podman): Promise<L
     rows: [
       { row: 'P1 pod up, serving', a: m.up, b: p.up, goal: { max: 1 / 6, text: '≤ 1/6 of kube play' } },
       { row: 'P1 pod up, serving', a: m.returned, b: p.returned, note: 'command return only' },
+      { row: 'P1 pod up, serving', a: api.up, b: p.up, goal: { max: 0.1, text: '≤ 1/10 of kube play' }, note: 'the API from a warm process' },
+      { row: 'P1 pod up, serving', a: m.up, b: floor, note: 'against the floor of a CLI start' },
       { row: 'P2 pod teardown', a: m.down, b: p.down, goal: { max: 0.1, text: '≤ 1/10 of kube down' } },
+      { row: 'P2 pod teardown', a: api.down, b: p.down, note: 'the API' },
       { row: 'P5 memory per pod', a: m.rss, b: p.rss, goal: { max: 1, text: '≤ podman' } },
       { row: 'P5 memory per pod', a: m.pss, b: p.pss, goal: { max: 1, text: '≤ podman' } },
     ],
