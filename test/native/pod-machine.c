@@ -1,0 +1,269 @@
+/* The supervisor's pod and container state machine (native/shim/pod.c) with a fake clock.
+ *
+ * pod.c is compiled as it is; what it calls outside itself is replaced here: the clock is a
+ * variable the test moves; "spawning" a container forks a real child that exits at once
+ * with the code the test chose for that container's next run (so pidfds, waitid and
+ * signals are real); probes, hooks, logs, layers, the state file and the control socket
+ * are no-ops that record what they were asked. Each scenario drives pod_step,
+ * pod_on_exit and pod_on_deadline as the supervisor's loop does and checks the states,
+ * restart counts, backoff delays and phases: restarts, the backoff's doubling, cap and
+ * reset, restartPolicy Always/OnFailure/Never, init containers in order, a failing init
+ * container, a sidecar. Prints "ok NAME" per scenario; exits 1 at the first failure. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../native/shim/shim.h"
+
+/* ---- the world pod.c sees ---- */
+static int64_t clock_ms = 1000000;
+int64_t now_ms(void) { return clock_ms; }
+void rfc3339(char *buf, size_t n) { snprintf(buf, n, "t+%lld", (long long)clock_ms); }
+void logmsg(struct pod *p, const char *fmt, ...) { (void)p; (void)fmt; }
+const char *signal_name(int sig) { return sig == SIGKILL ? "SIGKILL" : "SIG"; }
+int signal_number(const char *name) { (void)name; return SIGTERM; }
+static char last_ctl[64];
+void ctl_send(struct pod *p, const char *fmt, ...) {
+  (void)p;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(last_ctl, sizeof last_ctl, fmt, ap);
+  va_end(ap);
+}
+void epoll_add(struct pod *p, int fd, uint64_t tag) { (void)p; (void)fd; (void)tag; }
+void epoll_del(struct pod *p, int fd) { (void)p; (void)fd; }
+void state_write(struct pod *p) { (void)p; }
+int logs_open(struct pod *p, struct ctr *c, int fds[2][2]) { (void)p; (void)c; (void)fds; return 0; }
+void logs_close(struct pod *p, struct ctr *c) { (void)p; (void)c; }
+int layers_prepare(struct pod *p, struct ctr *c, int index) { (void)p; (void)c; (void)index; return 0; }
+void layers_on_end(struct pod *p, struct ctr *c) { (void)p; (void)c; }
+/* No probes or hooks: a running container is at once started (postStart done) and ready. */
+void probes_on_start(struct pod *p, struct ctr *c) { (void)p; c->post_start_done = 1; c->startup_done = 1; c->ready = 1; }
+void probes_on_end(struct pod *p, struct ctr *c) { (void)p; (void)c; }
+void probes_on_kill(struct pod *p, struct ctr *c) { (void)p; (void)c; }
+int hooks_pre_stop(struct pod *p, struct ctr *c) { (void)p; (void)c; return 0; }
+int64_t probes_next_deadline(struct pod *p) { (void)p; return 0; }
+void probes_on_deadline(struct pod *p) { (void)p; }
+void probes_update_ready(struct pod *p, struct ctr *c) { (void)p; (void)c; }
+int ctr_started(const struct ctr *c) { return c->state == CS_RUNNING && c->post_start_done && c->startup_done; }
+int pod_wire(struct pod *p) { (void)p; return 0; }
+
+/* The exit code each container's next run ends with at once; -1: it runs until killed.
+ * Which container is being started: its plan pointer is a dummy JSON number, its index. */
+static int next_exit[8];
+static struct mp_json plans[8];
+int spawn_plan(struct pod *p, const struct mp_json *plan, const struct mp_spawn_io *io, struct mp_spawn_result *res, struct mp_error *err) {
+  (void)p; (void)io; (void)err;
+  int code = next_exit[(int)plan->num];
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (code < 0) for (;;) pause();
+    _exit(code);
+  }
+  res->pid = pid;
+  res->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  res->mntns = -1;
+  return 0;
+}
+
+/* ---- scenarios ---- */
+static int failures;
+#define CHECK(cond, ...) do { if (!(cond)) { fprintf(stderr, "FAIL %s:%d: ", __func__, __LINE__); fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); failures++; return; } } while (0)
+
+static struct ctr ctrs[8];
+static struct pod pod;
+
+static void setup(int ninit, int napps, enum restart_policy apps, enum restart_policy inits) {
+  for (int i = 0; i < pod.nctrs; i++) if (ctrs[i].pidfd >= 0) pidfd_signal(ctrs[i].pidfd, SIGKILL);
+  while (waitpid(-1, NULL, WNOHANG) > 0) {}
+  memset(&pod, 0, sizeof pod);
+  memset(ctrs, 0, sizeof ctrs);
+  static const char *names[] = {"i0", "i1", "i2", "a0", "a1", "a2", "a3", "a4"};
+  pod.name = "p";
+  pod.ctrs = ctrs;
+  pod.nctrs = ninit + napps;
+  pod.ninit = ninit;
+  pod.grace_ms = 1000;
+  pod.backoff_initial = 10000;
+  pod.backoff_max = 300000;
+  pod.backoff_reset = 600000;
+  pod.pause_pidfd = -1;
+  pod.host_netfd = pod.pod_netfd = -1;
+  snprintf(pod.phase, sizeof pod.phase, "Pending");
+  last_ctl[0] = 0;
+  for (int i = 0; i < pod.nctrs; i++) {
+    plans[i].type = MP_JNUM;
+    plans[i].num = i;
+    ctrs[i].name = names[i < ninit ? i : 3 + i - ninit];
+    ctrs[i].init = i < ninit;
+    ctrs[i].policy = i < ninit ? inits : apps;
+    ctrs[i].process = &plans[i];
+    ctrs[i].stop_signal = SIGTERM;
+    ctrs[i].pidfd = ctrs[i].mntns = -1;
+    ctrs[i].layer_index = -1;
+    next_exit[i] = -1;
+  }
+}
+
+/* The container's run ends: at once with the code chosen at its start, or killed now. */
+static void ends(int i) {
+  if (next_exit[i] < 0) pidfd_signal(ctrs[i].pidfd, SIGKILL);
+  pod_on_exit(&pod, ctrs[i].pidfd);
+  pod_step(&pod);
+}
+
+/* Time passes: the loop's deadline handling, then its step. */
+static void advance(int64_t ms) {
+  clock_ms += ms;
+  pod_on_deadline(&pod);
+  pod_step(&pod);
+}
+
+static void backoff_doubles_to_its_cap_and_resets_after_a_long_run(void) {
+  setup(0, 1, RP_ALWAYS, RP_ALWAYS);
+  next_exit[0] = 1;
+  pod_step(&pod);
+  CHECK(ctrs[0].state == CS_RUNNING && !strcmp(last_ctl, "running"), "started and reported running");
+  int64_t want[] = {10000, 20000, 40000, 80000, 160000, 300000, 300000};
+  for (int n = 0; n < 7; n++) {
+    ends(0);
+    CHECK(ctrs[0].state == CS_WAITING && !strcmp(ctrs[0].reason, "CrashLoopBackOff"), "waiting after exit %d", n);
+    CHECK(ctrs[0].next_start == clock_ms + want[n], "backoff %d: %lld ms, want %lld", n, (long long)(ctrs[0].next_start - clock_ms), (long long)want[n]);
+    CHECK(ctrs[0].last.valid && ctrs[0].last.exit_code == 1, "lastState kept");
+    advance(want[n] - 1);
+    CHECK(ctrs[0].state == CS_WAITING, "not restarted 1 ms early");
+    advance(1);
+    CHECK(ctrs[0].state == CS_RUNNING && ctrs[0].restart_count == n + 1, "restarted on time (restart %d)", n + 1);
+  }
+  /* a run longer than backoff_reset: the next backoff starts over */
+  next_exit[0] = -1;
+  ends(0); /* (this run ended at once: 300 s) */
+  advance(300000);
+  CHECK(ctrs[0].state == CS_RUNNING, "running again");
+  clock_ms += 600000;
+  ends(0);
+  CHECK(ctrs[0].next_start == clock_ms + 10000, "backoff reset after a 10-minute run: %lld ms", (long long)(ctrs[0].next_start - clock_ms));
+  CHECK(!strcmp(pod.phase, "Running"), "the pod stays Running while it restarts: %s", pod.phase);
+  puts("ok backoff doubles to its cap and resets after a long run");
+}
+
+static void on_failure_does_not_restart_a_success_and_the_pod_succeeds(void) {
+  setup(0, 1, RP_ONFAILURE, RP_ONFAILURE);
+  next_exit[0] = 0;
+  pod_step(&pod);
+  ends(0);
+  CHECK(ctrs[0].state == CS_TERMINATED && !strcmp(ctrs[0].reason, "Completed"), "terminated, Completed: %s", ctrs[0].reason);
+  CHECK(!strcmp(pod.phase, "Succeeded") && pod.stopping, "pod Succeeded and stopping: %s", pod.phase);
+  puts("ok OnFailure does not restart a success; the pod succeeds");
+}
+
+static void on_failure_restarts_a_failure(void) {
+  setup(0, 1, RP_ONFAILURE, RP_ONFAILURE);
+  next_exit[0] = 3;
+  pod_step(&pod);
+  ends(0);
+  CHECK(ctrs[0].state == CS_WAITING, "waiting to restart");
+  next_exit[0] = 0;
+  advance(10000);
+  ends(0);
+  CHECK(ctrs[0].restart_count == 1 && ctrs[0].state == CS_TERMINATED && !strcmp(pod.phase, "Succeeded"), "succeeded after one restart: %s", pod.phase);
+  puts("ok OnFailure restarts a failure");
+}
+
+static void never_leaves_a_failure_and_the_pod_fails(void) {
+  setup(0, 2, RP_NEVER, RP_NEVER);
+  next_exit[0] = 2;
+  next_exit[1] = 0;
+  pod_step(&pod);
+  ends(0);
+  CHECK(ctrs[0].state == CS_TERMINATED && ctrs[0].exit_code == 2 && !strcmp(ctrs[0].reason, "Error"), "terminated with 2, Error");
+  CHECK(!strcmp(pod.phase, "Running"), "one container still runs: %s", pod.phase);
+  ends(1);
+  CHECK(!strcmp(pod.phase, "Failed"), "all ended, one failed: %s", pod.phase);
+  puts("ok Never leaves a failure; the pod fails");
+}
+
+static void a_killed_container_reports_its_signal(void) {
+  setup(0, 1, RP_NEVER, RP_NEVER);
+  pod_step(&pod);
+  ends(0); /* runs until killed */
+  CHECK(ctrs[0].signal == SIGKILL && ctrs[0].exit_code == 137, "signal 9, exit 137: %d %d", ctrs[0].signal, ctrs[0].exit_code);
+  puts("ok a killed container reports its signal and 137");
+}
+
+static void init_containers_run_one_at_a_time_before_the_apps(void) {
+  setup(2, 2, RP_ALWAYS, RP_ONFAILURE);
+  next_exit[0] = next_exit[1] = 0;
+  pod_step(&pod);
+  CHECK(ctrs[0].state == CS_RUNNING && ctrs[1].state == CS_WAITING && !ctrs[1].started_once, "only the first init runs");
+  CHECK(!ctrs[2].started_once && !ctrs[3].started_once, "no app yet");
+  ends(0);
+  CHECK(ctrs[0].completed && ctrs[1].state == CS_RUNNING && !ctrs[2].started_once, "then the second init, still no app");
+  ends(1);
+  CHECK(ctrs[2].state == CS_RUNNING && ctrs[3].state == CS_RUNNING && !strcmp(last_ctl, "running") && !strcmp(pod.phase, "Running"), "then both apps: running");
+  puts("ok init containers run one at a time, before the apps");
+}
+
+static void a_failing_init_container_is_retried_in_place(void) {
+  setup(1, 1, RP_ALWAYS, RP_ONFAILURE);
+  next_exit[0] = 1;
+  pod_step(&pod);
+  ends(0);
+  CHECK(ctrs[0].state == CS_WAITING && !ctrs[1].started_once, "waiting out its backoff; the app waits too");
+  advance(9999);
+  CHECK(ctrs[0].state == CS_WAITING, "not early");
+  next_exit[0] = 0;
+  advance(1);
+  CHECK(ctrs[0].state == CS_RUNNING && ctrs[0].restart_count == 1, "retried");
+  ends(0);
+  CHECK(ctrs[1].state == CS_RUNNING, "then the app");
+  puts("ok a failing init container is retried in place; the apps wait");
+}
+
+static void an_init_failure_under_never_fails_the_pod(void) {
+  setup(1, 1, RP_NEVER, RP_NEVER);
+  next_exit[0] = 1;
+  pod_step(&pod);
+  ends(0);
+  CHECK(!strcmp(pod.phase, "Failed") && !strcmp(pod.reason, "InitContainerFailed") && !ctrs[1].started_once, "Failed, InitContainerFailed, no app: %s %s", pod.phase, pod.reason);
+  puts("ok an init container failing under Never fails the pod");
+}
+
+static void a_sidecar_keeps_running_and_is_restarted(void) {
+  setup(1, 1, RP_NEVER, RP_ALWAYS);
+  ctrs[0].sidecar = 1;
+  ctrs[0].policy = RP_ALWAYS;
+  next_exit[1] = 0;
+  pod_step(&pod);
+  CHECK(ctrs[0].state == CS_RUNNING && ctrs[1].state == CS_RUNNING, "the sidecar runs, and the app starts beside it");
+  next_exit[0] = 1;
+  pidfd_signal(ctrs[0].pidfd, SIGKILL);
+  pod_on_exit(&pod, ctrs[0].pidfd);
+  pod_step(&pod);
+  CHECK(ctrs[0].state == CS_WAITING, "a sidecar that ends is restarted, even under Never");
+  advance(10000);
+  CHECK(ctrs[0].state == CS_RUNNING && ctrs[0].restart_count == 1, "restarted");
+  ends(1);
+  CHECK(!strcmp(pod.phase, "Succeeded"), "the app's end decides the phase: %s", pod.phase);
+  puts("ok a sidecar keeps running, is restarted, and does not decide the phase");
+}
+
+int main(void) {
+  backoff_doubles_to_its_cap_and_resets_after_a_long_run();
+  on_failure_does_not_restart_a_success_and_the_pod_succeeds();
+  on_failure_restarts_a_failure();
+  never_leaves_a_failure_and_the_pod_fails();
+  a_killed_container_reports_its_signal();
+  init_containers_run_one_at_a_time_before_the_apps();
+  a_failing_init_container_is_retried_in_place();
+  an_init_failure_under_never_fails_the_pod();
+  a_sidecar_keeps_running_and_is_restarted();
+  setup(0, 0, RP_NEVER, RP_NEVER);
+  return failures ? 1 : 0;
+}
