@@ -31,6 +31,8 @@ cleanup() {
   # minipod pods under the bench's own state root (normally already gone)
   pods=$(ls "$WORK/minipod-root/run/pods" "$WORK/minipod-root/lib/pods" 2>/dev/null | grep -v ':$' | sort -u)
   [[ -n $pods ]] && MINIPOD_ROOT=$WORK/minipod-root "$REPO/bin/minipod" rm -f $pods >/dev/null 2>&1
+  # the bench's bridge and firewall table (its state root owns them; no pod uses them now)
+  [[ -d $WORK/minipod-root ]] && MINIPOD_ROOT=$WORK/minipod-root "$REPO/bin/minipod" network rm >/dev/null 2>&1
   "$HERE/peers.sh" cleanup "$WORK"
   if findmnt -rn -o TARGET | grep -q "^$WORK/"; then
     echo "bench/run.sh: mounts left under $WORK; not deleting it" >&2
