@@ -208,11 +208,14 @@ export async function pullImage(roots: StateRoots, ref: string, opts: PullOption
         } catch (e) {
           failed ??= e;
           settle[i](e);
+          abort.abort(); // the pull has failed: the other downloads stop
         }
       }
       for (let i = queue.shift(); i !== undefined; i = queue.shift()) settle[i](failed);
     };
     for (const l of layers) if (!have(l)) emit({ type: 'layer', digest: l.digest!, status: 'waiting', total: l.size });
+    const abort = new AbortController();
+    client.signal = abort.signal;
     const workers = Array.from({ length: Math.max(1, opts.parallel ?? 3) }, worker);
 
     // Unpacking, in order, as each layer arrives (unless it was unpacked as it came).
@@ -231,6 +234,7 @@ export async function pullImage(roots: StateRoots, ref: string, opts: PullOption
       }
     } catch (e) {
       failed ??= e;
+      abort.abort(); // the other downloads stop now instead of running to their end
       await Promise.allSettled(workers);
       // Nothing of a failed pull stays but a `.part` (the next pull resumes it).
       for (const f of fetched) await fsp.rm(f, { force: true });

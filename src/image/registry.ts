@@ -85,6 +85,8 @@ export class Client {
   readonly base: string;
   /** Tokens fetched: a second one means the first expired. */
   tokens = 0;
+  /** Aborts every request of this client (a pull that has failed stops its other downloads). */
+  signal?: AbortSignal;
 
   constructor(
     readonly endpoint: Endpoint,
@@ -108,8 +110,9 @@ export class Client {
       if (this.auth && sameHost) headers.Authorization = this.auth;
       let res: Response;
       try {
-        res = await fetch(target, { headers, redirect: 'manual' });
+        res = await fetch(target, { headers, redirect: 'manual', signal: this.signal });
       } catch (e) {
+        if (this.signal?.aborted) throw imageError(`${this.what}: stopped`, 'ERR_IMAGE_ABORTED');
         if (attempt < RETRIES) {
           await sleep(200 << attempt++);
           continue;
@@ -259,6 +262,7 @@ export async function fetchBlob(c: Client, d: Descriptor, file: string, what: st
         break;
       } catch (e) {
         if ((e as { code?: string }).code?.startsWith('ERR_IMAGE')) throw e; // refused, not broken off
+        if (c.signal?.aborted) throw imageError(`${what}: blob ${d.digest}: stopped`, 'ERR_IMAGE_ABORTED');
         if (attempt >= RETRIES) throw imageError(`${what}: blob ${d.digest}: the download broke off ${attempt + 1} times: ${(e as Error).message}`, 'ERR_IMAGE_REGISTRY');
         await sleep(200 << attempt);
       }
