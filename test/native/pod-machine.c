@@ -8,7 +8,9 @@
  * pod_on_exit and pod_on_deadline as the supervisor's loop does and checks the states,
  * restart counts, backoff delays and phases: restarts, the backoff's doubling, cap and
  * reset, restartPolicy Always/OnFailure/Never, init containers in order, a failing init
- * container, a sidecar. Prints "ok NAME" per scenario; exits 1 at the first failure. */
+ * container, a sidecar. Built with -DMP_REAL_PROBES, the real probes.c decides instead
+ * (its handlers, action.c, are replaced: the scenario gives each run its result): liveness,
+ * readiness and startup thresholds. Prints "ok NAME" per scenario; exits 1 if any failed. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdarg.h>
@@ -43,6 +45,7 @@ int logs_open(struct pod *p, struct ctr *c, int fds[2][2]) { (void)p; (void)c; (
 void logs_close(struct pod *p, struct ctr *c) { (void)p; (void)c; }
 int layers_prepare(struct pod *p, struct ctr *c, int index) { (void)p; (void)c; (void)index; return 0; }
 void layers_on_end(struct pod *p, struct ctr *c) { (void)p; (void)c; }
+#ifndef MP_REAL_PROBES
 /* No probes or hooks: a running container is at once started (postStart done) and ready. */
 void probes_on_start(struct pod *p, struct ctr *c) { (void)p; c->post_start_done = 1; c->startup_done = 1; c->ready = 1; }
 void probes_on_end(struct pod *p, struct ctr *c) { (void)p; (void)c; }
@@ -52,6 +55,23 @@ int64_t probes_next_deadline(struct pod *p) { (void)p; return 0; }
 void probes_on_deadline(struct pod *p) { (void)p; }
 void probes_update_ready(struct pod *p, struct ctr *c) { (void)p; (void)c; }
 int ctr_started(const struct ctr *c) { return c->state == CS_RUNNING && c->post_start_done && c->startup_done; }
+#else
+/* The real probes.c decides; its handlers (action.c) are replaced: a started action stays
+ * active until the scenario gives it a result (answer()). */
+static int starts[8][NSLOTS];
+void action_start(struct pod *p, struct action *a, const struct handler *h, int timeout_s, uint64_t tag) {
+  (void)p; (void)h; (void)timeout_s;
+  int v = TAG_VAL(tag);
+  starts[v / NSLOTS][v % NSLOTS]++;
+  a->active = 1;
+  a->finished = 0;
+  a->deadline = 0;
+}
+void action_cancel(struct pod *p, struct action *a) { (void)p; a->active = 0; a->finished = 0; }
+void action_on_deadline(struct pod *p, struct action *a) { (void)p; (void)a; }
+void action_on_event(struct pod *p, struct action *a, int out, uint32_t events) { (void)p; (void)a; (void)out; (void)events; }
+int handler_load(const struct mp_json *j, struct handler *h, char *err, size_t n) { (void)j; (void)h; (void)err; (void)n; return 0; }
+#endif
 int pod_wire(struct pod *p) { (void)p; return 0; }
 
 /* The exit code each container's next run ends with at once; -1: it runs until killed.
@@ -112,7 +132,7 @@ static void setup(int ninit, int napps, enum restart_policy apps, enum restart_p
 }
 
 /* The container's run ends: at once with the code chosen at its start, or killed now. */
-static void ends(int i) {
+__attribute__((unused)) static void ends(int i) {
   if (next_exit[i] < 0) pidfd_signal(ctrs[i].pidfd, SIGKILL);
   pod_on_exit(&pod, ctrs[i].pidfd);
   pod_step(&pod);
@@ -125,6 +145,7 @@ static void advance(int64_t ms) {
   pod_step(&pod);
 }
 
+#ifndef MP_REAL_PROBES
 static void backoff_doubles_to_its_cap_and_resets_after_a_long_run(void) {
   setup(0, 1, RP_ALWAYS, RP_ALWAYS);
   next_exit[0] = 1;
@@ -254,7 +275,120 @@ static void a_sidecar_keeps_running_and_is_restarted(void) {
   puts("ok a sidecar keeps running, is restarted, and does not decide the phase");
 }
 
+#else
+
+/* The probe's running action gets its result; then the loop takes it. */
+static void answer(int i, int k, int ok) {
+  struct action *a = &ctrs[i].probe[k].act;
+  a->active = 0;
+  a->finished = 1;
+  a->ok = ok;
+  snprintf(a->msg, sizeof a->msg, "%s", ok ? "" : "connection refused");
+  advance(0);
+}
+
+static void probe(int i, int k, int period_s, int success, int failure) {
+  struct probe *pr = &ctrs[i].probe[k];
+  pr->on = 1;
+  pr->h.kind = A_TCP;
+  pr->period = period_s * 1000;
+  pr->timeout_s = 1;
+  pr->success_threshold = success;
+  pr->failure_threshold = failure;
+  pr->grace_ms = -1;
+  pr->act.pidfd = pr->act.outfd = pr->act.sock = -1;
+}
+
+static void liveness_kills_after_failure_threshold_and_the_container_restarts(void) {
+  setup(0, 1, RP_ALWAYS, RP_ALWAYS);
+  memset(starts, 0, sizeof starts);
+  probe(0, PR_LIVENESS, 10, 1, 3);
+  pod_step(&pod);
+  CHECK(ctrs[0].state == CS_RUNNING && starts[0][PR_LIVENESS] == 0, "running; the first liveness run is scheduled, not run inside the start");
+  advance(0);
+  CHECK(starts[0][PR_LIVENESS] == 1, "it runs on the loop's next turn (no initial delay)");
+  answer(0, PR_LIVENESS, 0);
+  advance(10000);
+  answer(0, PR_LIVENESS, 0);
+  CHECK(ctrs[0].state == CS_RUNNING && !ctrs[0].stopping, "two failures: still running");
+  advance(10000);
+  answer(0, PR_LIVENESS, 0);
+  CHECK(ctrs[0].stopping && ctrs[0].kill_restart, "the third failure kills it, for a restart");
+  CHECK(strstr(ctrs[0].kill_message, "Liveness probe failed: connection refused") != NULL, "why: %s", ctrs[0].kill_message);
+  pod_on_exit(&pod, ctrs[0].pidfd); /* the stop signal ended it */
+  pod_step(&pod);
+  CHECK(ctrs[0].state == CS_WAITING && ctrs[0].last.signal == SIGTERM, "waiting to restart after SIGTERM");
+  advance(10000);
+  CHECK(ctrs[0].state == CS_RUNNING && ctrs[0].restart_count == 1 && ctrs[0].probe[PR_LIVENESS].failures == 0, "restarted, its probe counts reset");
+  puts("ok liveness kills after failureThreshold failures and the container restarts");
+}
+
+static void liveness_under_never_kills_without_a_restart(void) {
+  setup(0, 1, RP_NEVER, RP_NEVER);
+  memset(starts, 0, sizeof starts);
+  probe(0, PR_LIVENESS, 1, 1, 1);
+  pod_step(&pod);
+  answer(0, PR_LIVENESS, 0);
+  pod_on_exit(&pod, ctrs[0].pidfd);
+  pod_step(&pod);
+  CHECK(ctrs[0].state == CS_TERMINATED && !strcmp(pod.phase, "Failed"), "terminated, the pod Failed: %s", pod.phase);
+  puts("ok a liveness kill under Never is not restarted");
+}
+
+static void readiness_follows_its_thresholds_and_never_kills(void) {
+  setup(0, 1, RP_ALWAYS, RP_ALWAYS);
+  memset(starts, 0, sizeof starts);
+  probe(0, PR_READINESS, 5, 2, 3);
+  pod_step(&pod);
+  CHECK(ctrs[0].state == CS_RUNNING && !ctrs[0].ready, "not ready before its probe says so");
+  answer(0, PR_READINESS, 1);
+  CHECK(!ctrs[0].ready, "one success of two: not yet");
+  advance(5000);
+  answer(0, PR_READINESS, 1);
+  CHECK(ctrs[0].ready, "ready after successThreshold successes");
+  for (int n = 0; n < 2; n++) { advance(5000); answer(0, PR_READINESS, 0); }
+  CHECK(ctrs[0].ready, "two failures of three: still ready");
+  advance(5000);
+  answer(0, PR_READINESS, 0);
+  CHECK(!ctrs[0].ready && ctrs[0].state == CS_RUNNING && !ctrs[0].stopping, "unready after failureThreshold, and never killed");
+  puts("ok readiness follows its thresholds and never kills");
+}
+
+static void startup_holds_liveness_back_until_it_succeeds(void) {
+  setup(0, 1, RP_ALWAYS, RP_ALWAYS);
+  memset(starts, 0, sizeof starts);
+  probe(0, PR_STARTUP, 2, 1, 30);
+  probe(0, PR_LIVENESS, 10, 1, 1);
+  pod_step(&pod);
+  advance(0);
+  CHECK(starts[0][PR_STARTUP] == 1 && starts[0][PR_LIVENESS] == 0, "startup runs, liveness waits");
+  answer(0, PR_STARTUP, 0);
+  advance(2000);
+  CHECK(starts[0][PR_STARTUP] == 2 && starts[0][PR_LIVENESS] == 0 && !ctrs[0].stopping, "a startup failure below its threshold kills nothing; liveness still waits");
+  answer(0, PR_STARTUP, 1);
+  CHECK(ctrs[0].startup_done && starts[0][PR_LIVENESS] == 1, "liveness starts once startup succeeded");
+  advance(2000);
+  CHECK(starts[0][PR_STARTUP] == 2, "a succeeded startup probe runs no more");
+  puts("ok a startup probe holds liveness back until it succeeds");
+}
+
+static void a_probe_still_running_is_not_doubled_up(void) {
+  setup(0, 1, RP_ALWAYS, RP_ALWAYS);
+  memset(starts, 0, sizeof starts);
+  probe(0, PR_LIVENESS, 1, 1, 3);
+  pod_step(&pod);
+  advance(1000);
+  advance(1000);
+  CHECK(starts[0][PR_LIVENESS] == 1, "one run while the first still goes: %d", starts[0][PR_LIVENESS]);
+  answer(0, PR_LIVENESS, 1);
+  advance(1000);
+  CHECK(starts[0][PR_LIVENESS] == 2, "the next once it has ended");
+  puts("ok a probe run still going is not doubled up");
+}
+#endif
+
 int main(void) {
+#ifndef MP_REAL_PROBES
   backoff_doubles_to_its_cap_and_resets_after_a_long_run();
   on_failure_does_not_restart_a_success_and_the_pod_succeeds();
   on_failure_restarts_a_failure();
@@ -264,6 +398,13 @@ int main(void) {
   a_failing_init_container_is_retried_in_place();
   an_init_failure_under_never_fails_the_pod();
   a_sidecar_keeps_running_and_is_restarted();
+#else
+  liveness_kills_after_failure_threshold_and_the_container_restarts();
+  liveness_under_never_kills_without_a_restart();
+  readiness_follows_its_thresholds_and_never_kills();
+  startup_holds_liveness_back_until_it_succeeds();
+  a_probe_still_running_is_not_doubled_up();
+#endif
   setup(0, 0, RP_NEVER, RP_NEVER);
   return failures ? 1 : 0;
 }
