@@ -385,6 +385,74 @@ static void a_probe_still_running_is_not_doubled_up(void) {
   CHECK(starts[0][PR_LIVENESS] == 2, "the next once it has ended");
   puts("ok a probe run still going is not doubled up");
 }
+
+/* A hook's run gets its result. */
+static void hook_answer(int i, int ok) {
+  struct action *a = &ctrs[i].hook;
+  a->active = 0;
+  a->finished = 1;
+  a->ok = ok;
+  snprintf(a->msg, sizeof a->msg, "%s", ok ? "" : "exit code 1");
+  advance(0);
+}
+
+static void post_start_holds_the_next_container_back(void) {
+  setup(0, 2, RP_ALWAYS, RP_ALWAYS);
+  memset(starts, 0, sizeof starts);
+  ctrs[0].post_start.kind = A_EXEC;
+  pod_step(&pod);
+  CHECK(ctrs[0].state == CS_RUNNING && starts[0][SLOT_HOOK] == 1, "the first container runs its postStart");
+  CHECK(!ctrs[1].started_once && strcmp(last_ctl, "running") != 0, "the second waits for it; not running yet");
+  CHECK(!ctrs[0].ready, "not ready during postStart");
+  hook_answer(0, 1);
+  CHECK(ctrs[1].state == CS_RUNNING && !strcmp(last_ctl, "running") && ctrs[0].ready, "then the second starts, and the pod runs");
+  puts("ok postStart holds the next container back until it ends");
+}
+
+static void a_failing_post_start_kills_the_container_for_a_restart(void) {
+  setup(0, 1, RP_ALWAYS, RP_ALWAYS);
+  memset(starts, 0, sizeof starts);
+  ctrs[0].post_start.kind = A_EXEC;
+  pod_step(&pod);
+  hook_answer(0, 0);
+  CHECK(ctrs[0].stopping && ctrs[0].kill_restart && !strcmp(ctrs[0].kill_reason, "FailedPostStartHook"), "killed: %s", ctrs[0].kill_reason);
+  pod_on_exit(&pod, ctrs[0].pidfd);
+  pod_step(&pod);
+  CHECK(ctrs[0].state == CS_WAITING && !strcmp(ctrs[0].last.reason, "FailedPostStartHook"), "restarting; lastState says why: %s", ctrs[0].last.reason);
+  puts("ok a failing postStart kills the container (FailedPostStartHook) for a restart");
+}
+
+static void pre_stop_runs_before_the_stop_signal_within_the_grace_period(void) {
+  setup(0, 1, RP_ALWAYS, RP_ALWAYS);
+  memset(starts, 0, sizeof starts);
+  ctrs[0].pre_stop.kind = A_EXEC;
+  pod.grace_ms = 30000;
+  pod_step(&pod);
+  pod_stop(&pod, "test");
+  CHECK(starts[0][SLOT_HOOK] == 1 && ctrs[0].state == CS_RUNNING, "preStop runs; the container is not signalled yet");
+  CHECK(ctrs[0].kill_at == clock_ms + 30000, "the grace period counts from preStop's start");
+  /* preStop never ends: SIGKILL when the grace period is over */
+  advance(29999);
+  CHECK(ctrs[0].state == CS_RUNNING, "still within the grace period");
+  advance(1);
+  pod_on_exit(&pod, ctrs[0].pidfd);
+  CHECK(ctrs[0].signal == SIGKILL, "SIGKILLed at the end of the grace period: %d", ctrs[0].signal);
+  puts("ok preStop runs before the stop signal, and the grace period counts from it");
+}
+
+static void the_stop_signal_follows_pre_stop(void) {
+  setup(0, 1, RP_ALWAYS, RP_ALWAYS);
+  memset(starts, 0, sizeof starts);
+  ctrs[0].pre_stop.kind = A_EXEC;
+  pod.grace_ms = 30000;
+  pod_step(&pod);
+  pod_stop(&pod, "test");
+  hook_answer(0, 1);
+  pod_on_exit(&pod, ctrs[0].pidfd);
+  CHECK(ctrs[0].signal == SIGTERM, "the stop signal once preStop ended: %d", ctrs[0].signal);
+  CHECK(ctrs[0].state == CS_TERMINATED, "stopped, not restarted");
+  puts("ok the stop signal follows preStop's end");
+}
 #endif
 
 int main(void) {
@@ -404,6 +472,10 @@ int main(void) {
   readiness_follows_its_thresholds_and_never_kills();
   startup_holds_liveness_back_until_it_succeeds();
   a_probe_still_running_is_not_doubled_up();
+  post_start_holds_the_next_container_back();
+  a_failing_post_start_kills_the_container_for_a_restart();
+  pre_stop_runs_before_the_stop_signal_within_the_grace_period();
+  the_stop_signal_follows_pre_stop();
 #endif
   setup(0, 0, RP_NEVER, RP_NEVER);
   return failures ? 1 : 0;

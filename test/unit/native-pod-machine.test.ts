@@ -26,13 +26,18 @@ const machine = [
   'an init container failing under Never fails the pod',
   'a sidecar keeps running, is restarted, and does not decide the phase',
 ];
-// With the real probes.c (its handlers replaced: each run is given its result).
+// With the real probes.c (its handlers replaced: each run is given its result): probe
+// thresholds and lifecycle hooks.
 const probes = [
   'liveness kills after failureThreshold failures and the container restarts',
   'a liveness kill under Never is not restarted',
   'readiness follows its thresholds and never kills',
   'a startup probe holds liveness back until it succeeds',
   'a probe run still going is not doubled up',
+  'postStart holds the next container back until it ends',
+  'a failing postStart kills the container (FailedPostStartHook) for a restart',
+  'preStop runs before the stop signal, and the grace period counts from it',
+  "the stop signal follows preStop's end",
 ];
 
 describe('the supervisor state machine (C, fake clock)', { skip: haveCc ? false : 'needs a C compiler (cc)' }, () => {
