@@ -5,13 +5,13 @@
 // from another pod, and go away without either of them running.
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { busyboxRootfs, needsRoot, pod, TestHost, waitFor } from './helpers.ts';
+import { busyboxRootfs, needsRoot, pod, repo, TestHost, waitFor } from './helpers.ts';
 
 function get(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -88,6 +88,27 @@ describe('host operations', { skip: needsRoot }, () => {
     } finally {
       bystander.kill('SIGKILL');
       rmSync('/tmp/ran-in-the-wrong-place', { force: true });
+    }
+  });
+
+  test('a host operation that fails is reported as {step, syscall, errno, path}: the executor\'s own walk', () => {
+    // The executor's own walk, in a network namespace of its own (unshare -n).
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-hostops-run-'));
+    try {
+      const bin = path.join(dir, 'plan-check');
+      const exec = path.join(repo, 'native', 'exec');
+      const cc = spawnSync('cc', ['-Wall', '-Wextra', '-Werror', `-I${exec}`, '-o', bin, path.join(repo, 'test/native/plan-check.c'), ...['json.c', 'plan.c', 'describe.c'].map((f) => path.join(exec, f)), ...['hostops.c', 'nl.c'].map((f) => path.join(repo, 'native', 'net', f))], { encoding: 'utf8' });
+      assert.equal(cc.status, 0, cc.stderr);
+      const ops = [
+        { op: 'link', netns: 'host', name: 'lo', up: true },
+        { op: 'addr', netns: 'host', dev: 'nosuch0', address: '10.9.9.9', prefix: 24 },
+        { op: 'veth', name: 'mpnever', peer: 'mpnever1', peerNetns: 'pod' },
+      ];
+      const r = spawnSync('unshare', ['-n', bin, 'hostops-run'], { input: JSON.stringify(ops), encoding: 'utf8' });
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /^failed: .*nosuch0.*ENODEV.*\[step hostOps\[1\]:addr, RTM_NEWADDR\]/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

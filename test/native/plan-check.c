@@ -3,6 +3,8 @@
  *   plan-check decode    < PLAN.json   -> "ok" or "error: <message>"   (exit 0 / 1)
  *   plan-check describe STEP SYSCALL ERRNO PATH DEST DETAIL  -> the one-line description
  *   plan-check hostops   < OPS.json   -> "ok N" or "error: <message>"  (the host operations)
+ *   plan-check hostops-run < OPS.json -> runs them here (root, in a fresh network namespace):
+ *                                        "ok N" or "failed: <the executor's one-line report>"
  * "@pause/..." namespace references resolve to pid 1.
  */
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include "json.h"
 #include "plan.h"
 #include "../net/hostops.h"
+#include "../net/nl.h"
 
 static int resolve(void *ctx, const char *who) {
   (void)ctx;
@@ -34,7 +37,7 @@ int main(int argc, char **argv) {
     puts(buf);
     return 0;
   }
-  if (argc == 2 && !strcmp(argv[1], "hostops")) {
+  if (argc == 2 && (!strcmp(argv[1], "hostops") || !strcmp(argv[1], "hostops-run"))) {
     static char text[1 << 16];
     size_t n = fread(text, 1, sizeof(text), stdin);
     struct mp_arena a = {0};
@@ -44,6 +47,19 @@ int main(int argc, char **argv) {
     if (!j || mp_hostops_decode(&a, j, &h, err, sizeof(err)) < 0) {
       printf("error: %s\n", err);
       return 1;
+    }
+    if (!strcmp(argv[1], "hostops-run")) {
+      /* Walks them in this process's network namespace (the caller makes a fresh one):
+       * "host" and "pod" ops share one socket; the veth peer stays here. */
+      int nl = mp_nl_open();
+      struct mp_error e;
+      memset(&e, 0, sizeof(e));
+      if (nl < 0 || mp_hostops_run(&h, nl, nl, -1, &e) < 0) {
+        char buf[1024];
+        mp_describe(&e, buf, sizeof(buf));
+        printf("failed: %s\n", buf);
+        return 1;
+      }
     }
     printf("ok %d\n", h.n);
     return 0;
