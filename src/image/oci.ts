@@ -229,7 +229,12 @@ export function sniff(file: string): LayerCompression {
   } finally {
     fs.closeSync(fd);
   }
-  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return compressionOf(head);
+}
+
+/** A layer's compression from its first bytes (at least 4 of them, or what there is). */
+export function compressionOf(head: Buffer): LayerCompression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
   return 'none';
 }

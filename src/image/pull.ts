@@ -32,7 +32,7 @@ import { credentialsFor } from './auth.ts';
 import { blobsDir, layerPath, lockPath, pinDigests, unpackLayer } from './layers.ts';
 import { withFileLock } from './lock.ts';
 import { loadNative } from '../native/load.ts';
-import { diffIds, LAYER_TYPES, parsePlatform, pickPlatform, type Descriptor, type LayerBlob } from './oci.ts';
+import { compressionOf, diffIds, LAYER_TYPES, parsePlatform, pickPlatform, type Descriptor, type LayerBlob } from './oci.ts';
 import { endpointsFor, loadRegistries, type RegistriesConfig } from './registries-conf.ts';
 import { Client, fetchBlob, fetchManifest, INDEX_TYPES, remoteRef, type BlobSink, type Manifest, type RemoteRef } from './registry.ts';
 import { ensureStoreDir, importImage, type ImageRecord, type ImportOptions } from './store.ts';
@@ -127,6 +127,8 @@ export async function pullImage(roots: StateRoots, ref: string, opts: PullOption
 
     // Downloads, `parallel` at a time, bottom layer first.
     const have = (l: LayerBlob) => fs.existsSync(layerPath(dir, l.diffId));
+    /** The unpacked layers below layer i, top first (overlayfs' order). */
+    const lowersOf = (i: number) => layers.slice(0, i).map((x) => layerPath(dir, x.diffId)).reverse();
     const queue = layers.map((l, i) => i);
     const done: Promise<void>[] = layers.map(() => undefined as unknown as Promise<void>);
     const settle: ((e?: unknown) => void)[] = [];
@@ -145,7 +147,7 @@ export async function pullImage(roots: StateRoots, ref: string, opts: PullOption
         };
         // Every layer below is unpacked already (always so for the bottom one): unpack this
         // one while it downloads.
-        if (layers.slice(0, i).every(have)) await streamLayer(l, onBytes);
+        if (layers.slice(0, i).every(have)) await streamLayer(l, i, onBytes);
         else await fetchBlob(client, { digest: l.digest!, size: l.size }, l.file, what, onBytes);
         fetched.push(l.file);
       }, BLOB_LOCK_MS, `${what}: blob ${l.digest}`);
@@ -158,11 +160,10 @@ export async function pullImage(roots: StateRoots, ref: string, opts: PullOption
      * start over, or the unpack fails, the download goes on alone and the layer is unpacked
      * from the file afterwards (or the failure is reported there).
      */
-    const streamLayer = async (l: LayerBlob, onBytes: (bytes: number, resumedAt?: number) => void) => {
+    const streamLayer = async (l: LayerBlob, i: number, onBytes: (bytes: number, resumedAt?: number) => void) => {
       const feed = new PassThrough({ highWaterMark: 4 << 20 });
       let dead = false;
       let first = true;
-      const lowers = layers.slice(0, layers.indexOf(l)).map((x) => layerPath(dir, x.diffId)).reverse();
       // However the unpacker ends (early too: another pull had the layer), the feed is
       // drained from then on, so that the download never waits for it.
       const stop = (ok: boolean) => {
@@ -170,13 +171,13 @@ export async function pullImage(roots: StateRoots, ref: string, opts: PullOption
         feed.resume();
         return ok;
       };
-      const unpacking = unpackLayer(native, dir, l, lowers, what, feed).then(() => stop(true), () => stop(false));
+      const unpacking = unpackLayer(native, dir, l, lowersOf(i), what, feed).then(() => stop(true), () => stop(false));
       const sink: BlobSink = {
         async write(chunk) {
           if (dead) return;
           if (first) {
             first = false;
-            const magic = chunk[0] === 0x1f && chunk[1] === 0x8b ? 'gzip' : chunk.length >= 4 && chunk.readUInt32LE(0) === 0xfd2fb528 ? 'zstd' : 'none';
+            const magic = compressionOf(chunk);
             if (magic !== l.compression) throw imageError(`${what}: layer ${l.diffId} is said to be ${l.compression} but its bytes are ${magic}`, 'ERR_IMAGE_BAD_ARCHIVE');
           }
           if (!feed.write(chunk)) await new Promise<void>((r) => (dead ? r() : feed.once('drain', r)));
@@ -219,17 +220,15 @@ export async function pullImage(roots: StateRoots, ref: string, opts: PullOption
     const workers = Array.from({ length: Math.max(1, opts.parallel ?? 3) }, worker);
 
     // Unpacking, in order, as each layer arrives (unless it was unpacked as it came).
-    const lowers: string[] = [];
     try {
       for (const [i, l] of layers.entries()) {
         await done[i];
         if (!have(l)) {
           emit({ type: 'layer', digest: l.digest!, status: 'extracting', total: l.size });
           if (!fs.existsSync(l.file) && !have(l)) throw imageError(`${what}: blob ${l.digest} went missing before it was unpacked`, 'ERR_IMAGE_REGISTRY');
-          await unpackLayer(native, dir, l, [...lowers].reverse(), what);
+          await unpackLayer(native, dir, l, lowersOf(i), what);
           await fsp.rm(l.file, { force: true });
         }
-        lowers.push(layerPath(dir, l.diffId));
         emit({ type: 'layer', digest: l.digest!, status: 'complete' });
       }
     } catch (e) {
