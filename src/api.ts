@@ -48,7 +48,7 @@ export interface RunPodOptions {
   onWarning?: (message: string) => void;
   /** Images whose container sets no imagePullPolicy: pull when missing (default), always, never. */
   pull?: 'missing' | 'always' | 'never';
-  /** Lines about image pulls in progress. */
+  /** Each step of the image pulls: which image for which container, then the pull's own events. */
   onPull?: (event: PullEvent | { type: 'pulling'; ref: string; container: string }) => void;
   /** A registries.yaml for pulls (else MINIPOD_REGISTRIES_CONF, else /etc/minipod/registries.yaml). */
   registries?: string;

@@ -55,10 +55,9 @@ export interface StartOptions {
   /** ConfigMaps and Secrets that come with the pod. */
   configMaps?: ConfigMap[];
   secrets?: Secret[];
-  /** Defaults to every registered hook (network, volumes). */
   /** Images without an imagePullPolicy: pull when missing (default), always, or never. */
   pull?: PullMode;
-  /** Lines about pulls in progress. */
+  /** Each step of the pulls: which image for which container, then the pull's own events. */
   onPull?: (event: PullEvent | { type: 'pulling'; ref: string; container: string }) => void;
   /** A registries.yaml for pulls (else MINIPOD_REGISTRIES_CONF, else /etc/minipod/registries.yaml). */
   registries?: string;
