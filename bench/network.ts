@@ -7,10 +7,10 @@
 // (`unshare --net sleep`), then the network hook runs for every pod, one after the other,
 // as `minipod run` calls it:
 //   prepare     lock, hostPort check (one hostPort per pod), address, /etc files
-//   wire        nft rules + the pod's hostPort element (the veth pair and eth0 are host
-//               operations the supervisor runs over netlink: measured in P1, not here;
-//               the bridge check moved into prepare)
-//   teardown    DNAT element, veth, address
+//   wire        the plan's nft host operation (rules + the pod's hostPort element), one
+//               `nft -f -` as the supervisor runs it (the veth pair and eth0 are netlink
+//               host operations: measured in P1, not here; the bridge check is in prepare)
+//   teardown    its journaled undo (the DNAT element) and the address, as the unwinder does
 // and prints, per size, the median per-pod time of each phase and the total. A flat
 // per-pod time means the cost of one pod does not grow with the pods already there.
 
@@ -24,7 +24,9 @@ import { fileURLToPath } from 'node:url';
 import { loadNative } from '../src/native/load.ts';
 import { contributeNetwork } from '../src/net/hook.ts';
 import { prepareNetwork, wirePod } from '../src/net/setup.ts';
-import { undoNetwork } from '../src/net/undo.ts';
+import { runTool } from '../src/net/exec.ts';
+import { release } from '../src/net/ipam.ts';
+import type { NetRecord } from '../src/net/record.ts';
 import type { HookContext } from '../src/runtime/phases.ts';
 import type { Pod } from '../src/spec/types.ts';
 import { writeHost, type HostRecord } from '../src/state/host.ts';
@@ -82,29 +84,34 @@ function podOf(i: number): Pod {
 async function round(n: number, roots: StateRoots): Promise<{ prepare: number[]; wire: number[]; teardown: number[] }> {
   const holders = await Promise.all(Array.from({ length: n }, holder));
   const t = { prepare: [] as number[], wire: [] as number[], teardown: [] as number[] };
-  const pods: { ctx: HookContext; host: HostRecord }[] = [];
+  const pods: { ctx: HookContext; host: HostRecord; undo: string }[] = [];
   try {
     for (let i = 0; i < n; i++) {
       const pod = podOf(i);
       const dirs = podDirs(roots, pod.metadata.name);
       mkdirSync(dirs.run, { recursive: true });
       const uid = `bench-${n}-${i}-${process.hrtime.bigint()}`;
-      const host: HostRecord = { pod: pod.metadata.name, uid, namespace: 'default', createdAt: new Date().toISOString(), dirs, detached: true, mounts: [] };
+      const host: HostRecord = { pod: pod.metadata.name, uid, namespace: 'default', createdAt: new Date().toISOString(), dirs, detached: true, journal: [] };
       writeHost(host);
       const ctx: HookContext = { native, pod, uid, roots, dirs, configMaps: [], secrets: [], facts: {} };
       contributeNetwork(ctx);
       let t0 = performance.now();
       await prepareNetwork(ctx, host);
       t.prepare.push(performance.now() - t0);
+      const nft = contributeNetwork(ctx).hostOps!.find((o) => o.op === 'nft')!;
+      if (nft.op !== 'nft') throw new Error('no nft host operation');
       t0 = performance.now();
+      if ((await runTool('nft', ['-f', '-'], nft.script)).code !== 0) throw new Error('nft refused the transaction');
       await wirePod(ctx, host);
       t.wire.push(performance.now() - t0);
-      pods.push({ ctx, host });
+      pods.push({ ctx, host, undo: nft.undo });
     }
   } finally {
-    for (const { host } of pods) {
+    for (const { host, undo } of pods) {
       const t0 = performance.now();
-      await undoNetwork(host, []);
+      if (undo) await runTool('nft', ['-f', '-'], undo);
+      const n = host.network as unknown as NetRecord;
+      if (n.lease) release(n.lease, host.uid);
       t.teardown.push(performance.now() - t0);
       rmSync(host.dirs.run, { recursive: true, force: true });
     }

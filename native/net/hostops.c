@@ -4,9 +4,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "nl.h"
 
@@ -81,6 +85,16 @@ int mp_hostops_decode(struct mp_arena *a, const struct mp_json *arr, struct mp_h
         if (!p || p->type != MP_JNUM || p->num != (double)(int)p->num || p->num < 0 || p->num > 32) return fail(err, errlen, i, "addr: \"prefix\" must be an integer 0..32", NULL);
         h->prefix = (int)p->num;
       }
+    } else if (!strcmp(op, "nft")) {
+      static const char *const keys[] = {"op", "what", "script", "undo", NULL};
+      if ((bad = unknown_key(o, keys))) return fail(err, errlen, i, "nft: unknown field", bad);
+      h->kind = MP_H_NFT;
+      h->name = mp_json_str(o, "what", NULL);
+      h->script = mp_json_str(o, "script", NULL);
+      h->undo = mp_json_str(o, "undo", "");
+      if (!h->name || !h->script || !h->script[0]) return fail(err, errlen, i, "nft: needs \"what\" and a \"script\"", NULL);
+      const struct mp_json *u = mp_json_get(o, "undo");
+      if (u && u->type != MP_JSTR) return fail(err, errlen, i, "nft: \"undo\" must be a string", NULL);
     } else {
       return fail(err, errlen, i, "unknown op", op);
     }
@@ -90,7 +104,49 @@ int mp_hostops_decode(struct mp_arena *a, const struct mp_json *arr, struct mp_h
 }
 
 static const char *kind_name(enum mp_hostop_kind k) {
-  return k == MP_H_VETH ? "veth" : k == MP_H_LINK ? "link" : k == MP_H_ADDR ? "addr" : "route";
+  return k == MP_H_VETH ? "veth" : k == MP_H_LINK ? "link" : k == MP_H_ADDR ? "addr" : k == MP_H_NFT ? "nft" : "route";
+}
+
+/* `nft -f -` with script on its stdin: one process, one transaction (all of it applies or
+ * none). The child gets a clean signal state: the supervisor blocks and ignores some. */
+int mp_run_nft(const char *script) {
+  int in[2];
+  if (pipe2(in, O_CLOEXEC) < 0) return -errno;
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    close(in[0]);
+    close(in[1]);
+    return -e;
+  }
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    int devnull = open("/dev/null", O_RDWR);
+    dup2(in[0], 0);
+    if (devnull >= 0) dup2(devnull, 1);
+    char *const argv[] = {"nft", "-f", "-", NULL};
+    execvp("nft", argv);
+    _exit(127);
+  }
+  close(in[0]);
+  size_t len = strlen(script), off = 0;
+  void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+  while (off < len) {
+    ssize_t n = write(in[1], script + off, len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    off += (size_t)n;
+  }
+  signal(SIGPIPE, old);
+  close(in[1]);
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return -errno;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) return -ENOENT;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EINVAL;
 }
 
 int mp_hostops_run(const struct mp_hostops *h, int host_nl, int pod_nl, int pod_netns, struct mp_error *e) {
@@ -103,6 +159,7 @@ int mp_hostops_run(const struct mp_hostops *h, int host_nl, int pod_nl, int pod_
       case MP_H_VETH: call = "RTM_NEWLINK(veth)"; rc = mp_nl_veth(host_nl, o->name, o->peer, pod_netns); break;
       case MP_H_LINK: call = "RTM_NEWLINK"; rc = mp_nl_link_set(fd, o->name, o->master, NULL, o->up); break;
       case MP_H_ADDR: call = "RTM_NEWADDR"; rc = mp_nl_addr_add(fd, o->name, o->addr, o->prefix, 0); break;
+      case MP_H_NFT: call = "nft -f -"; rc = mp_run_nft(o->script); break;
       default: call = "RTM_NEWROUTE"; rc = mp_nl_route_default(fd, o->name, o->addr); break;
     }
     if (rc < 0) {

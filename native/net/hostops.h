@@ -5,8 +5,10 @@
  * refused before anything runs — and executes it over rtnetlink, in order, right after
  * pause has started. "host" ops use a socket of the supervisor's own network namespace,
  * "pod" ops one made in pause's. The first failure stops the walk and is reported as
- * {step, syscall, errno, path}. What the ops create is undone with the pod (the host end of
- * the veth pair is recorded before launch; the pod end goes with pause's namespace). */
+ * {step, syscall, errno, path}. The supervisor journals the inverse of each op before it runs
+ * (a veth's host end; an nft op's "undo" transaction) and unwinds that journal when the pod
+ * ends; the pod end of the veth goes with pause's namespace. An nft op is one `nft -f -`
+ * transaction: the only process the host side of a pod starts. */
 #ifndef MP_HOSTOPS_H
 #define MP_HOSTOPS_H
 
@@ -15,17 +17,19 @@
 #include "../exec/json.h"
 #include "../exec/spawn.h"
 
-enum mp_hostop_kind { MP_H_VETH, MP_H_LINK, MP_H_ADDR, MP_H_ROUTE };
+enum mp_hostop_kind { MP_H_VETH, MP_H_LINK, MP_H_ADDR, MP_H_ROUTE, MP_H_NFT };
 
 struct mp_hostop {
   enum mp_hostop_kind kind;
   int pod;               /* 1: in pause's network namespace */
-  const char *name;      /* veth: host end; link: the link; addr/route: the device */
+  const char *name;      /* veth: host end; link: the link; addr/route: the device; nft: what it does */
   const char *peer;      /* veth: the end created in pause's namespace */
   const char *master;    /* link: NULL or the bridge */
   int up;                /* link: 1 up, -1 unchanged */
   struct in_addr addr;   /* addr: the address; route: the gateway */
   int prefix;            /* addr */
+  const char *script;    /* nft: one transaction for `nft -f -` */
+  const char *undo;      /* nft: the transaction that takes it back ("" when nothing is to undo) */
 };
 
 struct mp_hostops {
@@ -39,5 +43,8 @@ int mp_hostops_decode(struct mp_arena *a, const struct mp_json *arr, struct mp_h
 /* Runs them: host_nl a netlink socket of our namespace, pod_nl one of pause's, pod_netns an fd
  * of pause's network namespace (for the veth peer). 0, or -1 with e filled. */
 int mp_hostops_run(const struct mp_hostops *h, int host_nl, int pod_nl, int pod_netns, struct mp_error *e);
+
+/* Runs `nft -f -` with script on stdin: 0, -ENOENT without nft, -EINVAL when nft refused it. */
+int mp_run_nft(const char *script);
 
 #endif

@@ -28,6 +28,10 @@
  * pid is re-checked through a pidfd, so a pid reused between the look and the kill is
  * never signalled. */
 int ns_kill_all(int nsfd) {
+  return ns_kill_all_kind(nsfd, "mnt");
+}
+
+int ns_kill_all_kind(int nsfd, const char *kind) {
   struct stat ns;
   if (nsfd < 0 || fstat(nsfd, &ns) < 0) return 0;
   DIR *d = opendir("/proc");
@@ -39,7 +43,7 @@ int ns_kill_all(int nsfd) {
     long pid = strtol(e->d_name, &end, 10);
     if (pid <= 0 || *end || pid == getpid()) continue;
     char path[64];
-    snprintf(path, sizeof(path), "/proc/%ld/ns/mnt", pid);
+    snprintf(path, sizeof(path), "/proc/%ld/ns/%s", pid, kind);
     struct stat st;
     if (stat(path, &st) < 0 || st.st_ino != ns.st_ino || st.st_dev != ns.st_dev) continue;
     int pfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
@@ -55,7 +59,7 @@ int ns_kill_all(int nsfd) {
 }
 
 /* rm -rf of dirfd/name without following symlinks or crossing into another filesystem. */
-static int rm_at(int dirfd, const char *name, dev_t dev, int depth) {
+int rm_tree_at(int dirfd, const char *name, dev_t dev, int depth) {
   int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return 0;
@@ -77,8 +81,8 @@ static int rm_at(int dirfd, const char *name, dev_t dev, int depth) {
   struct dirent *e;
   while ((e = readdir(d))) {
     if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    int r = e->d_type == DT_DIR ? rm_at(fd, e->d_name, dev, depth + 1) : unlinkat(fd, e->d_name, 0);
-    if (r < 0 && errno == EISDIR) r = rm_at(fd, e->d_name, dev, depth + 1);
+    int r = e->d_type == DT_DIR ? rm_tree_at(fd, e->d_name, dev, depth + 1) : unlinkat(fd, e->d_name, 0);
+    if (r < 0 && errno == EISDIR) r = rm_tree_at(fd, e->d_name, dev, depth + 1);
     if (r < 0 && errno != ENOENT) rc = -1;
   }
   closedir(d);
@@ -102,7 +106,7 @@ static void remove_layer(struct pod *p, struct ctr *c, int dirfd, dev_t dev, int
   char name[32];
   for (int k = 0; k < 2; k++) {
     snprintf(name, sizeof(name), "%s-%d", k ? "work" : "upper", index);
-    if (rm_at(dirfd, name, dev, 0) < 0) logmsg(p, "[%s] could not remove %s/%s: %s", c->name, c->layer_dir, name, strerror(errno));
+    if (rm_tree_at(dirfd, name, dev, 0) < 0) logmsg(p, "[%s] could not remove %s/%s: %s", c->name, c->layer_dir, name, strerror(errno));
   }
 }
 

@@ -1,21 +1,23 @@
 /* minipod-shim RUN_DIR
+ * minipod-shim --unwind keep|remove RUN_DIR LIB_DIR   (unwind.c: after a supervisor died)
  *
- * Reads RUN_DIR/plan.json, supervises the pod until it ends, writes RUN_DIR/state.json.
- * fd 3, when open, is a control socket to whoever launched it (the minipod CLI or the
- * library), one line per message:
- *   shim -> launcher:  "pause PID" (pause runs, the plan's hostOps are done), "running",
- *                      "error WHAT MESSAGE", "done PHASE"
- *   launcher -> shim:  "go" (host network is ready: start containers), "stop", "kill"
- *                      (stop without grace), "detach" (keep running after you go)
+ * Reads RUN_DIR/plan.json and RUN_DIR/state.json (the host record and journal TypeScript
+ * wrote before launching it), supervises the pod until it ends, and from its start on is
+ * the only writer of state.json. fd 3, when open, is a control socket to whoever launched
+ * it (the minipod CLI or the library), one line per message:
+ *   shim -> launcher:  "pause PID" (pause runs and is pinned, the plan's hostOps are done),
+ *                      "running", "error WHAT MESSAGE", "done PHASE EXITCODE"
+ *   launcher -> shim:  "go" (start the containers), "stop", "kill" (stop without grace),
+ *                      "remove" (stop without grace, then remove everything),
+ *                      "detach" (keep running after you go)
  * If the launcher goes away without "detach" (it crashed, or a test process died), the pod
- * is stopped: nothing outlives its owner by accident. At the end, when nobody is attached
- * (or always, with supervisor.teardownAtExit), the supervisor execs supervisor.onExit —
- * minipod's host-side teardown — in its place, or supervisor.onOwnerGone when the pod was
- * stopped because its owner went away (that one removes the pod entirely).
+ * is stopped and removed: nothing outlives its owner by accident. At the end the supervisor
+ * unwinds the pod's journal itself (unwind.c) as supervisor.atExit says: "keep" the state
+ * for ps -a and logs, "remove" everything, or "none".
  * Signals: SIGTERM/SIGINT/SIGHUP stop the pod gracefully (a second SIGINT: no grace);
- * SIGUSR1 stops it and skips onExit, for a caller that tears down the host side itself;
- * SIGUSR2 does the same without a grace period. A signal sent with a value (SI_QUEUE)
- * carries the grace period in ms to use instead of the plan's.
+ * SIGUSR1 (`minipod rm`) stops it and removes everything; SIGUSR2 (`rm -f`) the same
+ * without a grace period. A signal sent with a value (SI_QUEUE) carries the grace period
+ * in ms to use instead of the plan's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -86,6 +88,7 @@ static void on_ctl(struct pod *p) {
     if (!strcmp(ctlbuf, "go")) p->wait_go = 0;
     else if (!strcmp(ctlbuf, "stop")) pod_stop(p, "asked to stop");
     else if (!strcmp(ctlbuf, "kill")) { p->grace_ms = 0; pod_stop(p, "asked to stop now"); }
+    else if (!strcmp(ctlbuf, "remove")) { p->grace_ms = 0; p->remove = 1; pod_stop(p, "removed"); }
     else if (!strcmp(ctlbuf, "detach")) p->detached = 1;
     else logmsg(p, "unknown control message \"%s\"", ctlbuf);
     size_t used = (size_t)(nl - ctlbuf) + 1;
@@ -102,8 +105,8 @@ static void on_signal(struct pod *p, int sfd) {
      * that many ms of grace instead of the plan's. */
     if (si.ssi_code == SI_QUEUE && si.ssi_int >= 0 && si.ssi_signo != SIGINT) p->grace_ms = si.ssi_int;
     if (si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2) {
-      /* `minipod rm` (USR2: rm -f, no grace): stop, and leave the host side to the caller */
-      p->skip_on_exit = 1;
+      /* `minipod rm` (USR2: rm -f, no grace): stop, then remove everything */
+      p->remove = 1;
       if (si.ssi_signo == SIGUSR2) p->grace_ms = 0;
       pod_stop(p, "removed");
     } else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) {
@@ -179,20 +182,18 @@ static int load_containers(struct pod *p, struct mp_arena *a, const struct mp_js
   return 0;
 }
 
-static char *const *argv_of(struct mp_arena *a, const struct mp_json *arr) {
-  if (!arr || arr->type != MP_JARR || !arr->len) return NULL;
-  char **v = mp_arena_alloc(a, (arr->len + 1) * sizeof(char *));
-  if (!v) return NULL;
-  int i = 0;
-  for (struct mp_json *e = arr->child; e; e = e->next)
-    if (e->type == MP_JSTR) v[i++] = (char *)e->str;
-  v[i] = NULL;
-  return i ? v : NULL;
+/* Fail closed here too: an atExit we do not know is an error, not "none". */
+static int at_exit_of(const char *s) {
+  if (!s || !strcmp(s, "none")) return AT_NOTHING;
+  if (!strcmp(s, "keep")) return AT_KEEP;
+  if (!strcmp(s, "remove")) return AT_REMOVE;
+  return -1;
 }
 
 int main(int argc, char **argv) {
+  if (argc >= 2 && !strcmp(argv[1], "--unwind")) return unwind_main(argc, argv);
   if (argc != 2) {
-    fprintf(stderr, "usage: minipod-shim RUN_DIR\n");
+    fprintf(stderr, "usage: minipod-shim RUN_DIR | --unwind keep|remove RUN_DIR LIB_DIR\n");
     return 2;
   }
   static struct pod pod;
@@ -201,6 +202,9 @@ int main(int argc, char **argv) {
   p->run_dir = argv[1];
   p->pause_pidfd = -1;
   p->host_netfd = p->pod_netfd = -1;
+  p->self_start = proc_start(getpid());
+  p->pause_start = -1;
+  snprintf(p->pin, sizeof p->pin, "%s/ipc.ns", p->run_dir);
   snprintf(p->phase, sizeof(p->phase), "Pending");
 
   char path[4096];
@@ -243,15 +247,22 @@ int main(int argc, char **argv) {
   p->backoff_initial = (int64_t)mp_json_num(bo, "initialMs", 10000);
   p->backoff_max = (int64_t)mp_json_num(bo, "maxMs", 300000);
   p->backoff_reset = (int64_t)mp_json_num(bo, "resetMs", 600000);
-  p->on_exit = argv_of(&arena, mp_json_get(sup, "onExit"));
-  p->on_owner_gone = argv_of(&arena, mp_json_get(sup, "onOwnerGone"));
-  p->teardown_at_exit = mp_json_bool(sup, "teardownAtExit", 0);
+  int at = at_exit_of(mp_json_str(sup, "atExit", NULL));
+  if (at < 0) {
+    fprintf(stderr, "minipod-shim: %s: supervisor.atExit must be \"keep\", \"remove\" or \"none\"\n", path);
+    return 1;
+  }
+  p->at_exit = (enum at_exit)at;
   const struct mp_json *inits = mp_json_get(plan, "initContainers"), *apps = mp_json_get(plan, "containers");
   int total = (int)((inits ? inits->len : 0) + (apps ? apps->len : 0));
   p->ctrs = mp_arena_alloc(&arena, (size_t)(total ? total : 1) * sizeof(struct ctr));
   if (!p->state_file || !p->pause_plan || !p->ctrs || load_containers(p, &arena, inits, 1) < 0) return 1;
   p->ninit = p->nctrs;
   if (load_containers(p, &arena, apps, 0) < 0) return 1;
+  if (state_load(p, err, sizeof err) < 0) {
+    fprintf(stderr, "minipod-shim: %s\n", err);
+    return 1;
+  }
 
   /* fd 3 is the control socket when the launcher passed one. */
   p->ctl = fcntl(3, F_GETFD) >= 0 ? 3 : -1;
@@ -276,8 +287,16 @@ int main(int argc, char **argv) {
   state_write(p);
 
   pod_start_pause(p);
-  /* The host side of the network, by netlink, while nothing of the pod runs yet. */
-  if (!p->pause_dead && pod_wire(p) == 0) ctl_send(p, "pause %d", p->pause_pid);
+  /* Pin pause's IPC namespace (how the unwind finds every process of the pod), then the
+   * host side of the network, by netlink, while nothing of the pod runs yet. */
+  if (!p->pause_dead && pod_pin(p) < 0) {
+    ctl_send(p, "error pause could not pin its IPC namespace at %s", p->pin);
+    snprintf(p->phase, sizeof(p->phase), "Failed");
+    snprintf(p->reason, sizeof(p->reason), "PauseStartError");
+    pod_stop(p, "pause could not be pinned");
+  } else if (!p->pause_dead && pod_wire(p) == 0) {
+    ctl_send(p, "pause %d", p->pause_pid);
+  }
 
   struct epoll_event evs[16];
   while (!pod_finished(p)) {
@@ -316,15 +335,9 @@ int main(int argc, char **argv) {
   }
   rfc3339(p->finished_at, sizeof(p->finished_at));
   state_write(p);
-  ctl_send(p, "done %s", p->phase);
-  if (p->skip_on_exit) return 0; /* `minipod rm` tears the host side down itself */
-  if (p->ctl >= 0 && !p->detached && !p->teardown_at_exit) return 0; /* so does a foreground run */
-  char *const *cmd = p->owner_gone && p->on_owner_gone ? p->on_owner_gone : p->on_exit;
-  if (cmd) {
-    if (p->ctl >= 0) close(p->ctl);
-    execv(cmd[0], cmd);
-    logmsg(p, "exec %s: %s", cmd[0], strerror(errno));
-    return 1;
-  }
-  return 0;
+  ctl_send(p, "done %s %d", p->phase, pod_exit_code(p));
+  /* The host side, from the journal: by us, in this process, not by a program we start. */
+  if (p->ctl >= 0) close(p->ctl);
+  p->ctl = -1;
+  return pod_unwind(p, p->remove || p->owner_gone ? AT_REMOVE : p->at_exit, 1) < 0 ? 1 : 0;
 }

@@ -150,27 +150,46 @@ struct ctr {
 
 /* plan.json's "version" (src/runtime/start.ts PLAN_VERSION) and state.json's: a change of either
  * format changes it. */
-#define MP_PLAN_VERSION 1
-#define MP_STATE_VERSION 1
+#define MP_PLAN_VERSION 2
+#define MP_STATE_VERSION 2
+
+/* The journal: the inverse of every host change made for the pod, in the order the changes
+ * were made, recorded before each change (journal.c decodes it, unwind.c walks it back). */
+enum jop_kind { J_UMOUNT, J_LINK, J_LEASE, J_NFT };
+struct jop {
+  enum jop_kind kind;
+  char *a;                /* umount: the mount point; link: the interface; lease: the file; nft: the script */
+  char *b;                /* lease: the owner's uid; nft: what it removes (for messages) */
+};
+struct journal {
+  struct jop *v;
+  int n, cap;
+};
+
+/* What the supervisor does with the host side when the pod has ended. */
+enum at_exit {
+  AT_NOTHING,             /* nothing: a test harness, or plan-check */
+  AT_KEEP,                /* unwind the journal, keep state.json, plan.json and logs (ps -a, logs) */
+  AT_REMOVE,              /* unwind, then remove every file and directory of the pod */
+};
 
 struct pod {
   const char *name, *uid, *state_file, *run_dir;
+  const char *lib_dir;    /* the pod's persistent directory (host.dirs.lib of the state file) */
   const struct mp_json *pause_plan;
   struct ctr *ctrs;       /* init containers first, then app containers */
   int nctrs, ninit;
   int grace_ms;
   int64_t backoff_initial, backoff_max, backoff_reset;
   int attach;
-  char *const *on_exit;   /* argv exec'ed at the end when nobody is attached */
-  char *const *on_owner_gone; /* instead of on_exit when the pod stopped because its owner went */
-  int teardown_at_exit;   /* exec on_exit even when the launcher is still attached (the API) */
+  enum at_exit at_exit;   /* the plan's supervisor.atExit; AT_REMOVE when removed or orphaned */
   int owner_gone;
+  int remove;             /* `minipod rm` (SIGUSR1/SIGUSR2) or "remove": everything goes at the end */
 
   pid_t pause_pid;
   int pause_pidfd;
   int ctl;                /* control socket to the launcher, -1 when gone */
   int detached;           /* launcher said "detach": keep running when it goes */
-  int skip_on_exit;       /* SIGUSR1: whoever stops us does the host teardown itself */
   int wait_go;
   int started;            /* init done and every app container started once */
   int next_init;          /* index of the init container to run next */
@@ -182,6 +201,17 @@ struct pod {
   int epfd;
   int host_netfd, pod_netfd; /* network namespaces: ours, and pause's (probe sockets) */
   struct mp_hostops hostops; /* the pod's network wiring, run right after pause starts */
+
+  /* state.json: what was there before us (TypeScript's host record, its journal), kept and
+   * written back verbatim around the keys the supervisor owns. */
+  struct mp_json *prior;
+  struct journal journal;
+  int unwind_only;        /* `minipod-shim --unwind`: owns only journal and torndown */
+  int torndown;           /* the journal has been unwound */
+  long long self_start, pause_start; /* /proc/PID/stat start times, for pid + start refs */
+  unsigned long long ipc_ino; /* pause's IPC namespace, once pinned */
+  char pin[4200];         /* RUN_DIR/ipc.ns: a bind mount of that namespace */
+  int pinned;
 };
 
 /* util.c */
@@ -200,6 +230,8 @@ int pod_wire(struct pod *p);
 int layers_prepare(struct pod *p, struct ctr *c, int index);
 void layers_on_end(struct pod *p, struct ctr *c);
 int ns_kill_all(int nsfd);
+int ns_kill_all_kind(int nsfd, const char *kind);   /* the same for /proc/PID/ns/KIND */
+int rm_tree_at(int dirfd, const char *name, dev_t dev, int depth);
 
 /* pod.c */
 void pod_start_pause(struct pod *p);
@@ -245,7 +277,37 @@ void logs_on_readable(struct pod *p, struct ctr *c, struct stream *s);
 void logs_close(struct pod *p, struct ctr *c);
 
 /* state.c */
+int state_load(struct pod *p, char *err, size_t n); /* reads state_file into prior and journal */
 void state_write(struct pod *p);
+int pod_exit_code(const struct pod *p);   /* the first non-zero exit code, as `minipod run` returns it */
+
+/* jw.c: JSON text */
+struct jw {
+  char *b;
+  size_t len, cap;
+  int oom;
+};
+void jw_put(struct jw *w, const char *s, size_t n);
+void jw_putf(struct jw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void jw_str(struct jw *w, const char *s);
+void jw_key(struct jw *w, const char *k);
+void jw_bool(struct jw *w, int v);
+void jw_node(struct jw *w, const struct mp_json *j);
+int jw_commit(struct jw *w, const char *file, int mode);
+
+/* journal.c */
+int journal_decode(const struct mp_json *arr, struct journal *j, char *err, size_t n);
+int journal_add(struct journal *j, enum jop_kind kind, const char *a, const char *b);
+void journal_free(struct journal *j);
+void journal_emit(struct jw *w, const struct journal *j);
+const char *journal_op_name(enum jop_kind k);
+
+/* unwind.c */
+int journal_record(struct pod *p, enum jop_kind kind, const char *a, const char *b); /* add + state_write */
+int pod_pin(struct pod *p);              /* pins pause's IPC namespace at RUN_DIR/ipc.ns */
+int pod_unwind(struct pod *p, enum at_exit how, int take_lock);
+int unwind_main(int argc, char **argv);  /* minipod-shim --unwind keep|remove RUN_DIR LIB_DIR */
+long long proc_start(pid_t pid);         /* start time from /proc/PID/stat, -1 if none */
 
 /* main.c */
 void ctl_send(struct pod *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

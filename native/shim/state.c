@@ -1,6 +1,13 @@
-/* state.json: the pod's status in Kubernetes' vocabulary, rewritten atomically (temp file
- * + rename) on every transition, so a reader never sees half a file and needs no lock.
- * src/state/status.ts reads it; the field names are the contract. */
+/* state.json: the one state file of a pod, rewritten atomically (temp file + rename) on
+ * every transition, so a reader never sees half a file and needs no lock.
+ *
+ * TypeScript writes it first, before the supervisor starts: the host record ("host": name,
+ * uid, directories, the network's address and ports) and the journal of what it changed on
+ * the host so far. From its start on, the supervisor is the file's only writer: it keeps
+ * every key it does not own as it read it, and owns the pod's status in Kubernetes'
+ * vocabulary, its own and pause's pid + start time, the journal and "torndown". After the
+ * supervisor is gone, whoever unwinds (`minipod-shim --unwind`) owns only the journal and
+ * "torndown". src/state/host.ts and status.ts read it; the field names are the contract. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -8,69 +15,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "shim.h"
 
-struct jw {
-  char *b;
-  size_t len, cap;
-  int oom;
-};
-
-static void put(struct jw *w, const char *s, size_t n) {
-  if (w->len + n + 1 > w->cap) {
-    size_t cap = (w->cap ? w->cap : 4096);
-    while (cap < w->len + n + 1) cap *= 2;
-    char *b = realloc(w->b, cap);
-    if (!b) { w->oom = 1; return; }
-    w->b = b;
-    w->cap = cap;
-  }
-  memcpy(w->b + w->len, s, n);
-  w->len += n;
-  w->b[w->len] = 0;
-}
-
-static void putf(struct jw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct jw *w, const char *fmt, ...) {
-  char tmp[256];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-  va_end(ap);
-  if (n > 0) put(w, tmp, (size_t)(n < (int)sizeof(tmp) ? n : (int)sizeof(tmp) - 1));
-}
-
-static void str(struct jw *w, const char *s) {
-  if (!s || !s[0]) { put(w, "null", 4); return; }
-  put(w, "\"", 1);
-  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-    if (*c == '"' || *c == '\\') { put(w, "\\", 1); put(w, (const char *)c, 1); }
-    else if (*c == '\n') put(w, "\\n", 2);
-    else if (*c == '\t') put(w, "\\t", 2);
-    else if (*c < 0x20) putf(w, "\\u%04x", *c);
-    else put(w, (const char *)c, 1);
-  }
-  put(w, "\"", 1);
-}
-
-static void key(struct jw *w, const char *k) {
-  if (w->len && w->b[w->len - 1] != '{' && w->b[w->len - 1] != '[') put(w, ",", 1);
-  str(w, k);
-  put(w, ":", 1);
-}
 
 static void term(struct jw *w, const struct term_info *t) {
-  if (!t->valid) { put(w, "null", 4); return; }
-  put(w, "{", 1);
-  key(w, "exitCode"); putf(w, "%d", t->exit_code);
-  key(w, "signal"); if (t->signal) putf(w, "%d", t->signal); else put(w, "null", 4);
-  key(w, "reason"); str(w, t->reason);
-  key(w, "message"); str(w, t->message);
-  key(w, "startedAt"); str(w, t->started_at);
-  key(w, "finishedAt"); str(w, t->finished_at);
-  put(w, "}", 1);
+  if (!t->valid) { jw_put(w, "null", 4); return; }
+  jw_put(w, "{", 1);
+  jw_key(w, "exitCode"); jw_putf(w, "%d", t->exit_code);
+  jw_key(w, "signal"); if (t->signal) jw_putf(w, "%d", t->signal); else jw_put(w, "null", 4);
+  jw_key(w, "reason"); jw_str(w, t->reason);
+  jw_key(w, "message"); jw_str(w, t->message);
+  jw_key(w, "startedAt"); jw_str(w, t->started_at);
+  jw_key(w, "finishedAt"); jw_str(w, t->finished_at);
+  jw_put(w, "}", 1);
 }
 
 static const char *state_name(enum cstate s) {
@@ -78,87 +38,167 @@ static const char *state_name(enum cstate s) {
 }
 
 static void container(struct jw *w, struct pod *p, struct ctr *c) {
-  put(w, "{", 1);
-  key(w, "name"); str(w, c->name);
-  key(w, "init"); put(w, c->init ? "true" : "false", c->init ? 4 : 5);
-  key(w, "sidecar"); put(w, c->sidecar ? "true" : "false", c->sidecar ? 4 : 5);
-  key(w, "state"); str(w, state_name(c->state));
-  key(w, "reason"); str(w, c->reason);
-  key(w, "message"); str(w, c->message);
-  key(w, "pid"); if (c->state == CS_RUNNING) putf(w, "%d", c->pid); else put(w, "null", 4);
-  key(w, "exitCode"); if (c->state == CS_TERMINATED) putf(w, "%d", c->exit_code); else put(w, "null", 4);
-  key(w, "signal"); if (c->state == CS_TERMINATED && c->signal) putf(w, "%d", c->signal); else put(w, "null", 4);
-  key(w, "startedAt"); str(w, c->started_once ? c->started_at : NULL);
-  key(w, "finishedAt"); str(w, c->state == CS_TERMINATED ? c->finished_at : NULL);
-  key(w, "restartCount"); putf(w, "%d", c->restart_count);
-  key(w, "ready"); put(w, c->ready ? "true" : "false", c->ready ? 4 : 5);
-  key(w, "started"); put(w, ctr_started(c) ? "true" : "false", ctr_started(c) ? 4 : 5);
-  key(w, "nextStartInMs");
-  if (c->next_start) putf(w, "%lld", (long long)(c->next_start - now_ms())); else put(w, "null", 4);
-  key(w, "lastState"); term(w, &c->last);
-  key(w, "probes");
-  put(w, "{", 1);
+  jw_put(w, "{", 1);
+  jw_key(w, "name"); jw_str(w, c->name);
+  jw_key(w, "init"); jw_put(w, c->init ? "true" : "false", c->init ? 4 : 5);
+  jw_key(w, "sidecar"); jw_put(w, c->sidecar ? "true" : "false", c->sidecar ? 4 : 5);
+  jw_key(w, "state"); jw_str(w, state_name(c->state));
+  jw_key(w, "reason"); jw_str(w, c->reason);
+  jw_key(w, "message"); jw_str(w, c->message);
+  jw_key(w, "pid"); if (c->state == CS_RUNNING) jw_putf(w, "%d", c->pid); else jw_put(w, "null", 4);
+  jw_key(w, "exitCode"); if (c->state == CS_TERMINATED) jw_putf(w, "%d", c->exit_code); else jw_put(w, "null", 4);
+  jw_key(w, "signal"); if (c->state == CS_TERMINATED && c->signal) jw_putf(w, "%d", c->signal); else jw_put(w, "null", 4);
+  jw_key(w, "startedAt"); jw_str(w, c->started_once ? c->started_at : NULL);
+  jw_key(w, "finishedAt"); jw_str(w, c->state == CS_TERMINATED ? c->finished_at : NULL);
+  jw_key(w, "restartCount"); jw_putf(w, "%d", c->restart_count);
+  jw_key(w, "ready"); jw_put(w, c->ready ? "true" : "false", c->ready ? 4 : 5);
+  jw_key(w, "started"); jw_put(w, ctr_started(c) ? "true" : "false", ctr_started(c) ? 4 : 5);
+  jw_key(w, "nextStartInMs");
+  if (c->next_start) jw_putf(w, "%lld", (long long)(c->next_start - now_ms())); else jw_put(w, "null", 4);
+  jw_key(w, "lastState"); term(w, &c->last);
+  jw_key(w, "probes");
+  jw_put(w, "{", 1);
   for (int k = 0; k < NPROBES; k++) {
     const struct probe *pr = &c->probe[k];
     if (!pr->on) continue;
-    key(w, probe_name(k));
-    put(w, "{", 1);
-    key(w, "result");
-    str(w, c->state != CS_RUNNING ? NULL : pr->result == 1 ? "success" : pr->result == 0 ? "failure" : "unknown");
-    key(w, "failures"); putf(w, "%d", pr->failures);
-    key(w, "message"); str(w, pr->message);
-    put(w, "}", 1);
+    jw_key(w, probe_name(k));
+    jw_put(w, "{", 1);
+    jw_key(w, "result");
+    jw_str(w, c->state != CS_RUNNING ? NULL : pr->result == 1 ? "success" : pr->result == 0 ? "failure" : "unknown");
+    jw_key(w, "failures"); jw_putf(w, "%d", pr->failures);
+    jw_key(w, "message"); jw_str(w, pr->message);
+    jw_put(w, "}", 1);
   }
-  put(w, "}", 1);
-  key(w, "error");
+  jw_put(w, "}", 1);
+  jw_key(w, "error");
   if (c->has_error) {
     const struct mp_error *e = &c->error;
-    put(w, "{", 1);
-    key(w, "step"); str(w, e->step);
-    key(w, "syscall"); str(w, e->syscall);
-    key(w, "errno"); putf(w, "%d", e->err);
-    key(w, "path"); str(w, e->path);
-    key(w, "dest"); str(w, e->dest);
-    key(w, "detail"); str(w, e->detail);
-    put(w, "}", 1);
+    jw_put(w, "{", 1);
+    jw_key(w, "step"); jw_str(w, e->step);
+    jw_key(w, "syscall"); jw_str(w, e->syscall);
+    jw_key(w, "errno"); jw_putf(w, "%d", e->err);
+    jw_key(w, "path"); jw_str(w, e->path);
+    jw_key(w, "dest"); jw_str(w, e->dest);
+    jw_key(w, "detail"); jw_str(w, e->detail);
+    jw_put(w, "}", 1);
   } else {
-    put(w, "null", 4);
+    jw_put(w, "null", 4);
   }
-  put(w, "}", 1);
+  jw_put(w, "}", 1);
   (void)p;
+}
+
+/* The keys the supervisor writes itself; all others pass through. */
+static int owned(const struct pod *p, const char *k) {
+  static const char *const sup[] = {"version", "pod", "uid", "phase", "reason", "supervisorPid", "supervisor", "pausePid",
+                                    "pause", "startedAt", "finishedAt", "allStarted", "stopping", "containers",
+                                    "journal", "torndown", NULL};
+  static const char *const unwinder[] = {"version", "journal", "torndown", NULL};
+  for (const char *const *o = p->unwind_only ? unwinder : sup; *o; o++)
+    if (!strcmp(*o, k)) return 1;
+  return 0;
+}
+
+long long proc_start(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  char *c = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+  if (!c) return -1;
+  c += 2;
+  if (*c == 'Z' || *c == 'X') return -1;
+  for (int field = 3; field < 22 && c; field++) c = strchr(c, ' ') ? strchr(c, ' ') + 1 : NULL;
+  return c ? strtoll(c, NULL, 10) : -1;
+}
+
+int state_load(struct pod *p, char *err, size_t n) {
+  static struct mp_arena arena;
+  int fd = open(p->state_file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) { snprintf(err, n, "read %s: %s", p->state_file, strerror(errno)); return -1; }
+  struct stat st;
+  char *text = NULL;
+  ssize_t got = -1;
+  if (fstat(fd, &st) == 0 && st.st_size < (8 << 20) && (text = mp_arena_alloc(&arena, (size_t)st.st_size + 1)))
+    got = read(fd, text, (size_t)st.st_size);
+  close(fd);
+  if (got != st.st_size) { snprintf(err, n, "read %s: short read", p->state_file); return -1; }
+  text[got] = 0;
+  char perr[256];
+  struct mp_json *root = mp_json_parse(&arena, text, (size_t)got, perr, sizeof perr);
+  if (!root || root->type != MP_JOBJ) { snprintf(err, n, "%s: %s", p->state_file, root ? "not an object" : perr); return -1; }
+  const struct mp_json *ver = mp_json_get(root, "version");
+  if (!ver || ver->type != MP_JNUM || ver->num != MP_STATE_VERSION) {
+    snprintf(err, n, "%s: state format version %s, this minipod reads version %d", p->state_file,
+             ver && ver->type == MP_JNUM ? "other" : "missing", MP_STATE_VERSION);
+    return -1;
+  }
+  char jerr[200];
+  if (journal_decode(mp_json_get(root, "journal"), &p->journal, jerr, sizeof jerr) < 0) {
+    snprintf(err, n, "%s: %s", p->state_file, jerr);
+    return -1;
+  }
+  p->prior = root;
+  p->torndown = mp_json_bool(root, "torndown", 0);
+  if (!p->lib_dir) p->lib_dir = mp_json_str(mp_json_get(mp_json_get(root, "host"), "dirs"), "lib", NULL);
+  return 0;
+}
+
+int pod_exit_code(const struct pod *p) {
+  for (int i = 0; i < p->nctrs; i++) {
+    const struct ctr *c = &p->ctrs[i];
+    int code = c->state == CS_TERMINATED ? c->exit_code : c->last.valid ? c->last.exit_code : 0;
+    if (code) return code;
+  }
+  return !strcmp(p->phase, "Failed") ? 1 : 0;
 }
 
 void state_write(struct pod *p) {
   struct jw w = {0};
-  put(&w, "{", 1);
-  key(&w, "version"); putf(&w, "%d", MP_STATE_VERSION);
-  key(&w, "pod"); str(&w, p->name);
-  key(&w, "uid"); str(&w, p->uid);
-  key(&w, "phase"); str(&w, p->phase);
-  key(&w, "reason"); str(&w, p->reason);
-  key(&w, "supervisorPid"); putf(&w, "%d", getpid());
-  key(&w, "pausePid"); if (p->pause_pid > 0 && !p->pause_dead) putf(&w, "%d", p->pause_pid); else put(&w, "null", 4);
-  key(&w, "startedAt"); str(&w, p->started_at);
-  key(&w, "finishedAt"); str(&w, p->finished_at);
-  key(&w, "allStarted"); put(&w, p->started ? "true" : "false", p->started ? 4 : 5);
-  key(&w, "stopping"); put(&w, p->stopping ? "true" : "false", p->stopping ? 4 : 5);
-  key(&w, "containers");
-  put(&w, "[", 1);
+  jw_put(&w, "{", 1);
+  jw_key(&w, "version"); jw_putf(&w, "%d", MP_STATE_VERSION);
+  for (const struct mp_json *m = p->prior ? p->prior->child : NULL; m; m = m->next) {
+    if (owned(p, m->key)) continue;
+    jw_key(&w, m->key);
+    jw_node(&w, m);
+  }
+  jw_key(&w, "journal"); journal_emit(&w, &p->journal);
+  jw_key(&w, "torndown"); jw_bool(&w, p->torndown);
+  if (p->unwind_only) {
+    jw_put(&w, "}\n", 2);
+    goto commit;
+  }
+  jw_key(&w, "pod"); jw_str(&w, p->name);
+  jw_key(&w, "uid"); jw_str(&w, p->uid);
+  jw_key(&w, "phase"); jw_str(&w, p->phase);
+  jw_key(&w, "reason"); jw_str(&w, p->reason);
+  jw_key(&w, "supervisorPid"); jw_putf(&w, "%d", getpid());
+  jw_key(&w, "supervisor"); jw_putf(&w, "{\"pid\":%d,\"start\":%lld}", getpid(), p->self_start);
+  jw_key(&w, "pausePid"); if (p->pause_pid > 0 && !p->pause_dead) jw_putf(&w, "%d", p->pause_pid); else jw_put(&w, "null", 4);
+  jw_key(&w, "pause");
+  if (p->pause_pid > 0 && p->pause_start >= 0) {
+    jw_putf(&w, "{\"pid\":%d,\"start\":%lld", p->pause_pid, p->pause_start);
+    if (p->pinned) { jw_putf(&w, ",\"ipcNs\":%llu,\"ipcPin\":", p->ipc_ino); jw_str(&w, p->pin); }
+    jw_put(&w, "}", 1);
+  } else {
+    jw_put(&w, "null", 4);
+  }
+  jw_key(&w, "startedAt"); jw_str(&w, p->started_at);
+  jw_key(&w, "finishedAt"); jw_str(&w, p->finished_at);
+  jw_key(&w, "allStarted"); jw_put(&w, p->started ? "true" : "false", p->started ? 4 : 5);
+  jw_key(&w, "stopping"); jw_put(&w, p->stopping ? "true" : "false", p->stopping ? 4 : 5);
+  jw_key(&w, "containers");
+  jw_put(&w, "[", 1);
   for (int i = 0; i < p->nctrs; i++) {
-    if (i) put(&w, ",", 1);
+    if (i) jw_put(&w, ",", 1);
     container(&w, p, &p->ctrs[i]);
   }
-  put(&w, "]}\n", 3);
-  if (w.oom) { free(w.b); return; }
-
-  char tmp[4200];
-  snprintf(tmp, sizeof(tmp), "%s.tmp", p->state_file);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd >= 0) {
-    ssize_t n = write(fd, w.b, w.len);
-    close(fd);
-    if (n == (ssize_t)w.len) rename(tmp, p->state_file);
-    else unlink(tmp);
-  }
+  jw_put(&w, "]}\n", 3);
+commit:
+  if (jw_commit(&w, p->state_file, 0600) < 0) logmsg(p, "writing %s: %s", p->state_file, strerror(errno));
   free(w.b);
 }

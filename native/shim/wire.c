@@ -61,6 +61,20 @@ int pod_wire(struct pod *p) {
       e.err = -pod;
     }
   }
+  /* The inverse of each op, journaled before any runs: the host end of a veth (the pod end
+   * goes with pause's namespace), an nft transaction's undo. Addresses and routes go with
+   * their links. */
+  for (int i = 0; !e.err && i < p->hostops.n; i++) {
+    const struct mp_hostop *o = &p->hostops.ops[i];
+    int r = 0;
+    if (o->kind == MP_H_VETH) r = journal_record(p, J_LINK, o->name, NULL);
+    else if (o->kind == MP_H_NFT && o->undo[0]) r = journal_record(p, J_NFT, o->undo, o->name);
+    if (r < 0) {
+      snprintf(e.step, sizeof e.step, "hostOps[%d]", i);
+      snprintf(e.syscall, sizeof e.syscall, "journal");
+      e.err = ENOMEM;
+    }
+  }
   int rc = e.err ? -1 : mp_hostops_run(&p->hostops, host, pod, p->pod_netfd, &e);
   if (host >= 0) close(host);
   if (pod >= 0) close(pod);

@@ -28,7 +28,7 @@ const verbs: VerbEntry[] = [
   { name: 'logout', summary: 'forget the credentials for a registry', load: async () => (await import('./login.ts')).logout },
   { name: 'network', summary: 'list or remove the pod bridge and its addresses', load: async () => (await import('./network.ts')).networkVerb},
 ];
-const hidden: VerbEntry[] = [{ name: '__teardown', summary: '', load: async () => (await import('./teardown.ts')).teardown}];
+const hidden: VerbEntry[] = []; // internal verbs, not in --help
 
 function usage(): string {
   const width = Math.max(...verbs.map((v) => v.name.length));

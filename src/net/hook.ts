@@ -1,21 +1,21 @@
 // The pod network's part of planning (start.ts calls it, then setup.ts's prepareNetwork
-// and wirePod; teardown.ts and gc.ts call undo.ts).
+// and wirePod; gc reclaims leases with undo.ts).
 //
 //   contribute  (pure, also `minipod plan`) /etc files mounted into each container; the
-//               pod's wiring as host operations (the supervisor runs them over netlink);
-//               the bridge's `ip` commands (when it is missing) and the `nft` transaction
-//   prepare     address, host ports, /etc files, the bridge; the veth recorded (setup.ts)
-//   afterPause  firewall: the pod's hostPort elements, UDP conntrack flush  (setup.ts)
-//   teardown    undo from host.json; gc reclaims leases   (undo.ts)
+//               pod's wiring and firewall as host operations (the supervisor runs them:
+//               netlink, one `nft -f -`); the bridge's steps (when it is missing)
+//   prepare     address (its lease journaled), host ports, /etc files, the bridge (setup.ts)
+//   afterPause  UDP conntrack flush  (setup.ts)
+//   teardown    the supervisor unwinds the journal: nft elements, veth, lease
 
 import type { Contribution, PlanContext } from '../runtime/phases.ts';
 import type { HostStep, MountOp } from '../plan/types.ts';
 import { netConfig, vethName } from './config.ts';
 import { etcFiles, resolvFor } from './etc-files.ts';
-import { podNetworkOps } from '../plan/host-ops.ts';
+import { podNetworkOps, type HostOp } from '../plan/host-ops.ts';
 import { bridgeSteps, describeBridgeStep, ownerAlias } from './ip.ts';
-import { renderCreateElements, renderRuleset } from './nft.ts';
-import { hostPorts } from './ports.ts';
+import { elementOf, renderCreateElements, renderRuleset } from './nft.ts';
+import { describePort, hostPorts } from './ports.ts';
 
 function mounts(ctx: PlanContext): Map<string, MountOp[]> {
   const f = etcFiles(ctx.dirs.run);
@@ -40,17 +40,15 @@ export function contributeNetwork(ctx: PlanContext): Contribution {
   const veth = vethName(ctx.uid);
   const hostSteps: HostStep[] = [
     ...bridgeSteps(cfg, ownerAlias(ctx.roots.run)).map((s) => ({ what: `bridge ${cfg.bridge} (when missing, over netlink)`, command: describeBridgeStep(s).split(' ') })),
-    // One `nft -f -` transaction: the table's fixed rules, then the pod's port elements.
-    ...renderRuleset(cfg)
-      .trim()
-      .split('\n')
-      .map((l) => ({ what: `firewall (table ip ${cfg.table})`, command: ['nft', ...l.split(' ')] })),
-    ...renderCreateElements(cfg.table, ports, ip)
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => ({ what: 'publish a hostPort', command: ['nft', ...l.split(' ')] })),
   ];
-  return { mounts: mounts(ctx), hostSteps, hostOps: podNetworkOps(cfg, veth, ip) };
+  // One transaction: the table's fixed rules (rewritten whole), then the pod's port
+  // elements; `create` fails on a key another pod holds, so two pods never share a port.
+  const firewall: HostOp = {
+    op: 'nft',
+    what: ports.length ? `DNAT of ${ports.map(describePort).join(', ')} (table ip ${cfg.table})` : `the rules of table ip ${cfg.table}`,
+    script: renderRuleset(cfg) + renderCreateElements(cfg.table, ports, ip),
+    undo: ports.map((p) => `delete ${elementOf(cfg.table, p)}\n`).join(''),
+  };
+  return { mounts: mounts(ctx), hostSteps, hostOps: [...podNetworkOps(cfg, veth, ip), firewall] };
 }
 

@@ -2,7 +2,7 @@
 //
 // Unlike CNI portmap ("last write wins"), a port held by another minipod pod or by a host
 // process is refused before any container starts. The check runs under the network lock
-// and the claim is recorded in the pod's host.json in the same critical section, so two
+// and the claim is recorded in the pod's state.json in the same critical section, so two
 // pods starting at once cannot both get a port.
 
 import dgram from 'node:dgram';
@@ -75,7 +75,7 @@ export function describePort(p: HostPort): string {
   return `hostPort ${p.hostIP ? `${p.hostIP}:` : ''}${p.hostPort}/${p.protocol.toUpperCase()}`;
 }
 
-/** Ports other pods of this state root hold (recorded in their host.json and not yet undone). */
+/** Ports other pods of this state root hold (recorded in their state.json and not yet undone). */
 export function claimsOfOtherPods(roots: StateRoots, selfUid: string): { pod: string; stale: boolean; port: HostPort }[] {
   const out: { pod: string; stale: boolean; port: HostPort }[] = [];
   for (const name of podNames(roots)) {

@@ -1,6 +1,7 @@
-// What the network part of host.json says: written before each change, read by teardown
-// and gc to undo exactly that. Every field is optional past `mode`: a record may stop at
-// any point if minipod died half-way.
+// What the network part of a pod's host record (state.json's host.network) says: the
+// facts of its network (bridge, address, ports), read by port checks, `network ls` and gc.
+// (How to undo it is the journal's: src/state/host.ts.) Every field is optional past
+// `mode`: a record may stop at any point if minipod died half-way.
 
 import type { HostRecord } from '../state/host.ts';
 import type { HostPort } from './ports.ts';

@@ -1,13 +1,15 @@
 // Wiring a pod to the host network, in the order start.ts calls the hook:
 //
-//   prepare     (lock) claim hostPorts, allocate the address   -> recorded in host.json
+//   prepare     (lock) claim hostPorts, allocate the address   -> the lease journaled first
 //               write /etc/hosts, resolv.conf, hostname        (in the pod's run directory)
-//               (lock) the bridge, if missing; sysctls; record the veth name
-//   (the supervisor, once pause runs: the plan's host operations over netlink — the veth
-//    pair with eth0 in pause's namespace, master, up, address, default route)
-//   afterPause  record dnat, then: nft rules + the pod's port elements (one transaction)
+//               (lock) the bridge, if missing; sysctls
+//   (the supervisor, once pause runs: the plan's host operations, each journaled first —
+//    the veth pair with eth0 in pause's namespace, master, up, address, default route over
+//    netlink; the nft rules and the pod's port elements in one `nft -f -` transaction)
+//   afterPause  stale UDP conntrack entries of the pod's ports
 //
-// Every host change is recorded before it is made (teardown.ts undoes it from the record).
+// Every host change is journaled in state.json before it is made; the supervisor (or, if
+// it died, the native unwinder) undoes the journal when the pod goes.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,7 +18,7 @@ import path from 'node:path';
 import { MinipodError } from '../errors.ts';
 import { podHostname } from '../plan/pod.ts';
 import type { HookContext, NetworkFacts } from '../runtime/phases.ts';
-import { recordHost, type HostRecord } from '../state/host.ts';
+import { journal, recordHost, type HostRecord } from '../state/host.ts';
 import { netConfig, netDir, netRootDir, vethName, type NetConfig } from './config.ts';
 import { writeEtcFiles } from './etc-files.ts';
 import { formatIPv4, overlaps } from './cidr.ts';
@@ -24,7 +26,7 @@ import { hostAddress, networkRoutes } from './host-address.ts';
 import { allocate, listLeases } from './ipam.ts';
 import { bridgeSteps, linkInfo, ownerAlias, runBridgeSteps } from './ip.ts';
 import { withLock } from './lock.ts';
-import { applyPodRules, flushUdpConntrack } from './nft.ts';
+import { flushUdpConntrack } from './nft.ts';
 import { checkHostPorts, hostPorts } from './ports.ts';
 import type { NetRecord } from './record.ts';
 
@@ -56,13 +58,15 @@ export async function prepareNetwork(ctx: HookContext, host: HostRecord): Promis
   await withLock(ctx.native, netRootDir(roots), async () => {
     await checkHostPorts(roots, name, uid, ports);
     setNet(host, (n) => (n.hostPorts = ports));
-    // The lease file names its owner: should we die before recording it, gc finds it.
+    // The lease file is made and named in one step, and names its owner: should we die
+    // before journaling it, gc finds it by that owner.
     const lease = allocate(dir, cfg.bridge, cfg.subnet, { pod: name, uid });
     setNet(host, (n) => Object.assign(n, { ip: lease.ip, lease: lease.file }));
+    journal(host, { op: 'lease', file: lease.file, uid });
   });
   const ip = (host.network as unknown as NetRecord).ip!;
-  // The bridge before the supervisor starts: its host operations put the veth on it. The
-  // veth is recorded now, before the supervisor creates it (teardown deletes it if it is there).
+  // The bridge before the supervisor starts: its host operations put the veth on it (and
+  // journal it before they create it).
   await withLock(ctx.native, netRootDir(roots), () => ensureBridge(cfg, roots.run));
   setNet(host, (r) => (r.veth = vethName(uid)));
   writeEtcFiles(ctx.dirs.run, pod, { podIP: ip, hostname: podHostname(pod), hostNetwork: false });
@@ -182,16 +186,12 @@ function bridgeReady(bridge: string, want: string, owner: string): boolean {
 }
 
 /**
- * Once pause runs and the supervisor has wired the pod (its host operations): the pod's
- * firewall elements, one `nft -f -` transaction, and stale UDP conntrack entries.
+ * Once pause runs and the supervisor has wired the pod and programmed its ports (its host
+ * operations): stale UDP conntrack entries that would keep sending a port to an earlier pod.
+ * Only pods that publish UDP ports pay for it (one `conntrack` per port).
  */
-export async function wirePod(ctx: HookContext, host: HostRecord): Promise<void> {
+export async function wirePod(_ctx: HookContext, host: HostRecord): Promise<void> {
   const n = host.network as unknown as NetRecord | undefined;
   if (!n || n.mode !== 'bridge') return;
-  const cfg = netConfig(process.env, ctx.network);
-  if (cfg.bridge !== n.bridge) throw new MinipodError(`bridge changed while the pod started (${n.bridge} -> ${cfg.bridge})`);
-  const ports = n.hostPorts ?? [];
-  if (ports.length) setNet(host, (r) => (r.dnat = true));
-  await applyPodRules(cfg, ports, n.ip!);
-  await flushUdpConntrack(ports);
+  await flushUdpConntrack(n.hostPorts ?? []);
 }

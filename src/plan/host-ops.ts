@@ -1,8 +1,10 @@
-// Host operations: the pod's network wiring as plan data, from one generator.
+// Host operations: the pod's network wiring and firewall as plan data, from one generator.
 //
 // TypeScript decides what (names, the address from IPAM, the gateway); the supervisor
-// walks the list over rtnetlink right after pause has started (native/net/hostops.c), with
-// "host" ops in its own network namespace and "pod" ops in pause's, entered by pidfd.
+// walks the list right after pause has started (native/net/hostops.c): links, addresses
+// and routes over rtnetlink, "host" ops in its own network namespace and "pod" ops in
+// pause's, entered by pidfd; the firewall as one `nft -f -` transaction. It journals the
+// inverse of each op before running it, and unwinds that journal when the pod ends.
 // `minipod plan` prints this same list, so what is printed is what runs. The native
 // decoder refuses an unknown op or field before it runs any.
 
@@ -15,7 +17,12 @@ export type HostOp =
   | { op: 'link'; netns: 'host' | 'pod'; name: string; master?: string; up?: boolean }
   | { op: 'addr'; netns: 'host' | 'pod'; dev: string; address: string; prefix: number }
   /** The default route via the gateway. */
-  | { op: 'route'; netns: 'pod'; dev: string; gateway: string };
+  | { op: 'route'; netns: 'pod'; dev: string; gateway: string }
+  /**
+   * One `nft -f -` transaction (all of it applies, or none). `undo` is journaled before it
+   * runs and applied when the pod is undone ("" when there is nothing to take back).
+   */
+  | { op: 'nft'; what: string; script: string; undo: string };
 
 /** The pod's interface inside its network namespace. */
 export const POD_IFNAME = 'eth0';
@@ -43,5 +50,7 @@ export function describeHostOp(o: HostOp): string {
       return `[${o.netns}] addr ${o.address}/${o.prefix} dev ${o.dev}`;
     case 'route':
       return `[${o.netns}] route default via ${o.gateway} dev ${o.dev}`;
+    case 'nft':
+      return [`nft -f - (${o.what}), one transaction:`, ...o.script.trimEnd().split('\n').map((l) => `    ${l}`), ...(o.undo ? ['  undone with:', ...o.undo.trimEnd().split('\n').map((l) => `    ${l}`)] : [])].join('\n  ');
   }
 }

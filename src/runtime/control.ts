@@ -2,10 +2,11 @@
 //
 // The supervisor is signalled through a pidfd opened after checking that the pid still
 // names the supervisor we started (pid + start time), and waited for through the same
-// pidfd. Stop = SIGTERM: graceful; the supervisor then undoes the host side itself (its
-// onExit). Remove = SIGUSR1 (SIGUSR2 with no grace): it stops and leaves the teardown to
-// us, which saves starting a second Node process.
+// pidfd. Stop = SIGTERM: graceful; the supervisor then undoes the host side itself and
+// keeps the state. Remove = SIGUSR1 (SIGUSR2 with no grace): it stops and removes every
+// file of the pod too. A pod without a live supervisor is undone by the native unwinder.
 
+import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { MinipodError } from '../errors.ts';
@@ -17,7 +18,7 @@ import { teardownPod } from './teardown.ts';
 
 const SIG = { SIGTERM: 15, SIGUSR1: 10, SIGUSR2: 12 } as const;
 
-/** Signals the pod's supervisor and waits until it (and whatever it execs) has exited. */
+/** Signals the pod's supervisor and waits until it (and so its teardown) has ended. */
 export async function signalSupervisor(native: NativeBinding, info: PodInfo, sig: keyof typeof SIG, timeoutMs: number, graceMs?: number): Promise<boolean> {
   const sup = info.host?.supervisor;
   if (!sup || info.liveness !== 'running') return false;
@@ -69,5 +70,7 @@ export async function removePod(native: NativeBinding, roots: StateRoots, info: 
   else if (info.liveness === 'creating' && !force) {
     throw new MinipodError(`pod "${info.name}" is being created; try again, or use rm -f`);
   }
+  // Its supervisor removed it; or it had none left (ended, lost): the unwinder does.
+  if (!existsSync(info.dirs.run) && !existsSync(info.dirs.lib)) return [];
   return teardownPod(native, roots, info.name);
 }

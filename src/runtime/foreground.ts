@@ -7,6 +7,8 @@
 // exit code of the first container (init containers first, then in manifest order) that
 // did not (128 for a container that could not start, 128+N for one killed by signal N).
 
+import { existsSync } from 'node:fs';
+
 import type { Pod } from '../spec/types.ts';
 import { podDirs } from '../state/paths.ts';
 import { lastExitCode, readState, type PodState } from '../state/status.ts';
@@ -44,12 +46,17 @@ export async function runForeground(pod: Pod, o: Omit<StartOptions, 'mode'>, say
     const ip = started.facts.podIP ? `, IP ${started.facts.podIP}` : '';
     say(`minipod: pod "${started.name}" running (${names}${ip})`);
     if (stopEarly) link.send('stop');
+    // The supervisor says how the pod ended ("done PHASE CODE"), then removes all of it.
+    const done = link.waitFor('done').catch(() => undefined);
     await link.waitExit();
     link.close();
-    const state = readState(podDirs(o.roots, started.name));
-    await teardownPod(o.native, o.roots, started.name);
-    say(`minipod: pod "${started.name}" ${state?.phase ?? 'ended'}; removed`);
-    return podExitCode(state);
+    const end = await done;
+    const dirs = podDirs(o.roots, started.name);
+    // A supervisor that died without finishing: the same unwinder, from here.
+    const state = end ? undefined : readState(dirs);
+    if (existsSync(dirs.run) || existsSync(dirs.lib)) await teardownPod(o.native, o.roots, started.name);
+    say(`minipod: pod "${started.name}" ${end?.phase ?? state?.phase ?? 'ended'}; removed`);
+    return end ? end.code : podExitCode(state);
   } finally {
     for (const s of signals) process.off(s, onSignal);
   }

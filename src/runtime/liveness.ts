@@ -1,4 +1,4 @@
-// Whether a pod's supervisor lives, from host.json and /proc alone (no addon, no teardown
+// Whether a pod's supervisor lives, from state.json and /proc alone (no addon, no teardown
 // code: `ps` and `logs` load only this).
 
 import { statSync } from 'node:fs';
@@ -7,7 +7,7 @@ import type { HostRecord } from '../state/host.ts';
 import type { PodDirs } from '../state/paths.ts';
 import { isAlive } from '../state/proc.ts';
 
-/** A pod directory being created right now has no host.json yet; give its creator time. */
+/** A pod directory being created right now has no state.json yet; give its creator time. */
 const CREATING_GRACE_MS = 60_000;
 
 export type PodLiveness = 'running' | 'ended' | 'stale' | 'creating';

@@ -4,10 +4,11 @@
 //                                                       operations (also `minipod plan`)
 //   prepare     prepareNetwork -> NetworkFacts, then prepareVolumes (its env fieldRefs read
 //               the facts)                           before the supervisor starts
-//   after pause wirePod                                the pod's firewall elements
+//   after pause wirePod                                UDP conntrack of the pod's ports
 //
-// Whatever a phase changes on the host it records in host.json first; teardown.ts and
-// gc.ts undo it.
+// Whatever a phase changes on the host it journals in state.json first (src/state/host.ts);
+// the supervisor unwinds that journal when the pod ends, the native unwinder (teardown.ts)
+// when the supervisor is gone.
 
 import type { NativeBinding } from '../native/binding.ts';
 import type { NetOptions } from '../net/config.ts';

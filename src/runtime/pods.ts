@@ -1,5 +1,5 @@
-// The pods on this host, as the CLI and the API see them: host.json (what minipod did),
-// state.json (what the supervisor reports) and pod.json (the manifest), per pod.
+// The pods on this host, as the CLI and the API see them: state.json (what minipod did on
+// the host, and what the supervisor reports) and pod.json (the manifest), per pod.
 //
 // Any command that lists pods also notices pods whose supervisor died without cleaning up
 // (killed, OOM, a crash) and undoes their host side, keeping their state for `ps -a`.

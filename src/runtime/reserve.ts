@@ -17,7 +17,7 @@ import { teardownPod } from './teardown.ts';
 export async function reservePod(
   native: NativeBinding,
   roots: StateRoots,
-  rec: Omit<HostRecord, 'dirs' | 'mounts' | 'creator'>,
+  rec: Omit<HostRecord, 'dirs' | 'journal' | 'creator'>,
 ): Promise<HostRecord> {
   const dirs = podDirs(roots, rec.pod);
   secureRoots(roots);
@@ -45,7 +45,7 @@ export async function reservePod(
   // The run directory is ours; anything under lib with this name is a leftover.
   rmSync(dirs.lib, { recursive: true, force: true });
   mkdirSync(dirs.lib, { recursive: true, mode: 0o700 });
-  const full: HostRecord = { ...rec, dirs, mounts: [], creator: procRef(process.pid) };
+  const full: HostRecord = { ...rec, dirs, journal: [], creator: procRef(process.pid) };
   writeHost(full);
   return full;
 }

@@ -1,35 +1,39 @@
 // Starting a pod: everything between a validated manifest and running containers.
 //
 //   resolve images, build the plan          (nothing on the host yet: bad input leaves nothing)
-//   reserve the name (mkdir), host.json     (from here on, a failure tears everything down)
+//   reserve the name (mkdir), state.json    (from here on, a failure tears everything down)
+//   address, /etc files, bridge, volumes    (each host change journaled in state.json first)
 //   layer and log directories, /dev/shm tmpfs
-//   plan.json, then the supervisor          -> it starts pause and says "pause PID"
-//   host network for pause's netns          (src/net: prepareNetwork, the plan's host
-//                                            operations in the supervisor, wirePod)
+//   plan.json, then the supervisor          -> it pins pause, runs the plan's host operations
+//                                              (veth, addresses, routes, nft), says "pause PID";
+//                                              from here on state.json is the supervisor's
+//   UDP conntrack flush (wirePod)
 //   "go"                                    -> init containers, then app containers; "running"
+//
+// When the pod ends, its supervisor unwinds the journal itself (native/shim/unwind.c).
 
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 
 import { MinipodError } from '../errors.ts';
 import type { NativeBinding } from '../native/binding.ts';
-import { helperBinary, packageRoot } from '../native/load.ts';
+import { helperBinary } from '../native/load.ts';
 import { layerDir, logDir, shmDir } from '../plan/container.ts';
 import { SHM_SIZE } from '../plan/defaults.ts';
 import { buildPodPlan, pauseRootDir, podHostname } from '../plan/pod.ts';
 import type { PodPlan } from '../plan/types.ts';
 import type { ConfigMap, Pod, Secret } from '../spec/types.ts';
 import { writeJsonAtomic } from '../state/files.ts';
-import { recordHost, type HostRecord } from '../state/host.ts';
+import { journal, recordHost, type HostRecord } from '../state/host.ts';
 import { podDirs, type PodDirs, type StateRoots } from '../state/paths.ts';
-import { isAlive, nsInode, nsInodeOf, procRef } from '../state/proc.ts';
 import { readState, stateFile } from '../state/status.ts';
 import type { PullEvent } from '../image/index.ts';
 import type { NetOptions } from '../net/config.ts';
 import { ensureImages, resolveContainerImages, type PullMode } from './images.ts';
 import { contributeNetwork } from '../net/hook.ts';
 import { prepareNetwork, wirePod } from '../net/setup.ts';
+import { forgetBridgeDir } from '../net/undo.ts';
 import { contributeVolumes } from '../volumes/contribute.ts';
 import { prepareVolumes } from '../volumes/prepare.ts';
 import { mergeContributions, type HookContext, type PlanContext } from './phases.ts';
@@ -74,12 +78,8 @@ export interface StartedPod {
   facts: HookContext['facts'];
 }
 
-function rootArgs(roots: StateRoots): string[] {
-  return process.env.MINIPOD_ROOT ? ['--root', path.dirname(roots.run)] : [];
-}
-
 /** plan.json's format; the supervisor refuses another (native/shim/shim.h MP_PLAN_VERSION). */
-export const PLAN_VERSION = 1;
+export const PLAN_VERSION = 2;
 
 /** The plan of a pod as `run` would build it: also what `minipod plan` prints. */
 export function planPod(pod: Pod, ctx: PlanContext): PodPlan {
@@ -100,29 +100,6 @@ export function planPod(pod: Pod, ctx: PlanContext): PodPlan {
     ],
     hostOps: extra.hostOps,
   });
-}
-
-/**
- * Records pause and pins its IPC namespace: a bind mount of /proc/PID/ns/ipc in the pod's
- * run directory (recorded first, like every host change). Teardown and gc find the pod's
- * processes by that namespace; pinned, its inode cannot be handed to another namespace even
- * once every process of the pod is gone. The pin counts only if pause was still the same
- * process after it was made.
- */
-function pinPause(native: NativeBinding, host: HostRecord, pid: number): void {
-  const ref = procRef(pid);
-  if (!ref) throw new MinipodError(`pod "${host.pod}": pause (pid ${pid}) exited right after it started`);
-  const pin = path.join(host.dirs.run, 'ipc.ns');
-  recordHost(host, (r) => {
-    r.pause = { ...ref, ipcNs: nsInode(pid, 'ipc'), netNs: nsInode(pid, 'net') };
-    r.mounts.push(pin);
-  });
-  closeSync(openSync(pin, 'wx', 0o600));
-  native.mount(`/proc/${pid}/ns/ipc`, pin, '', ['bind']);
-  if (!isAlive(ref) || nsInodeOf(pin) !== host.pause!.ipcNs) {
-    throw new MinipodError(`pod "${host.pod}": pause (pid ${pid}) exited while its namespace was being pinned`);
-  }
-  recordHost(host, (r) => (r.pause!.ipcPin = pin));
 }
 
 /** The first container that failed, for a message; the state says what the kernel said. */
@@ -179,10 +156,9 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     mkdirSync(pauseRootDir(dirs), { mode: 0o700 });
     const shm = shmDir(dirs);
     mkdirSync(shm, { recursive: true });
-    recordHost(host, (r) => r.mounts.push(shm));
+    journal(host, { op: 'umount', path: shm });
     o.native.mount('shm', shm, 'tmpfs', ['nosuid', 'nodev', 'noexec'], `mode=1777,size=${SHM_SIZE}`);
 
-    const teardown = [process.execPath, path.join(packageRoot(), 'dist', 'minipod.js'), '__teardown', ...rootArgs(o.roots)];
     // 0600: the plan holds the containers' env, Secret values included.
     writeJsonAtomic(path.join(dirs.run, 'plan.json'), {
       version: PLAN_VERSION,
@@ -192,10 +168,10 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
         stateFile: stateFile(dirs),
         waitForGo: true,
         backoff: { initialMs: o.backoffInitialMs ?? 10_000, maxMs: 300_000, resetMs: 600_000 },
-        onExit: [...teardown, '--keep-state', name],
-        onOwnerGone: [...teardown, name],
-        // A pod that ends before `run -d` has detached is still undone by its supervisor.
-        teardownAtExit: o.mode !== 'foreground',
+        // What the supervisor does when the pod ends (whoever is attached): a foreground
+        // pod goes entirely; a detached or owned one keeps its state for ps -a and logs.
+        // Removed (rm) or orphaned (its owner died): everything goes, whatever this says.
+        atExit: o.mode === 'foreground' ? 'remove' : 'keep',
       },
     }, 0o600);
     link = SupervisorLink.launch(o.native, {
@@ -205,31 +181,32 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
       attach: o.mode === 'foreground',
       logFile: path.join(dirs.run, 'supervisor.log'),
     });
-    const sup = procRef(link.pid);
-    recordHost(host, (r) => (r.supervisor = sup));
-    const { pid } = await link.waitFor('pause');
-    pinPause(o.native, host, pid);
+    // From here on state.json is the supervisor's: it records itself, pause and the pin.
+    await link.waitFor('pause');
     await wirePod(ctx, host);
     link.send('go');
     await link.waitFor('running');
     return { name, host, plan, link, facts: ctx.facts };
   } catch (e) {
     if (e instanceof PodEndedEarly && link && o.mode === 'detached') {
-      // It ran and ended on its own. We are still attached, so the supervisor leaves the
-      // teardown to us; keep the state, so that `ps -a` and `logs` show what happened.
+      // It ran and ended on its own; its supervisor undoes the host side and keeps the
+      // state, so that `ps -a` and `logs` show what happened.
       await link.waitExit();
       link.close();
-      await teardownPod(o.native, o.roots, name, { keepState: true });
       throw new MinipodError(`pod "${name}" ended (${e.phase}) before all its containers were running: ${whatFailed(dirs)}`, { exitCode: 1 });
     }
     if (link && !link.exited) {
-      link.send('kill');
+      link.send('remove'); // the supervisor stops the pod at once and removes everything
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([link.waitExit(), new Promise((r) => (timer = setTimeout(r, 5000)))]);
-      clearTimeout(timer); // or the caller would stay alive for up to 5 s more
+      await Promise.race([link.waitExit(), new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+      clearTimeout(timer); // or the caller would stay alive for up to 10 s more
     }
     link?.close();
-    await teardownPod(o.native, o.roots, name);
+    // What no supervisor undid (it never started, or it died): the same unwinder, here.
+    if (existsSync(dirs.run) || existsSync(dirs.lib)) await teardownPod(o.native, o.roots, name);
+    // A bridge refused before it was made (--bridge named a veth) keeps no state behind.
+    const n = host.network as { netDir?: string; bridge?: string } | undefined;
+    if (n?.netDir && n.bridge) forgetBridgeDir(n.netDir, n.bridge, []);
     throw e;
   }
 }

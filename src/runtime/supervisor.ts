@@ -2,8 +2,8 @@
 //
 // The supervisor is spawned through the addon like any process (no namespaces, its own
 // session so a terminal's Ctrl-C reaches only us), with one end of a socketpair as its
-// fd 3. Over it we hear "pause PID", "running", "error ...", "done PHASE" and say "go",
-// "stop", "kill" or "detach". Its exit is watched through its pidfd.
+// fd 3. Over it we hear "pause PID", "running", "error ...", "done PHASE EXITCODE" and say
+// "go", "stop", "kill", "remove" or "detach". Its exit is watched through its pidfd.
 
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
@@ -27,7 +27,7 @@ export type SupervisorMessage =
   | { kind: 'pause'; pid: number }
   | { kind: 'running' }
   | { kind: 'error'; what: string; message: string }
-  | { kind: 'done'; phase: string };
+  | { kind: 'done'; phase: string; code: number };
 
 /** The pod ended by itself (e.g. an init container failed under Never) before reaching a step. */
 export class PodEndedEarly extends MinipodError {
@@ -44,6 +44,8 @@ export class SupervisorLink extends EventEmitter {
   private sock: net.Socket | undefined;
   private buf = '';
   exited: ExitInfo | undefined;
+  /** "done PHASE CODE", once heard (it may come in one read with "running"). */
+  done: Extract<SupervisorMessage, { kind: 'done' }> | undefined;
   readonly exit: Promise<ExitInfo>;
 
   private constructor(pid: number, sock: net.Socket, exit: Promise<ExitInfo>) {
@@ -116,12 +118,13 @@ export class SupervisorLink extends EventEmitter {
       if (word === 'pause') msg = { kind: 'pause', pid: Number(rest[0]) };
       else if (word === 'running') msg = { kind: 'running' };
       else if (word === 'error') msg = { kind: 'error', what: rest[0] ?? '', message: rest.slice(1).join(' ') };
-      else if (word === 'done') msg = { kind: 'done', phase: rest[0] ?? 'Unknown' };
+      else if (word === 'done') msg = { kind: 'done', phase: rest[0] ?? 'Unknown', code: Number(rest[1] ?? 1) };
+      if (msg?.kind === 'done') this.done = msg;
       if (msg) this.emit('message', msg);
     }
   }
 
-  send(word: 'go' | 'stop' | 'kill' | 'detach'): void {
+  send(word: 'go' | 'stop' | 'kill' | 'remove' | 'detach'): void {
     if (this.sock && !this.sock.destroyed) this.sock.write(`${word}\n`);
   }
 
@@ -148,6 +151,7 @@ export class SupervisorLink extends EventEmitter {
         cleanup();
         reject(new MinipodError(`the pod's supervisor exited (${e.signal ? `signal ${e.signal}` : `code ${e.code}`}) before "${kind}"`));
       };
+      if (kind === 'done' && this.done) return resolve(this.done as Extract<SupervisorMessage, { kind: K }>);
       if (this.exited) return onExit(this.exited);
       this.on('message', onMessage);
       this.on('exit', onExit);
@@ -155,7 +159,7 @@ export class SupervisorLink extends EventEmitter {
   }
 
   /**
-   * Resolves when the supervisor (and the teardown it may exec) has exited, keeping our
+   * Resolves when the supervisor (and so the pod's teardown) has ended, keeping our
    * event loop alive meanwhile: the exit watch itself does not (a detached CLI must be able
    * to quit), and once the control socket has closed nothing else would, so Node could
    * end before the exit is seen.

@@ -1,18 +1,23 @@
-// Undoing a pod on the host: processes, network, mounts, directories — exactly what
-// host.json says was done, so it works after a crash too (gc uses the same code).
+// Undoing a pod whose supervisor is gone (killed, crashed, or it never started): the same
+// native unwinder the supervisor runs when its pod ends (native/shim/unwind.c), started as
+// `minipod-shim --unwind keep|remove RUN_DIR LIB_DIR` under the pod's lock. It kills what
+// is left in the pod's IPC namespace, undoes state.json's journal last entry first,
+// unmounts what is still mounted below the pod's directories and removes them (or, with
+// keepState, all but the files `ps -a` and `logs` read). It prints what it did; that is
+// the report returned here.
 
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
+import { MinipodError } from '../errors.ts';
 import type { NativeBinding } from '../native/binding.ts';
-import { undoNetwork } from '../net/undo.ts';
-import { readHost, recordHost, withPodLock, type HostRecord } from '../state/host.ts';
-import { podDirs, type PodDirs, type StateRoots } from '../state/paths.ts';
-import { isAlive, nsInode, nsInodeOf, processesInNamespace, type ProcRef } from '../state/proc.ts';
+import { helperBinary } from '../native/load.ts';
+import { withPodLock } from '../state/host.ts';
+import { podDirs, type StateRoots } from '../state/paths.ts';
 
 export interface TeardownOptions {
-  /** Keep state.json, host.json, plan.json and logs (a detached pod that ended: `ps -a`, `logs`). */
+  /** Keep state.json, plan.json and logs (an ended pod: `ps -a`, `logs`). */
   keepState?: boolean;
 }
 
@@ -29,173 +34,55 @@ export function mountsUnder(dir: string): string[] {
   return out.sort((a, b) => b.length - a.length);
 }
 
-/** True when path is a mount point of an nsfs file (a namespace pinned there). */
-function isNsPin(path: string): boolean {
-  return mountsUnder(path).includes(path);
-}
-
-/**
- * The pod's IPC namespace, held so that its inode means that namespace while we use it.
- * A bare inode number from host.json is never trusted: once a namespace is freed the
- * kernel gives its inode to the next one (a bystander's, another pod's). It is held by the
- * pin (a bind mount made at start), or else by an fd we open from pause while pause — the
- * very process, pid and start time — is alive. Neither: nothing of the pod can be found.
- */
-function holdIpcNamespace(rec: HostRecord): { inode: number; release: () => void } | undefined {
-  const pin = rec.pause?.ipcPin;
-  if (pin && isNsPin(pin)) {
-    const inode = nsInodeOf(pin);
-    if (inode) return { inode, release: () => undefined };
-  }
-  if (!rec.pause || !isAlive(rec.pause)) return undefined;
-  let fd: number;
+/** Runs the native unwinder (the caller holds the pod's lock) and returns what it printed. */
+async function unwind(native: NativeBinding, how: 'keep' | 'remove', run: string, lib: string): Promise<string[]> {
+  const [ours, theirs] = native.socketpair();
+  let spawned;
   try {
-    fd = openSync(`/proc/${rec.pause.pid}/ns/ipc`, 'r');
-  } catch {
-    return undefined;
-  }
-  const inode = nsInodeOf(fd);
-  // The fd was opened from that pid: it is pause's namespace only if pause still is pause.
-  if (!inode || !isAlive(rec.pause)) {
-    closeSync(fd);
-    return undefined;
-  }
-  return { inode, release: () => closeSync(fd) };
-}
-
-/**
- * Kills every process of the pod: all of them share pause's IPC namespace. Returns false
- * when some could not be killed in time (then nothing of the pod's trees is removed).
- */
-async function killProcesses(native: NativeBinding, rec: HostRecord, report: string[]): Promise<boolean> {
-  // The supervisor execs its onExit teardown (this process, then): same pid, same start.
-  if (rec.supervisor && rec.supervisor.pid !== process.pid) killRef(native, rec.supervisor, report, 'supervisor');
-  const ns = holdIpcNamespace(rec);
-  if (!ns) {
-    if (rec.pause) report.push("the pod's IPC namespace is gone (pause died, no pin): no process of it is left to find");
-    return true;
-  }
-  try {
-    if (ns.inode === nsInode('self', 'ipc')) return true; // never the host's own namespace
-    let pids = processesInNamespace('ipc', ns.inode);
-    if (pids.length) report.push(`killed ${pids.length} process(es) of the pod: ${pids.join(' ')}`);
-    for (const pid of pids) killInNamespace(native, pid, ns.inode);
-    const deadline = Date.now() + 5000;
-    while (pids.length && Date.now() < deadline) {
-      await sleep(5);
-      pids = processesInNamespace('ipc', ns.inode);
-    }
-    if (pids.length) report.push(`processes ${pids.join(' ')} of the pod did not die in 5 s`);
-    return pids.length === 0;
+    spawned = native.spawn({
+      plan: {
+        pod: path.basename(run),
+        container: 'unwind',
+        namespaces: [],
+        loopbackUp: false,
+        mounts: [],
+        user: { uid: 0, gid: 0, groups: [] },
+        capabilities: null,
+        noNewPrivileges: false,
+        cwd: '/',
+        argv: [helperBinary('minipod-shim'), '--unwind', how, run, lib],
+        env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      },
+      stdio: ['null', theirs, 'inherit'],
+    });
+  } catch (e) {
+    native.close(ours);
+    throw new MinipodError(`pod "${path.basename(run)}": cannot start the unwinder: ${(e as Error).message}`, { cause: e });
   } finally {
-    ns.release();
+    native.close(theirs);
   }
-}
-
-/** SIGKILL through a pidfd, after checking (with the pidfd held) that pid is still in the namespace. */
-function killInNamespace(native: NativeBinding, pid: number, inode: number): void {
-  let fd: number;
-  try {
-    fd = native.pidfdOpen(pid);
-  } catch {
-    return; // gone
-  }
-  try {
-    if (nsInode(pid, 'ipc') === inode) native.signal(fd, 9);
-  } catch {
-    // exited meanwhile
-  } finally {
-    native.close(fd);
-  }
-}
-
-/** SIGKILL through a pidfd, after checking that pid is still the process ref names. */
-function killRef(native: NativeBinding, ref: ProcRef, report: string[], what: string): void {
-  if (!isAlive(ref)) return;
-  let fd: number;
-  try {
-    fd = native.pidfdOpen(ref.pid);
-  } catch {
-    return;
-  }
-  try {
-    if (isAlive(ref)) {
-      native.signal(fd, 9);
-      report.push(`killed ${what} ${ref.pid}`);
-    }
-  } finally {
-    native.close(fd);
-  }
-}
-
-function unmountAll(native: NativeBinding, dirs: PodDirs, report: string[]): void {
-  for (const dir of [dirs.run, dirs.lib]) {
-    for (const m of mountsUnder(dir)) {
-      try {
-        native.umount(m, true);
-        report.push(`unmounted ${m}`);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code ?? String((e as { errno?: number }).errno);
-        if (code !== 'EINVAL' && code !== 'ENOENT') report.push(`could not unmount ${m}: ${(e as Error).message}`);
-      }
-    }
-  }
-}
-
-/** rm -rf, but never into something still mounted (a mount we failed to remove). */
-function removeTree(dir: string, report: string[]): void {
-  if (!existsSync(dir)) return;
-  const left = mountsUnder(dir);
-  if (left.length) {
-    report.push(`left ${dir} in place: still mounted: ${left.join(', ')}`);
-    return;
-  }
-  rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
-  report.push(`removed ${dir}`);
-}
-
-/** Removes what a pod that ended no longer needs, keeping what `ps -a` and `logs` read. */
-function removeRuntimeOnly(dirs: PodDirs, report: string[]): void {
-  for (const d of ['containers', 'volumes']) removeTree(path.join(dirs.lib, d), report);
-  const pin = path.join(dirs.run, 'ipc.ns'); // unmounted by now; the empty file goes too
-  if (existsSync(pin) && !mountsUnder(pin).length) rmSync(pin, { force: true });
-  for (const entry of existsSync(dirs.run) ? readdirSync(dirs.run) : []) {
-    if (['state.json', 'host.json', 'plan.json', 'pod.json', 'supervisor.log'].includes(entry)) continue;
-    const p = path.join(dirs.run, entry);
-    if (statSync(p).isDirectory()) removeTree(p, report);
-  }
-}
-
-export async function teardownPod(
-  native: NativeBinding,
-  roots: StateRoots,
-  name: string,
-  opts: TeardownOptions = {},
-): Promise<string[]> {
-  const report: string[] = [];
-  await withPodLock(native, roots, name, async () => {
-    const dirs = podDirs(roots, name);
-    const rec = readHost(dirs);
-    if (rec && !rec.torndown) {
-      const allDead = await killProcesses(native, rec, report);
-      await undoNetwork(rec, report);
-      if (!allDead) {
-        // A survivor could still change the trees while they are removed: leave them (and
-        // host.json) for a later gc.
-        report.push(`left ${dirs.run} and ${dirs.lib} in place: processes of the pod are still alive`);
-        return;
-      }
-      unmountAll(native, dirs, report);
-      if (opts.keepState) recordHost(rec, (r) => (r.torndown = true));
-    } else {
-      unmountAll(native, dirs, report); // a pod that failed before host.json was written
-    }
-    if (opts.keepState) removeRuntimeOnly(dirs, report);
-    else {
-      removeTree(dirs.run, report);
-      removeTree(dirs.lib, report);
-    }
+  const exit = new Promise<{ code: number | null }>((resolve) => native.watch(spawned.pidfd, resolve));
+  const out = await new Promise<string>((resolve) => {
+    let text = '';
+    const sock = new net.Socket({ fd: ours, readable: true, writable: false });
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => (text += d));
+    sock.on('error', () => resolve(text));
+    sock.on('close', () => resolve(text));
   });
-  if (!opts.keepState) rmSync(path.join(roots.run, 'locks', `${name}.lock`), { force: true });
+  const { code } = await exit;
+  const lines = out.split('\n').filter(Boolean);
+  if (code !== 0) lines.push(`the unwinder ended with code ${code}: some of the pod is left (see above); minipod gc tries again`);
+  return lines;
+}
+
+export async function teardownPod(native: NativeBinding, roots: StateRoots, name: string, opts: TeardownOptions = {}): Promise<string[]> {
+  const dirs = podDirs(roots, name);
+  let report: string[] = [];
+  await withPodLock(native, roots, name, async () => {
+    if (!existsSync(dirs.run) && !existsSync(dirs.lib)) return;
+    report = await unwind(native, opts.keepState ? 'keep' : 'remove', dirs.run, dirs.lib);
+  });
+  if (!opts.keepState && !existsSync(dirs.run)) rmSync(path.join(roots.run, 'locks', `${name}.lock`), { force: true });
   return report;
 }

@@ -1,5 +1,6 @@
-// state.json: the supervisor's report on the pod, in Kubernetes' vocabulary. Written only
-// by the supervisor (native/shim/state.c), atomically; read here.
+// state.json's status part: the supervisor's report on the pod, in Kubernetes' vocabulary.
+// Written by the supervisor (native/shim/state.c), atomically; read here. (The same file
+// holds the host record and the journal: src/state/host.ts.)
 
 import path from 'node:path';
 
@@ -77,8 +78,10 @@ export function stateFile(dirs: PodDirs): string {
   return path.join(dirs.run, 'state.json');
 }
 
+/** The supervisor's report; undefined until a supervisor has written one. */
 export function readState(dirs: PodDirs): PodState | undefined {
-  return readJson<PodState>(stateFile(dirs));
+  const s = readJson<PodState>(stateFile(dirs));
+  return s?.phase ? s : undefined;
 }
 
 /** The exit code a container's last run ended with, Kubernetes style (128+N for signal N). */

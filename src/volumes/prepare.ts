@@ -1,12 +1,12 @@
 // Making a pod's volumes on the host, before the supervisor starts: directories, tmpfs
-// mounts (each recorded in host.json before it is made, so teardown finds it after a
+// mounts (each journaled in state.json before it is made, so the unwind finds it after a
 // crash), projected files, hostPaths the *OrCreate types ask for.
 
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import type { HookContext } from '../runtime/phases.ts';
-import { recordHost, type HostRecord } from '../state/host.ts';
+import { journal, type HostRecord } from '../state/host.ts';
 import { checkHostPath, createHostPath, type HostPathAction } from './hostpath.ts';
 import { volumeLayout, type VolumeLayout } from './layout.ts';
 import { projectVolume, type ProjectedFile } from './projection.ts';
@@ -44,7 +44,7 @@ export function writeProjection(dir: string, files: ProjectedFile[]): void {
 
 function mountTmpfs(ctx: HookContext, host: HostRecord, dir: string, options: string, flags: string[]): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  recordHost(host, (r) => r.mounts.push(dir));
+  journal(host, { op: 'umount', path: dir });
   ctx.native.mount('tmpfs', dir, 'tmpfs', flags, options);
 }
 

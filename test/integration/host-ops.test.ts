@@ -1,6 +1,6 @@
 // The pod's network is wired by its supervisor over rtnetlink (the plan's host
 // operations), and the bridge by the CLI through the addon: no `ip` or `nsenter` process
-// runs in a pod's life. Checked by putting an `ip` and an `nsenter` first in PATH that
+// runs in a pod's life, and no second Node process (the supervisor undoes the pod itself). Checked by putting an `ip` and an `nsenter` first in PATH that
 // record that they ran and fail: the pod must come up, serve on its hostPort, be reached
 // from another pod, and go away without either of them running.
 import assert from 'node:assert/strict';
@@ -39,12 +39,46 @@ describe('host operations', { skip: needsRoot }, () => {
     }
   });
   after(async () => {
-    await h.cli(['rm', '-f', 'netlinked', 'peer', 'misled']);
+    await h.cli(['rm', '-f', 'netlinked', 'peer', 'misled', 'traced']);
     await h.cli(['network', 'rm']);
     const left = { mounts: h.mounts(), dirs: h.podDirs() };
     h.cleanup();
     rmSync(tools, { recursive: true, force: true });
     assert.deepEqual(left, { mounts: [], dirs: [] });
+  });
+
+  test('a whole pod life under strace -f: no ip, nsenter, conntrack or second Node; one nft to apply, one to undo', { skip: spawnSync('strace', ['-V']).status !== 0 && 'strace is not installed' }, async () => {
+    // A detached pod that publishes a port and ends by itself after a moment: strace -f
+    // follows the CLI, the supervisor it starts, pause, the container and the supervisor's
+    // own teardown, and returns when the last of them has exited.
+    const file = h.manifest('traced.json', pod('traced', {
+      restartPolicy: 'Never',
+      terminationGracePeriodSeconds: 1,
+      containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'sleep 0.5'], ports: [{ containerPort: 80, hostPort: 18432 }] }],
+    }));
+    const trace = path.join(tools, 'execve.log');
+    const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '-o', trace, process.execPath, path.join(repo, 'dist', 'minipod.js'), 'run', '-d', file], {
+      env: h.env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const execs = readFileSync(trace, 'utf8')
+      .split('\n')
+      .filter((l) => /execve\(/.test(l) && !/= -1 /.test(l))
+      .map((l) => path.basename(/execve\("([^"]+)"/.exec(l)![1]));
+    const count = (name: string) => execs.filter((e) => e === name).length;
+    assert.equal(count(path.basename(process.execPath)), 1, `one Node process in the pod's life: ${execs.join(' ')}`);
+    for (const tool of ['ip', 'nsenter', 'conntrack', 'minipod.js']) assert.equal(count(tool), 0, `${tool} ran: ${execs.join(' ')}`);
+    assert.equal(count('minipod-shim'), 1, execs.join(' '));
+    assert.equal(count('minipod-pause'), 1, execs.join(' '));
+    assert.equal(count('nft'), 2, `one nft transaction to program the port, one to take it back: ${execs.join(' ')}`);
+    // And the supervisor did undo it: the pod ended, its state is kept, its host side is gone.
+    const ps = await h.cli(['ps', '-a']);
+    assert.match(ps.stdout, /traced\s+0\/1\s+Completed/);
+    const rules = spawnSync('nft', ['list', 'table', 'ip', 'minipod-mpt-hostops'], { encoding: 'utf8' }).stdout;
+    assert.doesNotMatch(rules, /18432/);
+    assert.equal((await h.cli(['rm', 'traced'])).code, 0);
   });
 
   test('a pod on a new bridge comes up, serves its hostPort and is removed without any ip or nsenter process', async () => {

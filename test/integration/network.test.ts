@@ -209,7 +209,7 @@ test('hostIP: a port published on one address answers there only', { skip: needs
 test('UDP hostPort: a datagram to 127.0.0.1 reaches the pod and the answer comes back', { skip: needsRoot }, async () => {
   // busybox has no UDP server: a small echo server runs in the pod's network namespace.
   await runDetached(pod('u', { terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image, command: ['sleep', '3600'], ports: [{ containerPort: 53, hostPort: 18053, protocol: 'UDP' }] }] }));
-  const rec = JSON.parse(readFileSync(path.join(host.root, 'run/pods/u/host.json'), 'utf8')) as { pause: { pid: number } };
+  const rec = JSON.parse(readFileSync(path.join(host.root, 'run/pods/u/state.json'), 'utf8')) as { pause: { pid: number } };
   const script = `const s = require('node:dgram').createSocket('udp4'); s.on('message', (m, r) => s.send('pong:' + m, r.port, r.address)); s.bind(53, () => console.log('ready'));`;
   const server = spawn('nsenter', [`--net=/proc/${rec.pause.pid}/ns/net`, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   const sock = dgram.createSocket('udp4');
@@ -237,13 +237,14 @@ test('UDP hostPort: a datagram to 127.0.0.1 reaches the pod and the answer comes
 test('gc after a supervisor is killed: DNAT element, veth and address are undone', { skip: needsRoot }, async () => {
   const ip = await runDetached(httpd('g', { ports: [{ containerPort: 80, hostPort: 18090 }] }));
   assert.ok(leases().includes(ip));
-  const rec = JSON.parse(readFileSync(path.join(host.root, 'run/pods/g/host.json'), 'utf8')) as { supervisor: { pid: number }; network: { veth: string } };
+  const st = JSON.parse(readFileSync(path.join(host.root, 'run/pods/g/state.json'), 'utf8')) as { supervisor: { pid: number }; host: { network: { veth: string } } };
+  const rec = { supervisor: st.supervisor, network: st.host.network };
   assert.ok(links().some((l) => l.ifname === rec.network.veth));
   process.kill(rec.supervisor.pid, 'SIGKILL');
   await waitFor(() => !existsSync(`/proc/${rec.supervisor.pid}/stat`) || readFileSync(`/proc/${rec.supervisor.pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z'), 'the supervisor to die');
   const r = await host.cli(['gc']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /removed hostPort 18090\/TCP DNAT/);
+  assert.match(r.stdout, /removed DNAT of hostPort 18090\/TCP/);
   assert.ok(!leases().includes(ip), `lease ${ip} left`);
   assert.ok(!links().some((l) => l.ifname === rec.network.veth), 'veth left');
   assert.doesNotMatch(nftTable()!, /18090/);

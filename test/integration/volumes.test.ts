@@ -253,7 +253,7 @@ stringData: {tls.key: "-----BEGIN TOP SECRET-----"}
       const r = await exec(h, 'creds', 'app', 'cat /tmp/env');
       return r.code === 0 && r.stdout.includes('POD_IP') ? r.stdout : undefined;
     }, 'the env dump');
-    const uid = JSON.parse(readFileSync(path.join(h.root, 'run/pods/creds/host.json'), 'utf8')).uid;
+    const uid = JSON.parse(readFileSync(path.join(h.root, 'run/pods/creds/state.json'), 'utf8')).host.uid;
     for (const line of [
       'CFG_mode=production',
       'CFG_level=debug',

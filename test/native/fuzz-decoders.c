@@ -1,5 +1,7 @@
-/* Fuzzing the decoders that read plans from disk as root: the JSON reader, the process plan
- * decoder and the host operations decoder (native/exec/json.c, plan.c; native/net/hostops.c).
+/* Fuzzing the decoders that read plans and state from disk as root: the JSON reader, the
+ * process plan decoder, the host operations decoder and the journal decoder, with the
+ * journal written back as the supervisor writes it (native/exec/json.c, plan.c;
+ * native/net/hostops.c; native/shim/journal.c, jw.c).
  *
  * One target, two drivers:
  *   - libFuzzer (clang -fsanitize=fuzzer,address,undefined -DMP_LIBFUZZER ...): LLVMFuzzerTestOneInput;
@@ -18,6 +20,7 @@
 #include "json.h"
 #include "plan.h"
 #include "../net/hostops.h"
+#include "../shim/shim.h"
 
 static int resolve(void *ctx, const char *who) {
   (void)ctx;
@@ -42,6 +45,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     const struct mp_json *ops = mp_json_get(j, "hostOps");
     if (ops) (void)mp_hostops_decode(&a, ops, &h, err, sizeof err);
+    /* a state.json: {journal: [...]}, decoded, then written back and read again */
+    struct journal jr = {0};
+    if (journal_decode(mp_json_get(j, "journal"), &jr, err, sizeof err) == 0 && jr.n) {
+      struct jw w = {0};
+      journal_emit(&w, &jr);
+      struct mp_arena b = {0};
+      struct journal again = {0};
+      struct mp_json *back = w.oom ? NULL : mp_json_parse(&b, w.b, w.len, err, sizeof err);
+      if (!back || journal_decode(back, &again, err, sizeof err) < 0 || again.n != jr.n) abort(); /* what we write we must read */
+      journal_free(&again);
+      mp_arena_free(&b);
+      free(w.b);
+    }
+    journal_free(&jr);
   }
   mp_arena_free(&a);
   return 0;

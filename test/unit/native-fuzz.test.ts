@@ -22,7 +22,7 @@ before(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-fuzz-'));
   bin = path.join(dir, 'fuzz-decoders');
   const src = (d: string, f: string) => path.join(repo, 'native', d, f);
-  const cc = spawnSync('cc', ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-Wall', '-Wextra', '-Werror', `-I${path.join(repo, 'native', 'exec')}`, '-o', bin, path.join(repo, 'test/native/fuzz-decoders.c'), src('exec', 'json.c'), src('exec', 'plan.c'), src('exec', 'describe.c'), src('net', 'hostops.c'), src('net', 'nl.c')], { encoding: 'utf8' });
+  const cc = spawnSync('cc', ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-Wall', '-Wextra', '-Werror', `-I${path.join(repo, 'native', 'exec')}`, '-o', bin, path.join(repo, 'test/native/fuzz-decoders.c'), src('exec', 'json.c'), src('exec', 'plan.c'), src('exec', 'describe.c'), src('net', 'hostops.c'), src('net', 'nl.c'), src('shim', 'journal.c'), src('shim', 'jw.c')], { encoding: 'utf8' });
   assert.equal(cc.status, 0, cc.stderr);
   const proc = {
     pod: 'p', container: 'c',
@@ -50,7 +50,18 @@ before(() => {
     { op: 'addr', netns: 'pod', dev: 'eth0', address: '10.90.0.2', prefix: 16 },
     { op: 'route', netns: 'pod', dev: 'eth0', gateway: '10.90.0.1' },
   ];
-  const inputs = { 'proc.json': proc, 'hostops.json': hostOps, 'plan.json': { pod: { pause: proc, hostOps, containers: [] }, supervisor: { stateFile: '/s' } } };
+  const journal = [
+    { op: 'lease', file: '/run/minipod/net/minipod0/leases/10.90.0.2', uid: 'u-1' },
+    { op: 'umount', path: '/run/minipod/pods/p/shm' },
+    { op: 'link', name: 'mpabc' },
+    { op: 'nft', what: 'DNAT of hostPort 8080/TCP', script: 'delete element ip minipod-minipod0 hostport_any { tcp . 8080 }\n' },
+  ];
+  const inputs = {
+    'proc.json': proc,
+    'hostops.json': hostOps,
+    'plan.json': { pod: { pause: proc, hostOps, containers: [] }, supervisor: { stateFile: '/s' } },
+    'state.json': { version: 2, host: { pod: 'p', uid: 'u-1' }, journal, torndown: false },
+  };
   for (const [name, v] of Object.entries(inputs)) {
     const f = path.join(dir, name);
     writeFileSync(f, JSON.stringify(v));
@@ -59,7 +70,7 @@ before(() => {
 });
 after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
-test('the plan and host operation decoders survive mutated input under ASan and UBSan', { skip: asan ? false : 'needs a C compiler with AddressSanitizer' }, () => {
+test('the plan, host operation and journal decoders survive mutated input under ASan and UBSan', { skip: asan ? false : 'needs a C compiler with AddressSanitizer' }, () => {
   const iterations = process.env.FUZZ_ITERATIONS ?? '30000';
   const r = spawnSync(bin, ['20261201', iterations, ...seeds], { encoding: 'utf8', env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1' } });
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr.slice(0, 4000)}`);

@@ -3,13 +3,15 @@
 // use. Also: the one failure formatter, and the supervisor refusing an unknown policy.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { describeFailure } from '../../src/errors.ts';
+import { PLAN_VERSION } from '../../src/runtime/start.ts';
+import { STATE_VERSION } from '../../src/state/host.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const exec = path.join(repo, 'native', 'exec');
@@ -168,13 +170,13 @@ describe('the supervisor fails closed on its own plan', () => {
       mkdirSync(path.join(dir, 'logs'));
       const process = { ...base(), namespaces: [], mounts: [] };
       writeFileSync(path.join(dir, 'plan.json'), JSON.stringify({
-        version: 1,
+        version: PLAN_VERSION,
         pod: { pod: 'p', uid: 'u', pause: process, initContainers: [], containers: [{ name: 'c', process, restartPolicy: 'Sometimes', logDir: path.join(dir, 'logs'), layerDir: dir }] },
-        supervisor: { stateFile: path.join(dir, 'state.json') },
+        supervisor: { stateFile: path.join(dir, 'state.json'), atExit: 'none' },
       }));
       const r = spawnSync(shim, [dir], { encoding: 'utf8', timeout: 5000 });
-      assert.equal(r.status, 1);
       assert.match(r.stderr, /restartPolicy must be Always, OnFailure or Never/);
+      assert.equal(r.status, 1);
       assert.equal(existsSync(path.join(dir, 'state.json')), false, 'nothing ran');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -185,12 +187,44 @@ describe('the supervisor fails closed on its own plan', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-shim-plan-'));
     try {
       const process = { ...base(), namespaces: [], mounts: [] };
-      for (const version of [2, undefined, '1']) {
+      for (const version of [PLAN_VERSION + 1, PLAN_VERSION - 1, undefined, String(PLAN_VERSION)]) {
         writeFileSync(path.join(dir, 'plan.json'), JSON.stringify({ version, pod: { pod: 'p', uid: 'u', pause: process, initContainers: [], containers: [] }, supervisor: { stateFile: path.join(dir, 'state.json') } }));
         const r = spawnSync(shim, [dir], { encoding: 'utf8', timeout: 5000 });
         assert.equal(r.status, 1, String(version));
-        assert.match(r.stderr, /plan format version (other|missing), this supervisor reads version 1/);
+        assert.match(r.stderr, new RegExp(`plan format version (other|missing), this supervisor reads version ${PLAN_VERSION}`));
         assert.equal(existsSync(path.join(dir, 'state.json')), false, 'nothing ran');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a state.json of another format, or with a journal entry it does not know, is refused before anything runs', { skip: existsSync(shim) ? false : 'the supervisor is not built (npm run build)' }, () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-shim-state-'));
+    try {
+      const process = { ...base(), namespaces: [], mounts: [] };
+      const stateFile = path.join(dir, 'state.json');
+      writeFileSync(path.join(dir, 'plan.json'), JSON.stringify({ version: PLAN_VERSION, pod: { pod: 'p', uid: 'u', pause: process, initContainers: [], containers: [] }, supervisor: { stateFile, atExit: 'none' } }));
+      const cases: [unknown, RegExp][] = [
+        [{ version: STATE_VERSION - 1, host: {} }, new RegExp(`state format version other, this minipod reads version ${STATE_VERSION}`)],
+        [{ host: {} }, /state format version missing/],
+        [{ version: STATE_VERSION, journal: [{ op: 'umount', path: '/a' }, { op: 'exec', argv: ['sh'] }] }, /journal\[1\]: unknown op/],
+        [{ version: STATE_VERSION, journal: [{ op: 'umount', path: '/a/../../etc' }] }, /journal\[0\]: umount needs an absolute "path"/],
+        [{ version: STATE_VERSION, journal: [{ op: 'lease', file: '/run/x' }] }, /journal\[0\]: lease needs an absolute "file" and a "uid"/],
+        [{ version: STATE_VERSION, journal: { op: 'link' } }, /journal must be an array/],
+      ];
+      for (const [state, want] of cases) {
+        const text = JSON.stringify(state);
+        writeFileSync(stateFile, text);
+        const r = spawnSync(shim, [dir], { encoding: 'utf8', timeout: 5000 });
+        assert.match(r.stderr, want);
+        assert.equal(r.status, 1, text);
+        assert.equal(readFileSync(stateFile, 'utf8'), text, 'the file is untouched: nothing ran');
+        // The unwinder refuses it the same way, and leaves the pod's directories alone.
+        const u = spawnSync(shim, ['--unwind', 'remove', dir, path.join(dir, 'lib', path.basename(dir))], { encoding: 'utf8', timeout: 5000 });
+        assert.equal(u.status, 1, u.stderr);
+        assert.match(u.stderr, /the pod's host side is left as it is/);
+        assert.ok(existsSync(stateFile));
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

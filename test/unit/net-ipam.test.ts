@@ -97,7 +97,7 @@ test('gc releases leases whose pod is gone, of another uid, or ended; keeps live
   const dir = path.join(roots.run, 'net', 'br');
   const n = parseSubnet('10.213.0.0/24');
   const host = (pod: string, uid: string, torndown = false) =>
-    writeHost({ pod, uid, namespace: 'default', createdAt: '', dirs: podDirs(roots, pod), detached: true, mounts: [], ...(torndown ? { torndown } : {}) });
+    writeHost({ pod, uid, namespace: 'default', createdAt: '', dirs: podDirs(roots, pod), detached: true, journal: [], ...(torndown ? { torndown } : {}) });
   allocate(dir, 'br', n, { pod: 'live', uid: 'u1' });
   host('live', 'u1');
   allocate(dir, 'br', n, { pod: 'ghost', uid: 'u2' }); // no state at all

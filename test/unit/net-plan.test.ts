@@ -44,10 +44,16 @@ test('plan shows the bridge steps, the host operations and the nft transaction, 
   const c = withEnv({ MINIPOD_BRIDGE: 'mpt0', MINIPOD_SUBNET: '10.213.0.0/24' }, () => contributeNetwork(ctxOf({})));
   const cmds = c.hostSteps!.map((s) => s.command.join(' '));
   assert.ok(cmds.includes('link add mpt0 type bridge address 0a:58:0a:d5:00:01'));
-  assert.ok(cmds.includes('nft create element ip minipod-mpt0 hostport_any { tcp . 8080 : <pod-ip> . 80 }'));
-  assert.ok(cmds.includes('nft add rule ip minipod-mpt0 output fib daddr type local jump hostports'));
+  // The firewall is one host operation: one `nft -f -` transaction, and its undo.
+  const nft = c.hostOps!.find((o) => o.op === 'nft');
+  assert.ok(nft && nft.op === 'nft');
+  const lines = nft.script.trim().split('\n');
+  assert.ok(lines.includes('create element ip minipod-mpt0 hostport_any { tcp . 8080 : <pod-ip> . 80 }'));
+  assert.ok(lines.includes('add rule ip minipod-mpt0 output fib daddr type local jump hostports'));
   // The elements come after the rules they need.
-  assert.ok(cmds.findIndex((c) => c.startsWith('nft create element')) > cmds.findIndex((c) => c.startsWith('nft add rule')));
+  assert.ok(lines.findIndex((c) => c.startsWith('create element')) > lines.findIndex((c) => c.startsWith('add rule')));
+  assert.equal(nft.undo, 'delete element ip minipod-mpt0 hostport_any { tcp . 8080 }\n');
+  assert.equal(c.hostOps!.at(-1), nft, 'the ports are programmed once the pod is wired');
   // The pod's own wiring is host operations, no process and no pid in them.
   const ops = c.hostOps!;
   assert.match(JSON.stringify(ops[0]), /^\{"op":"veth","name":"mp[0-9a-f]{10}","peer":"eth0","peerNetns":"pod"\}$/);

@@ -97,12 +97,12 @@ test('prepare: emptyDir 0777 on disk, ConfigMap files with their modes; tmpfs mo
       { name: 'host', hostPath: { path: path.join(root, 'made/here'), type: 'DirectoryOrCreate' } },
     ]);
     const native = new FakeNative();
-    const host = { pod: 'demo', uid: 'u', namespace: 'prod', createdAt: '', dirs, detached: false, mounts: [] } as HostRecord;
+    const host = { pod: 'demo', uid: 'u', namespace: 'prod', createdAt: '', dirs, detached: false, journal: [] } as HostRecord;
     mkdirSync(dirs.run, { recursive: true });
     const recorded: string[][] = [];
     const mount = native.mount.bind(native);
     native.mount = (...a: Parameters<FakeNative['mount']>) => {
-      recorded.push(JSON.parse(readFileSync(path.join(dirs.run, 'host.json'), 'utf8')).mounts);
+      recorded.push(JSON.parse(readFileSync(path.join(dirs.run, 'state.json'), 'utf8')).journal.map((o: { path: string }) => o.path));
       mount(...a);
     };
     const ctx = { native, pod, uid: 'u', roots: { run: root, lib: root }, dirs, configMaps: [cm], secrets: [], facts: {} } as HookContext;
@@ -114,7 +114,7 @@ test('prepare: emptyDir 0777 on disk, ConfigMap files with their modes; tmpfs mo
     assert.equal(statSync(conf).mode & 0o777, 0o600);
     assert.ok(statSync(path.join(root, 'made/here')).isDirectory());
     assert.deepEqual(native.mounts, [{ source: 'tmpfs', target: path.join(dirs.run, 'volumes/mem'), fstype: 'tmpfs', flags: ['nosuid', 'nodev'], data: 'mode=0777,size=1048576' }]);
-    assert.deepEqual(recorded, [[path.join(dirs.run, 'volumes/mem')]], 'host.json lists the mount before it is made');
+    assert.deepEqual(recorded, [[path.join(dirs.run, 'volumes/mem')]], 'the journal names the mount before it is made');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
