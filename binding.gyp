@@ -51,6 +51,7 @@
         "native/shim/jw.c",
         "native/shim/journal.c",
         "native/shim/unwind.c",
+        "native/shim/control.c",
         "native/net/nl.c",
         "native/net/hostops.c",
         "native/exec/json.c",

@@ -19,7 +19,7 @@ import { MinipodError } from './errors.ts';
 import type { NativeBinding } from './native/binding.ts';
 import { loadNative } from './native/load.ts';
 import { removePod, stopPod } from './runtime/control.ts';
-import { execPlan, exitCodeOf, openTarget, pickContainer, spawnAndWait } from './runtime/exec.ts';
+import { execInContainer, execPlan, exitCodeOf, pickContainer } from './runtime/exec.ts';
 import { CriParser, logFile, logIndex } from './runtime/logs.ts';
 import { podInfo } from './runtime/pods.ts';
 import { waitPodReady } from './runtime/ready.ts';
@@ -134,21 +134,21 @@ class Handle implements PodHandle {
     const info = this.info();
     const { plan, status } = pickContainer(info, container, 'exec');
     const p = execPlan(info, plan, status, argv, false);
-    const refs = openTarget(this.native, info, plan.name, status);
     const [outR, outW] = this.native.pipe();
     const [errR, errW] = this.native.pipe();
-    const [inR, inW] = opts.input === undefined ? [undefined, undefined] : this.native.pipe();
+    const [inR, inW] = this.native.pipe(); // no input: closed at once, the command reads EOF
     let child;
     try {
-      child = spawnAndWait(this.native, p, [inR ?? 'null', outW, errW], refs);
+      child = execInContainer(this.native, info, plan.name, p, { tty: false, stdio: [inR, outW, errW] });
+    } catch (e) {
+      for (const fd of [outR, errR, inW]) this.native.close(fd);
+      throw e;
     } finally {
-      for (const fd of [outW, errW, inR]) if (fd !== undefined) this.native.close(fd);
+      for (const fd of [outW, errW, inR]) this.native.close(fd);
     }
-    if (inW !== undefined) {
-      const w = new net.Socket({ fd: inW, readable: false, writable: true });
-      w.on('error', () => undefined);
-      w.end(opts.input ?? '');
-    }
+    const w = new net.Socket({ fd: inW, readable: false, writable: true });
+    w.on('error', () => undefined);
+    w.end(opts.input ?? '');
     const [stdout, stderr, e] = await Promise.all([readAll(this.native, outR), readAll(this.native, errR), child.exit]);
     return { exitCode: exitCodeOf(e), stdout, stderr };
   }

@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -253,60 +254,115 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   return a;
 }
 
-// openpty(root?) -> {master, slave, path}; both CLOEXEC, neither becomes our controlling tty.
-// With root (a container's /proc/PID/root), the terminal comes from that container's own
-// devpts instance (dev/pts/ptmx resolved inside it, never following a link out), as runc
-// does for exec: a tty from the host's devpts would not exist under /dev/pts in there, and
-// programs asking ttyname() would see "not a tty". The slave is opened with TIOCGPTPEER,
-// which needs no path lookup at all.
-Napi::Value OpenPty(const Napi::CallbackInfo& info) {
+// control(runDir, line, fds) -> {fd, reply, fds}: one request to a pod's supervisor over
+// RUN_DIR/control.sock (native/shim/control.c): connects (through the directory's fd, so a
+// long path is no problem), checks the peer is root, sends the line with fds as
+// SCM_RIGHTS, and reads the first reply line with the fds that come with it. The
+// connection stays open (fd, for the lines that follow); waiting for the first line is
+// bounded (10 s) and takes a few ms: the supervisor replies as soon as it has spawned.
+Napi::Value Control(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int m;
-  if (info.Length() > 0 && info[0].IsString()) {
-    std::string root = info[0].As<Napi::String>().Utf8Value();
-    int dfd = open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) throw SysError(env, "open", errno, root.c_str());
-    struct mp_open_how how;
-    memset(&how, 0, sizeof(how));
-    how.flags = O_RDWR | O_NOCTTY | O_CLOEXEC;
-    how.resolve = MP_RESOLVE_IN_ROOT | 0x02 /* RESOLVE_NO_MAGICLINKS */;
-    m = (int)syscall(SYS_openat2, dfd, "dev/pts/ptmx", &how, sizeof(how));
-    int e = errno;
-    close(dfd);
-    if (m < 0) throw SysError(env, "openat2", e, (root + "/dev/pts/ptmx").c_str());
-    int unlock = 0;
-    if (ioctl(m, TIOCSPTLCK, &unlock) < 0) {
-      e = errno;
-      close(m);
-      throw SysError(env, "ioctl(TIOCSPTLCK)", e);
-    }
-  } else {
-    m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (m < 0) throw SysError(env, "posix_openpt", errno);
-    if (grantpt(m) < 0 || unlockpt(m) < 0) {
-      int e = errno;
-      close(m);
-      throw SysError(env, "unlockpt", e);
-    }
-  }
-  unsigned int n = 0;
-  char name[64];
-  if (ioctl(m, TIOCGPTN, &n) < 0) {
-    int e = errno;
-    close(m);
-    throw SysError(env, "ioctl(TIOCGPTN)", e);
-  }
-  snprintf(name, sizeof(name), "/dev/pts/%u", n);
-  int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  std::string line = info[1].As<Napi::String>().Utf8Value();
+  Napi::Array fdArr = info[2].As<Napi::Array>();
+  int send_fds[3];
+  unsigned nfds = fdArr.Length() > 3 ? 3 : fdArr.Length();
+  for (unsigned i = 0; i < nfds; i++) send_fds[i] = ToFd(fdArr.Get(i));
+  int dfd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) throw SysError(env, "open", errno, dir.c_str());
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s < 0) {
     int e = errno;
-    close(m);
-    throw SysError(env, "ioctl(TIOCGPTPEER)", e, name);
+    close(dfd);
+    throw SysError(env, "socket", e);
   }
+  struct sockaddr_un a;
+  memset(&a, 0, sizeof a);
+  a.sun_family = AF_UNIX;
+  snprintf(a.sun_path, sizeof a.sun_path, "/proc/self/fd/%d/control.sock", dfd);
+  int rc = connect(s, (struct sockaddr*)&a, sizeof a);
+  int e = errno;
+  close(dfd);
+  std::string sockPath = dir + "/control.sock";
+  if (rc < 0) {
+    close(s);
+    throw SysError(env, "connect", e, sockPath.c_str());
+  }
+  struct ucred cr;
+  socklen_t cl = sizeof cr;
+  if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 || cr.uid != 0) {
+    close(s);
+    throw SysError(env, "SO_PEERCRED", EPERM, sockPath.c_str());
+  }
+  struct timeval tv = {10, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  line += "\n";
+  size_t off = 0;
+  while (off < line.size()) {
+    struct iovec iov = {(void*)(line.data() + off), line.size() - off};
+    union { char b[CMSG_SPACE(3 * sizeof(int))]; struct cmsghdr align; } u;
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    if (off == 0 && nfds) {
+      m.msg_control = u.b;
+      m.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+      struct cmsghdr* h = CMSG_FIRSTHDR(&m);
+      h->cmsg_level = SOL_SOCKET;
+      h->cmsg_type = SCM_RIGHTS;
+      h->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+      memcpy(CMSG_DATA(h), send_fds, nfds * sizeof(int));
+    }
+    ssize_t n = sendmsg(s, &m, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      e = errno;
+      close(s);
+      throw SysError(env, "sendmsg", e, sockPath.c_str());
+    }
+    off += (size_t)n;
+  }
+  std::string reply;
+  Napi::Array got = Napi::Array::New(env);
+  unsigned ngot = 0;
+  for (;;) {
+    char buf[1024];
+    struct iovec iov = {buf, sizeof buf};
+    union { char b[CMSG_SPACE(4 * sizeof(int))]; struct cmsghdr align; } u;
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = u.b;
+    m.msg_controllen = sizeof u.b;
+    // One byte at a time past the first read is not needed: the supervisor sends the first
+    // line alone and only then, when the command ends, the next.
+    ssize_t n = recvmsg(s, &m, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    for (struct cmsghdr* h = n > 0 ? CMSG_FIRSTHDR(&m) : nullptr; h; h = CMSG_NXTHDR(&m, h)) {
+      if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
+      int k = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      int fds[4];
+      memcpy(fds, CMSG_DATA(h), (size_t)(k < 4 ? k : 4) * sizeof(int));
+      for (int i = 0; i < k && i < 4; i++) got.Set(ngot++, fds[i]);
+    }
+    if (n <= 0) {
+      e = n < 0 ? errno : ECONNRESET;
+      close(s);
+      throw SysError(env, "recvmsg", e, sockPath.c_str());
+    }
+    reply.append(buf, (size_t)n);
+    if (reply.find('\n') != std::string::npos) break;
+  }
+  tv = {0, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   Napi::Object o = Napi::Object::New(env);
-  o.Set("master", m);
-  o.Set("slave", s);
-  o.Set("path", name);
+  o.Set("fd", s);
+  o.Set("reply", reply);
+  o.Set("fds", got);
   return o;
 }
 
@@ -502,8 +558,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("pipe", Napi::Function::New(env, Pipe));
   exports.Set("socketpair", Napi::Function::New(env, SocketPair));
-  exports.Set("openpty", Napi::Function::New(env, OpenPty));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
+  exports.Set("control", Napi::Function::New(env, Control));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("close", Napi::Function::New(env, Close));
   exports.Set("whiteout", Napi::Function::New(env, Whiteout));

@@ -286,6 +286,7 @@ int main(int argc, char **argv) {
   rfc3339(p->started_at, sizeof(p->started_at));
   state_write(p);
 
+  control_listen(p); /* `minipod exec` asks here; without it, exec says the pod cannot be reached */
   pod_start_pause(p);
   /* Pin pause's IPC namespace (how the unwind finds every process of the pod), then the
    * host side of the network, by netlink, while nothing of the pod runs yet. */
@@ -320,6 +321,9 @@ int main(int argc, char **argv) {
         case T_ACT:
         case T_ACTOUT: probes_on_event(p, t, evs[i].events); break;
         case T_REAP: reap_orphan(p, v); break;
+        case T_LISTEN: control_on_accept(p); break;
+        case T_CONN: control_on_conn(p, v); break;
+        case T_EXEC: control_on_exit(p, v); break;
       }
     }
     pod_on_deadline(p);
@@ -337,6 +341,7 @@ int main(int argc, char **argv) {
   state_write(p);
   ctl_send(p, "done %s %d", p->phase, pod_exit_code(p));
   /* The host side, from the journal: by us, in this process, not by a program we start. */
+  control_close();
   if (p->ctl >= 0) close(p->ctl);
   p->ctl = -1;
   return pod_unwind(p, p->remove || p->owner_gone ? AT_REMOVE : p->at_exit, 1) < 0 ? 1 : 0;

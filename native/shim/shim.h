@@ -302,6 +302,13 @@ void journal_free(struct journal *j);
 void journal_emit(struct jw *w, const struct journal *j);
 const char *journal_op_name(enum jop_kind k);
 
+/* control.c: RUN_DIR/control.sock, exec requests */
+int control_listen(struct pod *p);
+void control_on_accept(struct pod *p);
+void control_on_conn(struct pod *p, int slot);
+void control_on_exit(struct pod *p, int slot);
+void control_close(void);
+
 /* unwind.c */
 int journal_record(struct pod *p, enum jop_kind kind, const char *a, const char *b); /* add + state_write */
 int pod_pin(struct pod *p);              /* pins pause's IPC namespace at RUN_DIR/ipc.ns */
@@ -318,7 +325,8 @@ void epoll_del(struct pod *p, int fd);
 #define TAG_KIND(t) ((int)((t) >> 56))
 #define TAG_VAL(t) ((int)((t) & 0xffffffff))
 #define TAG(kind, val) (((uint64_t)(kind) << 56) | (uint32_t)(val))
-enum { T_SIGNAL = 1, T_CTL, T_PIDFD, T_OUT, T_ERR, T_ACT, T_ACTOUT, T_REAP };
+enum { T_SIGNAL = 1, T_CTL, T_PIDFD, T_OUT, T_ERR, T_ACT, T_ACTOUT, T_REAP, T_LISTEN, T_CONN, T_EXEC };
+/* T_CONN / T_EXEC: value = the control connection's slot (control.c) */
 /* T_ACT / T_ACTOUT: value = container index * NSLOTS + slot; T_REAP: a cancelled exec's pidfd */
 
 #endif

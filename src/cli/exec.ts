@@ -3,7 +3,9 @@
 import tty from 'node:tty';
 
 import { loadNative } from '../native/load.ts';
-import { execPlan, exitCodeOf, openTarget, pickContainer, spawnAndWait } from '../runtime/exec.ts';
+import { openSync, closeSync } from 'node:fs';
+
+import { execInContainer, execPlan, exitCodeOf, pickContainer } from '../runtime/exec.ts';
 import { findPod } from '../runtime/pods.ts';
 import { help, parse, rootsFrom, UsageError, type Verb } from './common.ts';
 
@@ -41,32 +43,24 @@ export const exec: Verb = {
     const info = await findPod(native, rootsFrom(values), positionals[0]);
     const { plan, status } = pickContainer(info, values.container, 'exec');
     const p = execPlan(info, plan, status, cmd, !!values.tty);
-    const refs = openTarget(native, info, plan.name, status);
     if (!values.tty) {
-      const { exit } = spawnAndWait(native, p, [values.stdin ? 'inherit' : 'null', 'inherit', 'inherit'], refs);
-      return exitCodeOf(await exit);
+      // Our own stdout and stderr, and stdin or /dev/null, go to the command as they are.
+      const input = values.stdin ? 0 : openSync('/dev/null', 'r');
+      try {
+        const { exit } = execInContainer(native, info, plan.name, p, { tty: false, stdio: [input, 1, 2] });
+        return exitCodeOf(await exit);
+      } finally {
+        if (input !== 0) closeSync(input);
+      }
     }
-    return runWithTty(native, p, !!values.stdin, `/proc/${status!.pid}/root`, refs);
+    return runWithTty(native, execInContainer(native, info, plan.name, p, { tty: true }), !!values.stdin);
   },
 };
 
-/** -t: the command gets a new pseudo-terminal; we relay between it and our own. */
-async function runWithTty(native: ReturnType<typeof loadNative>, plan: Parameters<typeof spawnAndWait>[1], stdin: boolean, root: string, refs: Record<string, number>): Promise<number> {
-  // From the container's own devpts, so that the command finds its terminal under /dev/pts.
-  let pty;
-  try {
-    pty = native.openpty(root);
-  } catch (e) {
-    for (const fd of Object.values(refs)) native.close(fd);
-    throw e;
-  }
+/** -t: the command got a new pseudo-terminal (from the container's devpts); we relay between it and our own. */
+async function runWithTty(native: ReturnType<typeof loadNative>, child: ReturnType<typeof execInContainer>, stdin: boolean): Promise<number> {
+  const pty = { master: child.master! };
   if (process.stdout.isTTY) native.setWinsize(pty.master, process.stdout.rows, process.stdout.columns);
-  let child;
-  try {
-    child = spawnAndWait(native, plan, [pty.slave, pty.slave, pty.slave], refs);
-  } finally {
-    native.close(pty.slave);
-  }
   const master = new tty.ReadStream(pty.master);
   master.on('error', () => undefined); // EIO once the terminal's last user is gone
   master.pipe(process.stdout, { end: false });

@@ -57,8 +57,12 @@ export interface NativeBinding {
   pidfdOpen(pid: number): number;
   pipe(): [number, number];
   socketpair(): [number, number];
-  /** A pseudo-terminal; from the devpts of the container whose root is given, else the host's. */
-  openpty(root?: string): { master: number; slave: number; path: string };
+  /**
+   * One request to a pod's supervisor over RUN_DIR/control.sock: the line, with fds passed
+   * as SCM_RIGHTS. Returns the connection (for the lines that follow), the first reply
+   * line(s) and the fds that came with them.
+   */
+  control(runDir: string, line: string, fds: number[]): { fd: number; reply: string; fds: number[] };
   setWinsize(fd: number, rows: number, cols: number): void;
   /** true when taken; false when it would block and wait is false. */
   flock(fd: number, exclusive: boolean, wait: boolean): boolean;
@@ -117,7 +121,11 @@ export function wrapAddon(raw: RawAddon): NativeBinding {
     pidfdOpen: (pid) => raw.pidfdOpen(pid),
     pipe: () => raw.pipe(),
     socketpair: () => raw.socketpair(),
-    openpty: (root) => (root === undefined ? raw.openpty() : raw.openpty(root)),
+    control: (dir, line, fds) => {
+      if (line.includes('\n')) throw new TypeError('a control request is one line');
+      for (const fd of fds) if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`bad fd ${fd}`);
+      return raw.control(dir, line, fds);
+    },
     setWinsize: (fd, rows, cols) => raw.setWinsize(fd, rows, cols),
     flock: (fd, exclusive, wait) => raw.flock(fd, exclusive, wait),
     close: (fd) => raw.close(fd),

@@ -45,8 +45,8 @@ export class FakeNative implements NativeBinding {
   socketpair(): [number, number] {
     return [this.nextFd++, this.nextFd++];
   }
-  openpty() {
-    return { master: this.nextFd++, slave: this.nextFd++, path: '/dev/pts/99' };
+  control(): { fd: number; reply: string; fds: number[] } {
+    throw Object.assign(new Error('connect: ENOENT (no supervisor in unit tests)'), { code: 'ENOENT', syscall: 'connect', errno: 2 });
   }
   setWinsize(): void {}
   flock(): boolean {

@@ -2,14 +2,14 @@
 //
 // The process joins every namespace of the container's main process — ipc, uts, net, pid
 // and mnt (so it sees the container's root, no pivot needed) — and takes the container's
-// user, capabilities, no_new_privs, env and working directory from its plan. Joining the
-// pid namespace needs the executor's second fork; the process is still our direct child.
+// user, capabilities, no_new_privs, env and working directory from its plan. We compute
+// that plan; the pod's supervisor runs it (execInContainer), by the pidfds it holds.
 
-import { MinipodError } from '../errors.ts';
-import { fromNative } from '../errors.ts';
-import type { ExitInfo, NativeBinding, NativeStdio } from '../native/binding.ts';
+import net from 'node:net';
+
+import { fromNative, MinipodError } from '../errors.ts';
+import type { ExitInfo, NativeBinding } from '../native/binding.ts';
 import type { ContainerPlan, ProcessPlan } from '../plan/types.ts';
-import { nsInode } from '../state/proc.ts';
 import type { ContainerStatus } from '../state/status.ts';
 import { readPlan, type PodInfo } from './pods.ts';
 
@@ -48,7 +48,7 @@ export function execPlan(info: PodInfo, c: ContainerPlan, status: ContainerStatu
   return {
     pod: info.name,
     container: c.name,
-    // By reference: spawnAndWait resolves it to a pidfd of the container's process.
+    // By reference: the supervisor resolves it to the pidfd it holds for the container.
     namespaces: (['ipc', 'uts', 'net', 'pid', 'mnt'] as const).map((type) => ({ type, action: 'join' as const, path: `@container:${c.name}/${type}` })),
     loopbackUp: false,
     mounts: [],
@@ -67,39 +67,68 @@ export function exitCodeOf(e: ExitInfo): number {
   return e.code ?? (e.signal ? 128 + e.signal : 1);
 }
 
-/**
- * The process an exec plan's "@container:NAME/..." references name: a pidfd of the pid
- * state.json gives, opened first and then checked to be a process of this pod (every one
- * shares pause's IPC namespace). The pidfd pins it: if the container ends meanwhile, the
- * join fails (ESRCH) instead of entering whatever process took its pid.
- */
-export function openTarget(native: NativeBinding, info: PodInfo, container: string, status: ContainerStatus | undefined): Record<string, number> {
-  const pid = status?.pid;
-  const gone = () => new MinipodError(`container "${container}" in pod "${info.name}" is not running (its process ${pid} is gone)`, { code: 'ESRCH', exitCode: 1 });
-  if (!pid) throw gone();
-  let pidfd: number;
-  try {
-    pidfd = native.pidfdOpen(pid);
-  } catch {
-    throw gone();
-  }
-  if (info.host?.pause?.ipcNs && nsInode(pid, 'ipc') !== info.host.pause.ipcNs) {
-    native.close(pidfd);
-    throw gone();
-  }
-  return { [`container:${container}`]: pidfd };
+/** A command running in a container, started by the pod's supervisor. */
+export interface ExecProcess {
+  pid: number;
+  /** With tty: the terminal's master (ours to read, write, resize and close). */
+  master?: number;
+  exit: Promise<ExitInfo>;
 }
 
-/** Spawns plan with the given stdio (refs: pidfds its namespace references name, closed here) and resolves with its exit. */
-export function spawnAndWait(native: NativeBinding, plan: ProcessPlan, stdio: [NativeStdio, NativeStdio, NativeStdio], refs: Record<string, number> = {}): { pid: number; exit: Promise<ExitInfo> } {
-  let spawned;
+/**
+ * Asks the pod's supervisor to run plan in the container (native/shim/control.c). The
+ * supervisor joins the container by the pidfd it holds (no pid from a file, no /proc/PID
+ * path), spawns the command as its own child, and says when it has ended. Without tty,
+ * stdio are fds of ours that the command gets (passed as SCM_RIGHTS); with tty, the
+ * supervisor opens a terminal in the container's devpts and hands us its master. Closing
+ * the connection (our exit) takes the command with it.
+ */
+export function execInContainer(native: NativeBinding, info: PodInfo, container: string, plan: ProcessPlan, io: { tty: true } | { tty: false; stdio: [number, number, number] }): ExecProcess {
+  const request = JSON.stringify({ op: 'exec', container, tty: io.tty, process: plan });
+  let r;
   try {
-    spawned = native.spawn({ plan, stdio, refs });
+    r = native.control(info.dirs.run, request, io.tty ? [] : io.stdio);
   } catch (e) {
-    throw fromNative(e, plan.pod, plan.container);
-  } finally {
-    for (const fd of Object.values(refs)) native.close(fd);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new MinipodError(`pod "${info.name}": cannot reach its supervisor (${code === 'ENOENT' || code === 'ECONNREFUSED' ? 'it has no control socket: it has ended, or it is of an older minipod' : (e as Error).message})`, { code, exitCode: 1, cause: e });
   }
-  const exit = new Promise<ExitInfo>((resolve) => native.watch(spawned.pidfd, resolve));
-  return { pid: spawned.pid, exit };
+  const lines = r.reply.split('\n');
+  const first = lines.shift() ?? '';
+  if (!first.startsWith('started ')) {
+    native.close(r.fd);
+    for (const fd of r.fds) native.close(fd);
+    if (first.startsWith('failed ')) {
+      const f = JSON.parse(first.slice(7)) as Record<string, string | number | null>;
+      for (const k of Object.keys(f)) if (f[k] === null) delete f[k];
+      throw fromNative(f, info.name, container); // worded, and 126/127, as any start failure
+    }
+    const why = first.startsWith('error ') ? first.slice(6) : `unexpected reply "${first}"`;
+    throw new MinipodError(`pod "${info.name}" container "${container}": exec: ${why}`, { code: /not running/.test(why) ? 'ESRCH' : undefined, exitCode: /not running|no such/.test(why) ? 1 : 126 });
+  }
+  const pid = Number(first.slice(8));
+  const exit = new Promise<ExitInfo>((resolve) => {
+    let buf = lines.join('\n');
+    let done = false;
+    const finish = (code: number | null, signal: number | null) => {
+      if (done) return;
+      done = true;
+      resolve({ pid, code, signal });
+      sock.destroy();
+    };
+    const scan = () => {
+      const m = /^exit (-?\d+) (-?\d+)$/m.exec(buf);
+      if (m) finish(Number(m[1]) < 0 ? null : Number(m[1]), Number(m[2]) < 0 ? null : Number(m[2]));
+    };
+    const sock = new net.Socket({ fd: r.fd, readable: true, writable: false });
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => {
+      buf += d;
+      scan();
+    });
+    sock.on('error', () => undefined);
+    // The supervisor went away without saying: the command went with it (SIGKILL).
+    sock.on('close', () => finish(null, 9));
+    scan();
+  });
+  return { pid, master: r.fds[0], exit };
 }
