@@ -52,6 +52,7 @@
         "native/shim/journal.c",
         "native/shim/unwind.c",
         "native/shim/control.c",
+        "native/shim/cgroups.c",
         "native/net/nl.c",
         "native/net/hostops.c",
         "native/exec/json.c",

@@ -14,6 +14,9 @@ import { pullImage as storePull, type PullEvent } from './image/index.ts';
 
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { podUsage, rate } from './cgroups/stats.ts';
 
 import { MinipodError } from './errors.ts';
 import type { NativeBinding } from './native/binding.ts';
@@ -21,7 +24,7 @@ import { loadNative } from './native/load.ts';
 import { removePod, stopPod } from './runtime/control.ts';
 import { execInContainer, execPlan, exitCodeOf, pickContainer } from './runtime/exec.ts';
 import { CriParser, logFile, logIndex } from './runtime/logs.ts';
-import { podInfo } from './runtime/pods.ts';
+import { podInfo, readPlan } from './runtime/pods.ts';
 import { waitPodReady } from './runtime/ready.ts';
 import { startPod } from './runtime/start.ts';
 import { statusView, type PodStatusView } from './runtime/view.ts';
@@ -58,6 +61,8 @@ export interface RunPodOptions {
   subnet?: string;
   /** Masquerade the pod's traffic leaving the subnet (default: true). */
   masquerade?: boolean;
+  /** The cgroup the pod's cgroup goes under (default /minipod, or MINIPOD_CGROUP_PARENT). */
+  cgroupParent?: string;
 }
 
 /** Pulls an image from its registry into the store (as `minipod image pull`). */
@@ -78,6 +83,13 @@ export async function pullImage(
   return { name: rec.name, id: rec.id, ...(rec.manifestDigest && { digest: rec.manifestDigest }) };
 }
 
+/** What a pod uses (PodHandle.stats): its own cgroup, and each container's. */
+export interface PodStats {
+  cpuMillicores: number;
+  memoryWorkingSetBytes: number;
+  containers: { name: string; cpuMillicores: number; memoryWorkingSetBytes: number }[];
+}
+
 export interface ExecResult {
   exitCode: number;
   stdout: string;
@@ -90,6 +102,11 @@ export interface PodHandle {
   readonly ip: string | undefined;
   /** Runs argv in a container (all of its namespaces, its user and env). */
   exec(container: string, argv: string[], opts?: { input?: string }): Promise<ExecResult>;
+  /**
+   * What the pod uses, from its cgroups, like `kubectl top pod --containers`: CPU in
+   * millicores over windowMs (default 100), the memory working set in bytes.
+   */
+  stats(opts?: { windowMs?: number }): Promise<PodStats>;
   /** A container's output so far (previous: the run before the last restart). */
   logs(container: string, opts?: { previous?: boolean }): Promise<string>;
   /** Resolves when every container is ready; rejects when the pod fails or time runs out. */
@@ -151,6 +168,24 @@ class Handle implements PodHandle {
     w.end(opts.input ?? '');
     const [stdout, stderr, e] = await Promise.all([readAll(this.native, outR), readAll(this.native, errR), child.exit]);
     return { exitCode: exitCodeOf(e), stdout, stderr };
+  }
+
+  async stats(opts: { windowMs?: number } = {}): Promise<PodStats> {
+    const plan = readPlan(this.info().dirs);
+    const a = plan && podUsage(plan);
+    if (!plan || !a) throw new MinipodError(`pod "${this.name}" has no cgroups to read (it is not running)`, { code: 'ESRCH' });
+    const t0 = performance.now();
+    await sleep(opts.windowMs ?? 100);
+    const b = podUsage(plan);
+    const ms = performance.now() - t0;
+    if (!b) throw new MinipodError(`pod "${this.name}" ended while it was measured`, { code: 'ESRCH' });
+    return {
+      ...rate(a, b, ms),
+      containers: b.containers.flatMap((c) => {
+        const before = a.containers.find((x) => x.name === c.name);
+        return before ? [{ name: c.name, ...rate(before, c, ms) }] : [];
+      }),
+    };
   }
 
   async logs(container: string, opts: { previous?: boolean } = {}): Promise<string> {
@@ -230,7 +265,6 @@ export async function runPod(manifest: Pod | string, o: RunPodOptions = {}): Pro
   if (process.getuid?.() !== 0) throw new MinipodError('runPod needs root (namespaces, mounts and the network are root\'s)', { code: 'EPERM' });
   const { pod, configMaps, secrets, file } = loadPod(manifest, o);
   const roots = stateRoots(o.root ?? process.env.MINIPOD_ROOT);
-  if (o.root) process.env.MINIPOD_ROOT = o.root; // the supervisor's teardown command uses it
   const native = loadNative();
   const started = await startPod(pod, {
     native,
@@ -244,6 +278,7 @@ export async function runPod(manifest: Pod | string, o: RunPodOptions = {}): Pro
     onPull: o.onPull,
     registries: o.registries,
     network: { bridge: o.bridge, subnet: o.subnet, masquerade: o.masquerade },
+    cgroupParent: o.cgroupParent,
   });
   if (o.outlive) await started.link.detach();
   else started.link.keepUnref();

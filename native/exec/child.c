@@ -215,13 +215,15 @@ static int stage2(void *arg) {
  * namespaces where a container's processes can look at it. */
 static void close_others(struct walk *w) {
   struct mp_child *c = w->c;
-  int keep[MP_MAX_NS + 3 + 16 + 3];
+  int keep[MP_MAX_NS + MP_MAX_CGROUPS + 3 + 16 + 3];
   int n = 0;
   keep[n++] = c->errfd;
   if (c->syncfd >= 0) keep[n++] = c->syncfd;
   if (c->spawner_pidfd >= 0) keep[n++] = c->spawner_pidfd;
   for (int i = 0; i < MP_MAX_NS; i++)
     if (c->nsfd[i] >= 0) keep[n++] = c->nsfd[i];
+  for (int i = 0; i < MP_MAX_CGROUPS; i++)
+    if (c->cgfd[i] >= 0) keep[n++] = c->cgfd[i];
   for (int i = 0; i < 3; i++) keep[n++] = c->stdio[i] == MP_STDIO_INHERIT ? i : c->stdio[i];
   for (int i = 0; i < c->nextra && i < 16; i++)
     if (c->extra[i] >= 0) keep[n++] = c->extra[i];
@@ -262,6 +264,28 @@ int mp_child_entry(void *arg) {
     if (sig != SIGKILL && sig != SIGSTOP) MP_SYS4(SYS_rt_sigaction, sig, &dfl, NULL, 8);
   uint64_t none = 0;
   MP_SYS4(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
+
+  /* Into the cgroups first: everything from here on (the second fork, the workload and
+   * whatever it starts) is accounted and limited there. Then oom_score_adj, while /proc is
+   * still the host's. */
+  for (int i = 0; i < p->ncgroups; i++) {
+    mp_set_step(&w, "cgroups", i, NULL);
+    CHECK(&w, MP_SYS3(SYS_write, c->cgfd[i], "0", 1), "write(cgroup.procs)", p->cgroups[i], NULL);
+    MP_SYS1(SYS_close, c->cgfd[i]);
+  }
+  if (p->set_oom) {
+    mp_set_step(&w, "oomScoreAdj", -1, NULL);
+    char v[16];
+    int k = 0, x = p->oom_score_adj < 0 ? -p->oom_score_adj : p->oom_score_adj;
+    char rev[16];
+    int r = 0;
+    do rev[r++] = (char)('0' + x % 10); while ((x /= 10) && r < 15);
+    if (p->oom_score_adj < 0) v[k++] = '-';
+    while (r) v[k++] = rev[--r];
+    long fd = CHECK(&w, MP_SYS3(SYS_open, "/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC, 0), "open", "/proc/self/oom_score_adj", NULL);
+    CHECK(&w, MP_SYS3(SYS_write, fd, v, k), "write", "/proc/self/oom_score_adj", NULL);
+    MP_SYS1(SYS_close, fd);
+  }
 
   /* Join first (from fds opened before the clone), then create: a new namespace must be
    * created inside the ones it joined (e.g. a mount namespace under the pod's). */

@@ -292,7 +292,7 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
   if (!j || j->type != MP_JOBJ) return bad(&c, "plan: a process plan must be an object%s%s", "", "");
   static const char *const keys[] = {"pod", "container", "namespaces", "loopbackUp", "hostname", "mounts", "user",
                                      "capabilities", "noNewPrivileges", "cwd", "argv", "env", "setsid",
-                                     "controllingTty", "parentDeathSignal", NULL};
+                                     "controllingTty", "parentDeathSignal", "cgroups", "oomScoreAdj", NULL};
   if (only_keys(&c, j, "the process plan", keys)) return -1;
   p->pod = mp_json_str(j, "pod", "");
   p->container = mp_json_str(j, "container", "");
@@ -393,6 +393,22 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
     for (size_t i = 0; pds && i < sizeof(death_signals) / sizeof(death_signals[0]); i++)
       if (!strcmp(pds, death_signals[i].name)) p->parent_death_signal = death_signals[i].sig;
     if (!p->parent_death_signal) return bad(&c, "plan: parentDeathSignal must be \"SIGKILL\" or \"SIGTERM\"%s%s", "", "");
+  }
+  const struct mp_json *cg = mp_json_get(j, "cgroups");
+  if (cg) {
+    if (cg->type != MP_JARR || cg->len > MP_MAX_CGROUPS) return bad(&c, "plan: \"cgroups\" must be a list of at most 8 directories%s%s", "", "");
+    for (const struct mp_json *e = cg->child; e; e = e->next) {
+      if (e->type != MP_JSTR || e->str[0] != '/' || strstr(e->str, "/../") || strlen(e->str) > 3800)
+        return bad(&c, "plan: cgroups: \"%s\" must be an absolute directory%s", e->type == MP_JSTR ? e->str : "?", "");
+      p->cgroups[p->ncgroups++] = e->str;
+    }
+  }
+  const struct mp_json *oom = mp_json_get(j, "oomScoreAdj");
+  if (oom) {
+    if (oom->type != MP_JNUM || oom->num != (double)(int)oom->num || oom->num < -1000 || oom->num > 1000)
+      return bad(&c, "plan: oomScoreAdj must be an integer from -1000 to 1000%s%s", "", "");
+    p->set_oom = 1;
+    p->oom_score_adj = (int)oom->num;
   }
   if (!(p->argv = str_array(&c, mp_json_get(j, "argv"), "argv"))) return -1;
   if (!p->argv[0] || !p->argv[0][0]) return bad(&c, "plan: argv must not be empty%s%s", "", "");

@@ -13,6 +13,7 @@
 #define MP_MAX_NS 8
 #define MP_MAX_OPTS 16
 #define MP_MAX_GROUPS 64
+#define MP_MAX_CGROUPS 8
 
 enum mp_ns_action { MP_NS_CREATE, MP_NS_JOIN };
 
@@ -88,6 +89,10 @@ struct mp_proc {
   char **env;
   int setsid, ctty;
   int parent_death_signal; /* 0: none */
+  const char *cgroups[MP_MAX_CGROUPS]; /* directories whose cgroup.procs the child joins first */
+  int ncgroups;
+  int set_oom;             /* write oom_score_adj */
+  int oom_score_adj;
 };
 
 /* Resolves "@pause/net" and "@container:NAME/mnt" style namespace paths to a pid; returns

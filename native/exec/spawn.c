@@ -78,6 +78,7 @@ int mp_spawn(const struct mp_proc *p, const struct mp_spawn_io *io, struct mp_sp
   c.cap_last = cap_last();
   c.syncfd = c.spawner_pidfd = -1;
   for (int i = 0; i < MP_MAX_NS; i++) c.nsfd[i] = -1;
+  for (int i = 0; i < MP_MAX_CGROUPS; i++) c.cgfd[i] = -1;
   res->pid = 0;
   res->pidfd = res->mntns = -1;
 
@@ -97,6 +98,17 @@ int mp_spawn(const struct mp_proc *p, const struct mp_spawn_io *io, struct mp_sp
     if (c.nsfd[i] < 0) {
       snprintf(step, sizeof(step), "namespaces[%d]:join", i);
       parent_fail(err, step, "open", errno, p->ns[i].path);
+      goto out;
+    }
+  }
+  /* The cgroups, opened here (the child enters namespaces where the host's cgroupfs is not
+   * visible) and joined by the child before anything else: write "0" to cgroup.procs. */
+  for (int i = 0; i < p->ncgroups; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/cgroup.procs", p->cgroups[i]);
+    if ((c.cgfd[i] = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
+      snprintf(step, sizeof(step), "cgroups[%d]", i);
+      parent_fail(err, step, "open", errno, path);
       goto out;
     }
   }
@@ -234,5 +246,7 @@ out:
   if (devnull >= 0) close(devnull);
   for (int i = 0; i < MP_MAX_NS; i++)
     if (c.nsfd[i] >= 0) close(c.nsfd[i]);
+  for (int i = 0; i < MP_MAX_CGROUPS; i++)
+    if (c.cgfd[i] >= 0) close(c.cgfd[i]);
   return rc;
 }

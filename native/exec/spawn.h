@@ -45,6 +45,7 @@ struct mp_child {
   int syncfd;          /* want_mntns: read end of the spawner's "go on" pipe, else -1 */
   int spawner_pidfd;   /* the spawner, for the parent-death check; -1 when not needed */
   int nsfd[MP_MAX_NS];
+  int cgfd[MP_MAX_CGROUPS]; /* O_WRONLY fds of each cgroups[i]/cgroup.procs */
   int stdio[3];
   const int *extra;
   int nextra;

@@ -167,8 +167,14 @@ static int open_pty(struct ctr *ct, int *master, int *slave, char *msg, size_t n
 }
 
 /* The plan may only join the named container's namespaces and mount nothing. */
-static const char *check_plan(const struct mp_json *proc, const char *name) {
+static const char *check_plan(const struct mp_json *proc, const char *name, const struct ctr *ct) {
   const struct mp_json *ns = mp_json_get(proc, "namespaces"), *mounts = mp_json_get(proc, "mounts");
+  const struct mp_json *cg = mp_json_get(proc, "cgroups");
+  for (const struct mp_json *e = cg && cg->type == MP_JARR ? cg->child : NULL; e; e = e->next) {
+    int ok = 0;
+    for (const struct mp_json *d = ct->cg_dirs ? ct->cg_dirs->child : NULL; d && !ok; d = d->next) ok = e->type == MP_JSTR && !strcmp(e->str, d->str);
+    if (!ok) return "the process may only join the container's own cgroups";
+  }
   if (!ns || ns->type != MP_JARR || !ns->len) return "the process must join the container's namespaces";
   if (mounts && (mounts->type != MP_JARR || mounts->len)) return "an exec'd process mounts nothing";
   char want[200];
@@ -195,7 +201,7 @@ static void start_exec(struct pod *p, struct conn *c, int slot) {
   else if (ct->state != CS_RUNNING || p->stopping) bad = "the container is not running";
   else if (!proc) bad = "the request has no process";
   else if (!tty && c->nfds != 3) bad = "the request must pass stdin, stdout and stderr";
-  else bad = check_plan(proc, name);
+  else bad = check_plan(proc, name, ct);
   if (bad) {
     snprintf(msg, sizeof msg, "error %s", bad);
     reply(c, msg, -1);

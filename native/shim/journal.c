@@ -15,7 +15,7 @@
 
 #include "shim.h"
 
-static const char *const names[] = {"umount", "link", "lease", "nft"};
+static const char *const names[] = {"umount", "link", "lease", "nft", "cgroup"};
 
 const char *journal_op_name(enum jop_kind k) {
   return names[k];
@@ -81,6 +81,10 @@ int journal_decode(const struct mp_json *arr, struct journal *j, char *err, size
       const char *f = mp_json_str(e, "file", NULL), *u = mp_json_str(e, "uid", NULL);
       why = "lease needs an absolute \"file\" and a \"uid\"";
       if (sane_path(f) && u && *u) rc = journal_add(j, J_LEASE, f, u);
+    } else if (!strcmp(op, "cgroup")) {
+      const char *p = mp_json_str(e, "path", NULL);
+      why = "cgroup needs an absolute \"path\"";
+      if (sane_path(p)) rc = journal_add(j, J_CGROUP, p, NULL);
     } else if (!strcmp(op, "nft")) {
       const char *s = mp_json_str(e, "script", NULL), *w = mp_json_str(e, "what", "firewall elements");
       why = "nft needs a \"script\"";
@@ -103,7 +107,8 @@ void journal_emit(struct jw *w, const struct journal *j) {
     jw_key(w, "op");
     jw_str(w, names[o->kind]);
     switch (o->kind) {
-      case J_UMOUNT: jw_key(w, "path"); jw_str(w, o->a); break;
+      case J_UMOUNT:
+      case J_CGROUP: jw_key(w, "path"); jw_str(w, o->a); break;
       case J_LINK: jw_key(w, "name"); jw_str(w, o->a); break;
       case J_LEASE: jw_key(w, "file"); jw_str(w, o->a); jw_key(w, "uid"); jw_str(w, o->b); break;
       case J_NFT: jw_key(w, "what"); jw_str(w, o->b); jw_key(w, "script"); jw_str(w, o->a); break;

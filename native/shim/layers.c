@@ -129,6 +129,7 @@ static void sweep(struct pod *p, struct ctr *c, int dirfd, dev_t dev) {
 /* Called when a run of the container has ended (or failed to start): what it left in its
  * mount namespace is killed, and its layer is queued for removal. */
 void layers_on_end(struct pod *p, struct ctr *c) {
+  ctr_cgroup_kill(p, c); /* everything of the run, whatever namespace it moved to */
   int n = ns_kill_all(c->mntns);
   if (n) logmsg(p, "[%s] killed %d process(es) the container left behind", c->name, n);
   if (c->layer_index < 0) return;
@@ -146,6 +147,7 @@ void layers_on_end(struct pod *p, struct ctr *c) {
 
 /* Before start N: a fresh upper-N and work-N, named in the plan's rootfs step. */
 int layers_prepare(struct pod *p, struct ctr *c, int index) {
+  ctr_cgroup_mark(c); /* the OOM kills so far: a new one during this run is its end */
   if (!c->upper_node || !c->layer_dir) return 0; /* no overlay (a rootfs bind) */
   dev_t dev;
   int dirfd = open_layer_dir(p, c, &dev);

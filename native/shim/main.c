@@ -172,6 +172,19 @@ static int load_containers(struct pod *p, struct mp_arena *a, const struct mp_js
       fprintf(stderr, "minipod-shim: container %s: plan needs process and logDir\n", c->name);
       return -1;
     }
+    const struct mp_json *cg = mp_json_get(j, "cgroup");
+    if (cg) {
+      c->cg_version = (int)mp_json_num(cg, "version", 0);
+      c->cg_dirs = mp_json_get(cg, "dirs");
+      c->cg_dir = c->cg_dirs && c->cg_dirs->child ? c->cg_dirs->child->str : NULL;
+      c->cg_memory = mp_json_str(cg, "memory", NULL);
+      c->cg_freezer = mp_json_str(cg, "freezer", NULL);
+      if ((c->cg_version != 1 && c->cg_version != 2) || !c->cg_dir || c->cg_dir[0] != '/') {
+        fprintf(stderr, "minipod-shim: container %s: cgroup needs version 1 or 2 and its dirs\n", c->name);
+        return -1;
+      }
+    }
+    c->oom_base = -1;
     char err[256];
     if (probes_load(c, j, err, sizeof(err)) < 0) {
       fprintf(stderr, "minipod-shim: container %s: %s\n", c->name, err);
@@ -239,6 +252,13 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
+  {
+    char cerr[256];
+    if (cgroups_decode(&arena, mp_json_get(plan, "cgroups"), &p->cg, cerr, sizeof cerr) < 0) {
+      fprintf(stderr, "minipod-shim: %s\n", cerr);
+      return 1;
+    }
+  }
   p->grace_ms = (int)(mp_json_num(plan, "terminationGracePeriodSeconds", 30) * 1000);
   p->state_file = mp_json_str(sup, "stateFile", NULL);
   p->attach = mp_json_bool(sup, "attach", 0);
@@ -287,7 +307,20 @@ int main(int argc, char **argv) {
   state_write(p);
 
   control_listen(p); /* `minipod exec` asks here; without it, exec says the pod cannot be reached */
-  pod_start_pause(p);
+  struct mp_error cgerr;
+  if (cgroups_setup(p, &cgerr) < 0) {
+    /* No cgroups, no pod: its limits could not be kept. Nothing was started yet. */
+    char msg[700];
+    describe_error(&cgerr, msg, sizeof msg);
+    logmsg(p, "the pod's cgroups could not be made: %s", msg);
+    ctl_send(p, "error cgroups %s", msg);
+    snprintf(p->phase, sizeof(p->phase), "Failed");
+    snprintf(p->reason, sizeof(p->reason), "CgroupSetupError");
+    p->pause_dead = 1;
+    p->stopping = 1;
+  } else {
+    pod_start_pause(p);
+  }
   /* Pin pause's IPC namespace (how the unwind finds every process of the pod), then the
    * host side of the network, by netlink, while nothing of the pod runs yet. */
   if (!p->pause_dead && pod_pin(p) < 0) {

@@ -143,7 +143,9 @@ static void terminated(struct pod *p, struct ctr *c) {
   c->kill_at = 0;
   rfc3339(c->finished_at, sizeof(c->finished_at));
   int ok = c->exit_code == 0 && !c->signal && strcmp(c->reason, "StartError") != 0;
-  if (strcmp(c->reason, "StartError") != 0)
+  if (strcmp(c->reason, "StartError") != 0 && c->oom_killed)
+    set_reason(c, "OOMKilled", "the kernel's OOM killer ended it: it used more memory than its limit");
+  else if (strcmp(c->reason, "StartError") != 0)
     set_reason(c, c->kill_reason[0] ? c->kill_reason : ok ? "Completed" : "Error", c->kill_message[0] ? c->kill_message : NULL);
   if (c->init && !c->sidecar && ok) c->completed = 1;
 
@@ -225,6 +227,7 @@ void pod_on_exit(struct pod *p, int pidfd) {
   c->pidfd = -1;
   c->exit_code = code;
   c->signal = sig;
+  c->oom_killed = sig == SIGKILL && ctr_oom_killed(p, c);
   layers_on_end(p, c); /* what it left behind goes with it, before anything reads its end */
   logs_close(p, c);
   terminated(p, c);

@@ -146,6 +146,13 @@ struct ctr {
   int startup_done;       /* the startup probe succeeded (or there is none) */
   int kill_restart;       /* killed for a failed probe or hook: restart unless Never */
   char kill_reason[32], kill_message[512]; /* what the termination will say */
+
+  int cg_version;         /* its cgroup (plan "cgroup"): 1 or 2; 0: none */
+  const char *cg_dir;     /* the first of its directories (cgroup.procs is read there) */
+  const struct mp_json *cg_dirs; /* all of them (an exec'd process may join only these) */
+  const char *cg_memory, *cg_freezer;
+  long oom_base;          /* the OOM kill count when this run started */
+  int oom_killed;         /* this run ended by the OOM killer */
 };
 
 /* plan.json's "version" (src/runtime/start.ts PLAN_VERSION) and state.json's: a change of either
@@ -155,15 +162,28 @@ struct ctr {
 
 /* The journal: the inverse of every host change made for the pod, in the order the changes
  * were made, recorded before each change (journal.c decodes it, unwind.c walks it back). */
-enum jop_kind { J_UMOUNT, J_LINK, J_LEASE, J_NFT };
+enum jop_kind { J_UMOUNT, J_LINK, J_LEASE, J_NFT, J_CGROUP };
 struct jop {
   enum jop_kind kind;
-  char *a;                /* umount: the mount point; link: the interface; lease: the file; nft: the script */
+  char *a;                /* umount: the mount point; link: the interface; lease: the file; nft: the script;
+                           * cgroup: the directory (what is in it is killed, then it is removed) */
   char *b;                /* lease: the owner's uid; nft: what it removes (for messages) */
 };
 struct journal {
   struct jop *v;
   int n, cap;
+};
+
+/* The pod's cgroup directories to make (cgroups.c). */
+struct cg_op {
+  const char *path;
+  int own;                /* "pod": made fresh and journaled; else a shared parent */
+  const struct mp_json *set;
+};
+struct cg_ops {
+  struct cg_op *v;
+  int n;
+  int version;
 };
 
 /* What the supervisor does with the host side when the pod has ended. */
@@ -201,6 +221,7 @@ struct pod {
   int epfd;
   int host_netfd, pod_netfd; /* network namespaces: ours, and pause's (probe sockets) */
   struct mp_hostops hostops; /* the pod's network wiring, run right after pause starts */
+  struct cg_ops cg;       /* the pod's cgroups, made before pause starts */
 
   /* state.json: what was there before us (TypeScript's host record, its journal), kept and
    * written back verbatim around the keys the supervisor owns. */
@@ -301,6 +322,15 @@ int journal_add(struct journal *j, enum jop_kind kind, const char *a, const char
 void journal_free(struct journal *j);
 void journal_emit(struct jw *w, const struct journal *j);
 const char *journal_op_name(enum jop_kind k);
+
+/* cgroups.c */
+int cgroups_decode(struct mp_arena *a, const struct mp_json *cg, struct cg_ops *out, char *err, size_t n);
+int cgroups_setup(struct pod *p, struct mp_error *e);
+int cgroup_kill(int version, const char *dir, const char *freezer); /* found, or -1 (EBUSY) */
+long cgroup_oom_kills(int version, const char *memdir);
+void ctr_cgroup_mark(struct ctr *c);                 /* before a start: the OOM kill count */
+int ctr_oom_killed(struct pod *p, struct ctr *c);    /* after its end: did the OOM killer end it */
+void ctr_cgroup_kill(struct pod *p, struct ctr *c);  /* what a run left in its cgroup */
 
 /* control.c: RUN_DIR/control.sock, exec requests */
 int control_listen(struct pod *p);

@@ -190,6 +190,19 @@ static void undo(struct pod *p, const struct jop *o, int *nl) {
       break;
     }
     case J_LEASE: release_lease(p, o); break;
+    case J_CGROUP: {
+      int k = cgroup_kill(p->cg.version ? p->cg.version : 1, o->a, NULL);
+      if (k > 0) say(p, 0, "killed what was left in cgroup %s", o->a);
+      int gone = 0;
+      for (int64_t until = now_ms() + 1000; !gone && now_ms() < until;) {
+        if (rmdir(o->a) == 0 || errno == ENOENT) gone = 1;
+        else if (errno != EBUSY) break;
+        else { struct timespec ts = {0, 5 * 1000 * 1000}; nanosleep(&ts, NULL); }
+      }
+      if (gone) say(p, 0, "removed cgroup %s", o->a);
+      else say(p, 1, "could not remove cgroup %s: %s", o->a, strerror(errno));
+      break;
+    }
     case J_NFT: undo_nft(p, o); break;
   }
 }

@@ -20,6 +20,7 @@ const verbs: VerbEntry[] = [
   { name: 'inspect', summary: "show a pod's full status", load: async () => (await import('./inspect.ts')).inspect },
   { name: 'logs', summary: "print a container's logs", load: async () => (await import('./logs.ts')).logs },
   { name: 'exec', summary: 'run a command in a running container', load: async () => (await import('./exec.ts')).exec },
+  { name: 'top', summary: 'show the CPU and memory use of pods', load: async () => (await import('./top.ts')).top },
   { name: 'stop', summary: 'stop pods gracefully (keeps their status and logs)', load: async () => (await import('./stop.ts')).stop},
   { name: 'rm', summary: 'stop if needed, then remove pods and everything they left', load: async () => (await import('./rm.ts')).rm},
   { name: 'gc', summary: 'clean up after pods whose supervisor died', load: async () => (await import('./gc.ts')).gcVerb},

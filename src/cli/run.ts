@@ -33,6 +33,8 @@ Options:
       --bridge NAME     host bridge for the pod network (default minipod0; env MINIPOD_BRIDGE)
       --subnet CIDR     pod subnet of that bridge (default 10.90.0.0/16; env MINIPOD_SUBNET)
       --no-masquerade   do not masquerade the pod's traffic leaving the subnet
+      --cgroup-parent PATH  the cgroup the pod's cgroup is made under (default /minipod;
+                        env MINIPOD_CGROUP_PARENT)
       --pull POLICY     images whose container sets no imagePullPolicy: missing (pull when
                         not present; default), always, or never
       --registries-conf FILE  mirrors and plain-HTTP registries for those pulls
@@ -73,6 +75,7 @@ export const run: Verb = {
       bridge: { type: 'string' },
       subnet: { type: 'string' },
       'no-masquerade': { type: 'boolean' },
+      'cgroup-parent': { type: 'string' },
     });
     if (values.help) return help(this);
     if (positionals.length !== 1) throw new UsageError('run needs exactly one manifest file (see minipod run --help)');
@@ -111,6 +114,7 @@ export const run: Verb = {
       onPull: (e: Parameters<typeof progress.event>[0]) => progress.event(e),
       registries: values['registries-conf'],
       network: { bridge: values.bridge, subnet: values.subnet, ...(values['no-masquerade'] && { masquerade: false }) },
+      cgroupParent: values['cgroup-parent'],
     };
     try {
       if (!values.detach) return await runForeground(pod.value, opts, (l) => process.stderr.write(`${l}\n`));

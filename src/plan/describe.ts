@@ -42,6 +42,8 @@ function mountLine(m: MountOp): string {
 
 function processLines(p: ProcessPlan, indent: string): string[] {
   const out: string[] = [];
+  if (p.cgroups?.length) out.push(`${indent}cgroups: ${p.cgroups.join(' ')}`);
+  if (p.oomScoreAdj !== undefined) out.push(`${indent}oom_score_adj: ${p.oomScoreAdj}`);
   out.push(`${indent}namespaces: ${p.namespaces.map((n) => (n.action === 'join' ? `join ${n.type} ${n.path}` : `create ${n.type}`)).join(', ') || '(the host\'s)'}`);
   if (p.hostname) out.push(`${indent}hostname: ${p.hostname}`);
   if (p.loopbackUp) out.push(`${indent}loopback: up`);
@@ -101,6 +103,10 @@ export function describePlan(p: PodPlan): string {
   if (p.hostOps?.length) {
     lines.push('host operations (run by the supervisor over netlink once pause runs):');
     for (const o of p.hostOps) lines.push(`  ${describeHostOp(o)}`);
+  }
+  if (p.cgroups) {
+    lines.push(`cgroups (v${p.cgroups.version}, QoS class ${p.cgroups.qosClass}; made by the supervisor before pause starts, "pod" ones journaled):`);
+    for (const o of p.cgroups.ops) lines.push(`  ${o.create === 'pod' ? 'mkdir' : 'mkdir -p'} ${o.path}${o.set.map((s) => `; ${s.file}=${s.value}${s.optional ? ' (if present)' : ''}`).join('')}`);
   }
   lines.push(`pause ${p.pause.argv[0]}`, ...processLines(p.pause, '  '));
   for (const c of p.initContainers) lines.push(...containerLines(c, 'init container'));

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Pod } from '../spec/types.ts';
 import { containerPlan, type PodContext } from './container.ts';
 import type { HostOp } from './host-ops.ts';
+import type { PodCgroups } from '../cgroups/plan.ts';
 import type { HostStep, PodPlan, ProcessPlan } from './types.ts';
 
 /** Kubernetes: spec.hostname, else metadata.name (both DNS labels, at most 63 chars). */
@@ -63,12 +64,38 @@ export interface PodPlanInput extends PodContext {
   pauseBinary: string;
   hostSteps?: HostStep[];
   hostOps?: HostOp[];
+  /** The pod's cgroups (src/cgroups/plan.ts); absent: none. */
+  cgroups?: PodCgroups;
+}
+
+/** Every process of the pod joins its cgroup: pause, each container, and what enters a container (exec probes and hooks). */
+function applyCgroups(plan: PodPlan, cg: PodCgroups): PodPlan {
+  plan.pause.cgroups = cg.pause.dirs;
+  plan.pause.oomScoreAdj = cg.pause.oomScoreAdj;
+  for (const c of [...plan.initContainers, ...plan.containers]) {
+    const mine = cg.containers[c.name];
+    if (!mine) continue;
+    const { oomScoreAdj, ...cgroup } = mine;
+    c.cgroup = cgroup;
+    const join = (p: ProcessPlan) => Object.assign(p, { cgroups: cgroup.dirs, oomScoreAdj });
+    join(c.process);
+    const walk = (v: unknown): void => {
+      if (!v || typeof v !== 'object') return;
+      const h = v as { kind?: string; process?: ProcessPlan };
+      if (h.kind === 'exec' && h.process) join(h.process);
+      for (const x of Object.values(v)) walk(x);
+    };
+    walk(c.probes);
+    walk(c.hooks);
+  }
+  plan.cgroups = { version: cg.version, path: cg.path, qosClass: cg.qosClass, ops: cg.ops };
+  return plan;
 }
 
 export function buildPodPlan(input: PodPlanInput): PodPlan {
   const { pod } = input;
   const hostNetwork = pod.spec.hostNetwork === true;
-  return {
+  const plan: PodPlan = {
     pod: pod.metadata.name,
     uid: input.uid,
     namespace: pod.metadata.namespace ?? 'default',
@@ -81,4 +108,5 @@ export function buildPodPlan(input: PodPlanInput): PodPlan {
     terminationGracePeriodSeconds: pod.spec.terminationGracePeriodSeconds ?? 30,
     restartPolicy: pod.spec.restartPolicy ?? 'Always',
   };
+  return input.cgroups ? applyCgroups(plan, input.cgroups) : plan;
 }

@@ -117,10 +117,20 @@ export interface ProcessPlan {
   controllingTty?: boolean;
   /** Sent to the process when its spawner dies (pause dies with its supervisor). */
   parentDeathSignal?: 'SIGKILL' | 'SIGTERM';
+  /**
+   * cgroup directories the process joins before anything else (the executor writes "0"
+   * into each one's cgroup.procs, from fds opened by the spawner): before its execve, so
+   * nothing it runs is ever outside its limits.
+   */
+  cgroups?: string[];
+  /** Written to /proc/self/oom_score_adj before the namespaces are entered. */
+  oomScoreAdj?: number;
 }
 
 /** The whole of what `minipod plan` prints for one pod. */
 import type { HostOp } from './host-ops.ts';
+import type { CgroupOp, ContainerCgroup } from '../cgroups/plan.ts';
+import type { QosClass } from '../cgroups/resources.ts';
 
 export interface PodPlan {
   pod: string;
@@ -138,6 +148,8 @@ export interface PodPlan {
   hostOps: HostOp[];
   terminationGracePeriodSeconds: number;
   restartPolicy: 'Always' | 'OnFailure' | 'Never';
+  /** The pod's cgroups: created by the supervisor before pause starts, in order (journaled). */
+  cgroups?: { version: 1 | 2; path: string; qosClass: QosClass; ops: CgroupOp[] };
 }
 
 export interface ContainerPlan {
@@ -160,6 +172,8 @@ export interface ContainerPlan {
   hooks?: HooksPlan;
   /** Where argv, the user, the working directory and the stop signal came from (image or manifest), for `minipod plan`. */
   origins?: { argv: string; user: string; cwd: string; stopSignal: string };
+  /** Its cgroup: the supervisor kills through it what a run leaves, and reads its OOM kills there. */
+  cgroup?: ContainerCgroup;
 }
 
 /** A host-side action, e.g. `ip link add ...`, shown by `minipod plan`. */

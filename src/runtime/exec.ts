@@ -58,6 +58,9 @@ export function execPlan(info: PodInfo, c: ContainerPlan, status: ContainerStatu
     cwd: p.cwd,
     argv,
     env: tty && !p.env.some((e) => e.startsWith('TERM=')) ? [...p.env, 'TERM=xterm'] : p.env,
+    // In the container's cgroups, as runc exec does: within its limits, killed with it.
+    ...(p.cgroups ? { cgroups: p.cgroups } : {}),
+    ...(p.oomScoreAdj !== undefined ? { oomScoreAdj: p.oomScoreAdj } : {}),
     ...(tty ? { setsid: true, controllingTty: true } : {}),
   };
 }

@@ -29,6 +29,8 @@ export interface HookContext {
   secrets: Secret[];
   /** The caller's choice of bridge, subnet and masquerade (else the environment's). */
   network?: NetOptions;
+  /** The cgroup the pod's cgroup goes under (else MINIPOD_CGROUP_PARENT, else /minipod). */
+  cgroupParent?: string;
   /** Facts learnt while starting (prepareNetwork's NetworkFacts); empty while planning. */
   facts: NetworkFacts;
 }

@@ -13,9 +13,12 @@
 // When the pod ends, its supervisor unwinds the journal itself (native/shim/unwind.c).
 
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
+import { hostLayout } from '../cgroups/layout.ts';
+import { DEFAULT_CGROUP_PARENT, planCgroups, type PodCgroups } from '../cgroups/plan.ts';
 import { MinipodError } from '../errors.ts';
 import type { NativeBinding } from '../native/binding.ts';
 import { helperBinary } from '../native/load.ts';
@@ -67,6 +70,8 @@ export interface StartOptions {
   registries?: string;
   /** Bridge, subnet, masquerade (else MINIPOD_BRIDGE / MINIPOD_SUBNET / MINIPOD_NO_MASQUERADE, else the defaults). */
   network?: NetOptions;
+  /** The cgroup the pod's cgroup goes under (else MINIPOD_CGROUP_PARENT, else /minipod). */
+  cgroupParent?: string;
 }
 
 export interface StartedPod {
@@ -80,6 +85,26 @@ export interface StartedPod {
 
 /** plan.json's format; the supervisor refuses another (native/shim/shim.h MP_PLAN_VERSION). */
 export const PLAN_VERSION = 2;
+
+/** Whether this process may lower oom_score_adj below 0 (CAP_SYS_RESOURCE, bit 24 of CapEff). */
+function canLowerOomScore(): boolean {
+  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return !!m && (BigInt(`0x${m[1]}`) & (1n << 24n)) !== 0n;
+}
+
+/** The pod's cgroups on this host's hierarchy; refused when there is none (limits could not be kept). */
+function podCgroups(pod: Pod, ctx: PlanContext): PodCgroups {
+  const layout = hostLayout();
+  if (!layout) throw new MinipodError('no cgroup filesystem is mounted (/proc/self/mountinfo lists none): minipod puts every pod in a cgroup', { code: 'ERR_MINIPOD_CGROUP' });
+  return planCgroups({
+    pod,
+    uid: ctx.uid,
+    layout,
+    parent: ctx.cgroupParent ?? process.env.MINIPOD_CGROUP_PARENT ?? DEFAULT_CGROUP_PARENT,
+    memoryCapacity: os.totalmem(),
+    canLowerOomScore: canLowerOomScore(),
+  });
+}
 
 /** The plan of a pod as `run` would build it: also what `minipod plan` prints. */
 export function planPod(pod: Pod, ctx: PlanContext): PodPlan {
@@ -99,6 +124,7 @@ export function planPod(pod: Pod, ctx: PlanContext): PodPlan {
       ...extra.hostSteps,
     ],
     hostOps: extra.hostOps,
+    cgroups: podCgroups(pod, ctx),
   });
 }
 
@@ -122,6 +148,7 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     configMaps: o.configMaps ?? [],
     secrets: o.secrets ?? [],
     network: o.network,
+    cgroupParent: o.cgroupParent,
     facts: {},
   };
   const shimBinary = helperBinary('minipod-shim');

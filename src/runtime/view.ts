@@ -3,6 +3,8 @@
 
 import os from 'node:os';
 
+import { podUsage } from '../cgroups/stats.ts';
+
 import type { ContainerStatus, Termination } from '../state/status.ts';
 import { podPhase, readManifest, readPlan, type PodInfo } from './pods.ts';
 
@@ -37,6 +39,8 @@ export interface PodStatusView {
   podIP?: string;
   hostIP?: string;
   startTime?: string;
+  /** Kubernetes' QoS class of the pod (from its requests and limits). */
+  qosClass?: 'Guaranteed' | 'Burstable' | 'BestEffort';
   initContainerStatuses: K8sContainerStatus[];
   containerStatuses: K8sContainerStatus[];
 }
@@ -92,6 +96,7 @@ export function statusView(info: PodInfo): PodStatusView {
     ...(info.host?.podIP ? { podIP: info.host.podIP } : {}),
     hostIP: (info.host?.network as { hostIP?: string } | undefined)?.hostIP,
     ...(info.state?.startedAt ? { startTime: info.state.startedAt } : {}),
+    ...(plan?.cgroups ? { qosClass: plan.cgroups.qosClass } : {}),
     initContainerStatuses: cs.filter((c) => c.init).map((c) => containerView(c, image(c.name))),
     containerStatuses: cs.filter((c) => !c.init).map((c) => containerView(c, image(c.name))),
   };
@@ -118,8 +123,19 @@ export function podObject(info: PodInfo): Record<string, unknown> {
       pausePid: info.state?.pausePid ?? undefined,
       detached: info.host?.detached,
       manifest: info.host?.manifest,
+      ...usageOf(info),
     },
   };
+}
+
+/** What a running pod has used so far, from its cgroups: CPU seconds and the memory working set. */
+function usageOf(info: PodInfo): { usage?: object } {
+  if (info.liveness !== 'running') return {};
+  const plan = readPlan(info.dirs);
+  const u = plan && podUsage(plan);
+  if (!u) return {};
+  const view = (x: { cpuNs: number; memoryWorkingSetBytes: number }) => ({ cpuSeconds: Math.round(x.cpuNs / 1e6) / 1000, memoryWorkingSetBytes: x.memoryWorkingSetBytes });
+  return { usage: { ...view(u), containers: Object.fromEntries(u.containers.map((c) => [c.name, view(c)])) } };
 }
 
 /** STATUS as kubectl prints it: the most telling container reason, else the phase. */

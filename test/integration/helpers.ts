@@ -2,7 +2,7 @@
 // busybox image, polling with deadlines, and what the kernel says about processes.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -78,8 +78,15 @@ export class TestHost {
     for (const ch of label) hash = (hash * 31 + ch.charCodeAt(0)) % 200;
     // A short image name that is not here would be pulled from the default registry: make
     // that a closed loopback port, so no test can ever send a name to docker.io.
-    this.env = { ...process.env, MINIPOD_ROOT: this.root, MINIPOD_BACKOFF_BASE_MS: '200', MINIPOD_BRIDGE: `mpt${hash}`, MINIPOD_SUBNET: `10.240.${hash}.0/24`, MINIPOD_DEFAULT_REGISTRY: '127.0.0.1:2', MINIPOD_REGISTRIES_CONF: '/dev/null' };
+    // Pods' cgroups under this test process's own cgroup, never at a hierarchy's root.
+    this.cgroupParent = path.posix.join(ownCgroup(), `minipod-test-${label}-${process.pid}`);
+    this.env = { ...process.env, MINIPOD_ROOT: this.root, MINIPOD_BACKOFF_BASE_MS: '200', MINIPOD_BRIDGE: `mpt${hash}`, MINIPOD_SUBNET: `10.240.${hash}.0/24`, MINIPOD_DEFAULT_REGISTRY: '127.0.0.1:2', MINIPOD_REGISTRIES_CONF: '/dev/null', MINIPOD_CGROUP_PARENT: this.cgroupParent };
     delete this.env.NODE_EXTRA_CA_CERTS;
+  }
+  readonly cgroupParent: string;
+  /** The pod cgroups left under this host's cgroup parent, in every hierarchy. */
+  podCgroups(): string[] {
+    return cgroupDirsOf(this.cgroupParent).flatMap((d) => (existsSync(d) ? readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.join(d, e.name)) : []));
   }
 
   /** Runs the CLI to completion. */
@@ -140,6 +147,37 @@ export class TestHost {
 
   cleanup(): void {
     rmSync(this.root, { recursive: true, force: true });
+    for (const d of cgroupDirsOf(this.cgroupParent)) rmdirTree(d);
+  }
+}
+
+/** This process's cgroup (its memory hierarchy's, or the v2 one). */
+export function ownCgroup(): string {
+  const text = readFileSync('/proc/self/cgroup', 'utf8');
+  const line = text.split('\n').find((l) => l.split(':')[1]?.split(',').includes('memory')) ?? text.split('\n').find((l) => l.startsWith('0::'));
+  return line ? line.split(':').slice(2).join(':') : '/';
+}
+
+/** The directories of a cgroup in every mounted hierarchy (v1: per controller mount; v2: one). */
+export function cgroupDirsOf(cgroup: string): string[] {
+  const out = new Set<string>();
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const fstype = line.slice(sep + 3).split(' ')[0];
+    if (fstype === 'cgroup' || fstype === 'cgroup2') out.add(path.join(line.slice(0, sep).split(' ')[4], cgroup));
+  }
+  return [...out];
+}
+
+/** rmdir of a cgroup and every cgroup below it, deepest first (cgroupfs removes only empty dirs). */
+function rmdirTree(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) rmdirTree(path.join(dir, e.name));
+  try {
+    rmdirSync(dir);
+  } catch {
+    // still in use: left for the next run to show
   }
 }
 

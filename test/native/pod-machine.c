@@ -73,6 +73,8 @@ void action_on_event(struct pod *p, struct action *a, int out, uint32_t events) 
 int handler_load(const struct mp_json *j, struct handler *h, char *err, size_t n) { (void)j; (void)h; (void)err; (void)n; return 0; }
 #endif
 int pod_wire(struct pod *p) { (void)p; return 0; }
+static int fake_oom; /* the next exit is the OOM killer's */
+int ctr_oom_killed(struct pod *p, struct ctr *c) { (void)p; (void)c; int k = fake_oom; fake_oom = 0; return k; }
 
 /* The exit code each container's next run ends with at once; -1: it runs until killed.
  * Which container is being started: its plan pointer is a dummy JSON number, its index. */
@@ -216,6 +218,25 @@ static void a_killed_container_reports_its_signal(void) {
   ends(0); /* runs until killed */
   CHECK(ctrs[0].signal == SIGKILL && ctrs[0].exit_code == 137, "signal 9, exit 137: %d %d", ctrs[0].signal, ctrs[0].exit_code);
   puts("ok a killed container reports its signal and 137");
+}
+
+static void an_oom_kill_is_oomkilled_137_and_restarts_per_policy(void) {
+  setup(0, 1, RP_ONFAILURE, RP_NEVER);
+  pod_step(&pod);
+  fake_oom = 1; /* the memory cgroup's oom_kill count went up during the run */
+  ends(0);
+  CHECK(!strcmp(ctrs[0].last.reason, "OOMKilled") && ctrs[0].last.exit_code == 137, "lastState OOMKilled, 137: %s %d", ctrs[0].last.reason, ctrs[0].last.exit_code);
+  CHECK(!strcmp(ctrs[0].reason, "CrashLoopBackOff") && ctrs[0].next_start > 0, "OnFailure restarts it after the backoff: %s", ctrs[0].reason);
+  advance(10000);
+  CHECK(ctrs[0].state == CS_RUNNING && ctrs[0].restart_count == 1, "restarted once: %d", ctrs[0].restart_count);
+  ends(0); /* a plain SIGKILL this time: no OOM */
+  CHECK(!strcmp(ctrs[0].last.reason, "Error"), "a kill that was not the OOM killer's is an Error: %s", ctrs[0].last.reason);
+  setup(0, 1, RP_NEVER, RP_NEVER);
+  pod_step(&pod);
+  fake_oom = 1;
+  ends(0);
+  CHECK(ctrs[0].state == CS_TERMINATED && !strcmp(ctrs[0].reason, "OOMKilled") && ctrs[0].exit_code == 137, "Never: terminated OOMKilled 137: %s", ctrs[0].reason);
+  puts("ok an OOM kill ends the container OOMKilled with 137, and OnFailure restarts it");
 }
 
 static void init_containers_run_one_at_a_time_before_the_apps(void) {
@@ -466,6 +487,7 @@ int main(void) {
   a_failing_init_container_is_retried_in_place();
   an_init_failure_under_never_fails_the_pod();
   a_sidecar_keeps_running_and_is_restarted();
+  an_oom_kill_is_oomkilled_137_and_restarts_per_policy();
 #else
   liveness_kills_after_failure_threshold_and_the_container_restarts();
   liveness_under_never_kills_without_a_restart();

@@ -25,6 +25,7 @@ const machine = [
   'a failing init container is retried in place; the apps wait',
   'an init container failing under Never fails the pod',
   'a sidecar keeps running, is restarted, and does not decide the phase',
+  'an OOM kill ends the container OOMKilled with 137, and OnFailure restarts it',
 ];
 // With the real probes.c (its handlers replaced: each run is given its result): probe
 // thresholds and lifecycle hooks.

@@ -1,0 +1,77 @@
+// Which cgroup hierarchies this host has, read from /proc/self/mountinfo (no root needed):
+//
+//   v1 (or the v1/v2 hybrid of a host without systemd's unified layout): one mount per
+//      controller or co-mounted set ("cpu,cpuacct"), each with its own tree of cgroups;
+//      a cgroup2 mount beside them (e.g. /sys/fs/cgroup/unified) is not used.
+//   v2: one cgroup2 mount; the controllers of a cgroup are listed in cgroup.controllers.
+//
+// A v1 controller wins over v2: on a hybrid host the v1 hierarchies hold cpu and memory.
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** The controllers minipod uses. cpuacct gives CPU usage on v1 (`top`). */
+export const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids', 'devices', 'freezer'] as const;
+export type V1Controller = (typeof V1_CONTROLLERS)[number];
+
+export type CgroupLayout =
+  | { version: 1; /** controller -> mount point of its hierarchy */ mounts: Partial<Record<V1Controller, string>> }
+  | { version: 2; mount: string };
+
+function unescape(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** The layout described by a mountinfo text; undefined when there is no cgroup filesystem. */
+export function parseLayout(mountinfo: string): CgroupLayout | undefined {
+  const v1: Partial<Record<V1Controller, string>> = {};
+  let v2: string | undefined;
+  for (const line of mountinfo.split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const mountPoint = unescape(line.slice(0, sep).split(' ')[4] ?? '');
+    const [fstype, , superOpts = ''] = line.slice(sep + 3).split(' ');
+    if (fstype === 'cgroup2' && !v2) v2 = mountPoint;
+    if (fstype !== 'cgroup') continue;
+    for (const opt of superOpts.split(',')) {
+      if ((V1_CONTROLLERS as readonly string[]).includes(opt) && !v1[opt as V1Controller]) v1[opt as V1Controller] = mountPoint;
+    }
+  }
+  if (v1.memory || v1.cpu) return { version: 1, mounts: v1 };
+  return v2 ? { version: 2, mount: v2 } : undefined;
+}
+
+export function hostLayout(): CgroupLayout | undefined {
+  return parseLayout(readFileSync('/proc/self/mountinfo', 'utf8'));
+}
+
+/**
+ * The directories of one cgroup (a path inside the hierarchy, e.g. /minipod/pod-X/web): one
+ * per v1 hierarchy minipod uses (co-mounted controllers share one), or the one v2 directory.
+ */
+export function cgroupDirs(layout: CgroupLayout, cgroup: string): { controller: string; dir: string }[] {
+  if (layout.version === 2) return [{ controller: 'unified', dir: path.join(layout.mount, cgroup) }];
+  const seen = new Map<string, string>();
+  for (const c of V1_CONTROLLERS) {
+    const m = layout.mounts[c];
+    if (m && !seen.has(m)) seen.set(m, c);
+  }
+  return [...seen].map(([mount, controller]) => ({ controller, dir: path.join(mount, cgroup) }));
+}
+
+/** The dir of a cgroup in the hierarchy that holds controller (v2: the one dir). */
+export function dirFor(layout: CgroupLayout, cgroup: string, controller: V1Controller): string | undefined {
+  if (layout.version === 2) return path.join(layout.mount, cgroup);
+  const m = layout.mounts[controller];
+  return m ? path.join(m, cgroup) : undefined;
+}
+
+/** The cgroup (path inside the hierarchy) of a process, from /proc/PID/cgroup text. */
+export function ownCgroup(procCgroup: string, layout: CgroupLayout): string {
+  for (const line of procCgroup.split('\n')) {
+    const [id, ctrls, p] = line.split(':', 3);
+    if (p === undefined) continue;
+    if (layout.version === 2 ? id === '0' && ctrls === '' : ctrls.split(',').includes('memory')) return p;
+  }
+  return '/';
+}
