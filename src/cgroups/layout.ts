@@ -10,12 +10,20 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
+import type { MountFlag, MountOp } from '../plan/types.ts';
+
 /** The controllers minipod uses. cpuacct gives CPU usage on v1 (`top`). */
 export const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids', 'devices', 'freezer'] as const;
 export type V1Controller = (typeof V1_CONTROLLERS)[number];
 
 export type CgroupLayout =
-  | { version: 1; /** controller -> mount point of its hierarchy */ mounts: Partial<Record<V1Controller, string>> }
+  | {
+      version: 1;
+      /** controller -> mount point of its hierarchy */
+      mounts: Partial<Record<V1Controller, string>>;
+      /** mount point -> every controller (and name=) of that hierarchy: what mounting it again takes */
+      options?: Record<string, string[]>;
+    }
   | { version: 2; mount: string };
 
 function unescape(s: string): string {
@@ -25,6 +33,7 @@ function unescape(s: string): string {
 /** The layout described by a mountinfo text; undefined when there is no cgroup filesystem. */
 export function parseLayout(mountinfo: string): CgroupLayout | undefined {
   const v1: Partial<Record<V1Controller, string>> = {};
+  const options: Record<string, string[]> = {};
   let v2: string | undefined;
   for (const line of mountinfo.split('\n')) {
     const sep = line.indexOf(' - ');
@@ -33,11 +42,12 @@ export function parseLayout(mountinfo: string): CgroupLayout | undefined {
     const [fstype, , superOpts = ''] = line.slice(sep + 3).split(' ');
     if (fstype === 'cgroup2' && !v2) v2 = mountPoint;
     if (fstype !== 'cgroup') continue;
+    options[mountPoint] = superOpts.split(',').filter((o) => o !== 'rw' && o !== 'ro');
     for (const opt of superOpts.split(',')) {
       if ((V1_CONTROLLERS as readonly string[]).includes(opt) && !v1[opt as V1Controller]) v1[opt as V1Controller] = mountPoint;
     }
   }
-  if (v1.memory || v1.cpu) return { version: 1, mounts: v1 };
+  if (v1.memory || v1.cpu) return { version: 1, mounts: v1, options };
   return v2 ? { version: 2, mount: v2 } : undefined;
 }
 
@@ -57,6 +67,31 @@ export function cgroupDirs(layout: CgroupLayout, cgroup: string): { controller: 
     if (m && !seen.has(m)) seen.set(m, c);
   }
   return [...seen].map(([mount, controller]) => ({ controller, dir: path.join(mount, cgroup) }));
+}
+
+/**
+ * How a container sees its cgroups: a read-only /sys/fs/cgroup in its own cgroup namespace,
+ * so the hierarchies show its own cgroup as their root (as Kubernetes does). v1: a tmpfs
+ * with each hierarchy minipod uses mounted again (with all of that hierarchy's options)
+ * and made read-only; v2: the one cgroup2 mount.
+ */
+export function containerCgroupMounts(layout: CgroupLayout, privileged: boolean): MountOp[] {
+  const flags: MountFlag[] = privileged ? ['nosuid', 'nodev', 'noexec'] : ['ro', 'nosuid', 'nodev', 'noexec'];
+  if (layout.version === 2) return [{ op: 'mount', fstype: 'cgroup2', source: 'cgroup2', dst: '/sys/fs/cgroup', flags }];
+  const ops: MountOp[] = [{ op: 'mount', fstype: 'tmpfs', source: 'cgroup', dst: '/sys/fs/cgroup', flags: ['nosuid', 'nodev', 'noexec'], options: { mode: '755', size: '64k' } }];
+  const seen = new Set<string>();
+  for (const c of V1_CONTROLLERS) {
+    const m = layout.mounts[c];
+    if (!m || seen.has(m)) continue;
+    seen.add(m);
+    const opts = layout.options?.[m] ?? [c];
+    ops.push({ op: 'mount', fstype: 'cgroup', source: 'cgroup', dst: path.join('/sys/fs/cgroup', path.basename(m)), flags, options: Object.fromEntries(opts.map((o) => (o.includes('=') ? o.split('=', 2) : [o, true]))) });
+    // cpu,cpuacct is also reachable as cpu and cpuacct, as on the host.
+    const base = path.basename(m);
+    if (base.includes(',')) for (const part of base.split(',')) ops.push({ op: 'symlink', target: base, dst: path.join('/sys/fs/cgroup', part) });
+  }
+  if (!privileged) ops.push({ op: 'readonly', dst: '/sys/fs/cgroup' });
+  return ops;
 }
 
 /** The dir of a cgroup in the hierarchy that holds controller (v2: the one dir). */

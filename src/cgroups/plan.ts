@@ -16,7 +16,8 @@ import path from 'node:path';
 import { FieldError, MinipodError } from '../errors.ts';
 import { parseQuantity } from '../spec/quantity.ts';
 import type { Container, Pod } from '../spec/types.ts';
-import { cgroupDirs, dirFor, type CgroupLayout } from './layout.ts';
+import type { MountOp } from '../plan/types.ts';
+import { cgroupDirs, containerCgroupMounts, dirFor, type CgroupLayout } from './layout.ts';
 import {
   CFS_PERIOD_US,
   containerResources,
@@ -70,7 +71,7 @@ export interface PodCgroups {
   path: string;
   ops: CgroupOp[];
   pause: { dirs: string[]; oomScoreAdj: number };
-  containers: Record<string, ContainerCgroup & { oomScoreAdj: number }>;
+  containers: Record<string, ContainerCgroup & { oomScoreAdj: number; mounts: MountOp[] }>;
   qosClass: QosClass;
 }
 
@@ -195,6 +196,7 @@ export function planCgroups(i: CgroupPlanInput): PodCgroups {
       memory: dirFor(layout, cg, 'memory'),
       ...(layout.version === 1 && dirFor(layout, cg, 'freezer') ? { freezer: dirFor(layout, cg, 'freezer') } : {}),
       oomScoreAdj: clampOom(oomScoreAdj(qos, r.memoryRequest, i.memoryCapacity)),
+      mounts: containerCgroupMounts(layout, c.securityContext?.privileged === true),
     };
   }
   return { version: layout.version, path: podPath, ops, pause: { dirs: pauseDirs.map((d) => d.dir), oomScoreAdj: clampOom(PAUSE_OOM_SCORE_ADJ) }, containers, qosClass: qos };

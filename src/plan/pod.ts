@@ -75,10 +75,19 @@ function applyCgroups(plan: PodPlan, cg: PodCgroups): PodPlan {
   for (const c of [...plan.initContainers, ...plan.containers]) {
     const mine = cg.containers[c.name];
     if (!mine) continue;
-    const { oomScoreAdj, ...cgroup } = mine;
+    const { oomScoreAdj, mounts, ...cgroup } = mine;
     c.cgroup = cgroup;
-    const join = (p: ProcessPlan) => Object.assign(p, { cgroups: cgroup.dirs, oomScoreAdj });
-    join(c.process);
+    const join = (p: ProcessPlan) => {
+      Object.assign(p, { cgroups: cgroup.dirs, oomScoreAdj });
+      // What enters the container enters its cgroup namespace too.
+      if (!p.namespaces.some((n) => n.type === 'cgroup')) p.namespaces.push({ type: 'cgroup', action: 'join', path: `@container:${c.name}/cgroup` });
+    };
+    // The container: a cgroup namespace of its own (made once it is in its cgroup, so that
+    // cgroup is its root) and /sys/fs/cgroup showing it, mounted right after /sys.
+    Object.assign(c.process, { cgroups: cgroup.dirs, oomScoreAdj });
+    c.process.namespaces.push({ type: 'cgroup', action: 'create' });
+    const sys = c.process.mounts.findIndex((m) => m.op === 'mount' && m.dst === '/sys');
+    if (sys >= 0) c.process.mounts.splice(sys + 1, 0, ...mounts);
     const walk = (v: unknown): void => {
       if (!v || typeof v !== 'object') return;
       const h = v as { kind?: string; process?: ProcessPlan };

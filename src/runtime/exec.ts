@@ -49,7 +49,7 @@ export function execPlan(info: PodInfo, c: ContainerPlan, status: ContainerStatu
     pod: info.name,
     container: c.name,
     // By reference: the supervisor resolves it to the pidfd it holds for the container.
-    namespaces: (['ipc', 'uts', 'net', 'pid', 'mnt'] as const).map((type) => ({ type, action: 'join' as const, path: `@container:${c.name}/${type}` })),
+    namespaces: (['ipc', 'uts', 'net', 'pid', 'mnt', ...(p.namespaces.some((n) => n.type === 'cgroup') ? (['cgroup'] as const) : [])] as const).map((type) => ({ type, action: 'join' as const, path: `@container:${c.name}/${type}` })),
     loopbackUp: false,
     mounts: [],
     user: p.user,

@@ -51,7 +51,7 @@ describe('cgroups', { skip: needsRoot }, () => {
     assert.equal((await h.cli(['image', 'import', 'busybox', busyboxRootfs()])).code, 0);
   });
   after(async () => {
-    await h.cli(['rm', '-f', 'limits', 'best', 'burst', 'guar', 'oom', 'mknod', 'left', 'busy']);
+    await h.cli(['rm', '-f', 'limits', 'best', 'burst', 'guar', 'oom', 'mknod', 'left', 'busy', 'ns']);
     const left = { mounts: h.mounts(), dirs: h.podDirs(), cgroups: h.podCgroups() };
     h.cleanup();
     assert.deepEqual(left, { mounts: [], dirs: [], cgroups: [] });
@@ -91,6 +91,23 @@ describe('cgroups', { skip: needsRoot }, () => {
     assert.equal(cgroupDir(pause, 'memory'), path.join(path.dirname(mem), 'pause'));
     assert.equal((await h.cli(['rm', 'limits'])).code, 0);
     assert.equal(existsSync(path.dirname(mem)), false, 'the pod\'s cgroup went with it');
+  });
+
+  test('a root container sees its own cgroup as the root, read-only: it cannot raise its limit, leave its cgroup or make one', async () => {
+    await run('ns', { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '1000'], resources: { limits: { memory: '32Mi' } } }] });
+    const own = await h.cli(['exec', 'ns', '--', 'cat', '/proc/self/cgroup']);
+    assert.match(own.stdout, /:memory:\/\n/, `its cgroup namespace's root is its cgroup: ${own.stdout}`);
+    const dir = v1 ? '/sys/fs/cgroup/memory' : '/sys/fs/cgroup';
+    const seen = await h.cli(['exec', 'ns', '--', 'cat', `${dir}/${v1 ? 'memory.limit_in_bytes' : 'memory.max'}`]);
+    assert.equal(seen.stdout.trim(), String(32 * 2 ** 20), 'it reads its own limit');
+    for (const attack of [`echo 1073741824 > ${dir}/${v1 ? 'memory.limit_in_bytes' : 'memory.max'}`, `echo 0 > ${dir}/cgroup.procs`, `mkdir ${dir}/escape`, 'mkdir -p /tmp/m && mount -t cgroup -o memory cgroup /tmp/m']) {
+      const r = await h.cli(['exec', 'ns', '--', 'sh', '-c', attack]);
+      assert.notEqual(r.code, 0, `${attack}: ${r.stdout}`);
+      assert.match(r.stderr, /Read-only file system|Permission denied|permission denied|Operation not permitted/, attack);
+    }
+    const pid = await pidOf('ns');
+    assert.equal(read(cgroupDir(pid, 'memory'), v1 ? 'memory.limit_in_bytes' : 'memory.max'), String(32 * 2 ** 20), 'the limit is unchanged');
+    await h.cli(['rm', '-f', 'ns']);
   });
 
   test('QoS: BestEffort, Burstable and Guaranteed pods get their class and the kubelet\'s oom_score_adj', async () => {

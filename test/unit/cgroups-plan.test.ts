@@ -100,6 +100,21 @@ test('v1 plan: parents made when missing, the pod\'s dirs fresh with the pod-lev
   assert.equal(cg.pause.oomScoreAdj, -998);
 });
 
+test('v1: the container mounts each hierarchy again, with all of its options, on a tmpfs made read-only', () => {
+  const m = plan(pod([c('web')])).containers.web.mounts;
+  assert.deepEqual(m.map((x) => (x.op === 'mount' ? `${x.fstype} ${x.dst} ${Object.keys(x.options ?? {}).join(',')} ${x.flags.join(',')}` : `${x.op} ${'dst' in x ? x.dst : ''}`)), [
+    'tmpfs /sys/fs/cgroup mode,size nosuid,nodev,noexec',
+    'cgroup /sys/fs/cgroup/cpu,cpuacct cpu,cpuacct ro,nosuid,nodev,noexec',
+    'symlink /sys/fs/cgroup/cpu',
+    'symlink /sys/fs/cgroup/cpuacct',
+    'cgroup /sys/fs/cgroup/memory memory ro,nosuid,nodev,noexec',
+    'cgroup /sys/fs/cgroup/pids pids ro,nosuid,nodev,noexec',
+    'cgroup /sys/fs/cgroup/devices devices ro,nosuid,nodev,noexec',
+    'cgroup /sys/fs/cgroup/freezer freezer ro,nosuid,nodev,noexec',
+    'readonly /sys/fs/cgroup',
+  ]);
+});
+
 test('a privileged container gets no device restriction', () => {
   const cg = plan(pod([{ ...c('p'), securityContext: { privileged: true } }]));
   assert.deepEqual(cg.ops.find((o) => o.path.endsWith('/devices/minipod/pod-u1/container-p'))!.set, []);
@@ -131,7 +146,14 @@ test('v2 plan (a pure cgroup2 host, planned here against its mountinfo): one dir
     { file: 'memory.max', value: String(64 * 2 ** 20) },
     { file: 'memory.swap.max', value: '0', optional: true },
   ]);
-  assert.deepEqual(cg.containers.web, { version: 2, dirs: ['/sys/fs/cgroup/minipod/pod-u1/container-web'], memory: '/sys/fs/cgroup/minipod/pod-u1/container-web', oomScoreAdj: -997 });
+  assert.deepEqual(cg.containers.web, {
+    version: 2,
+    dirs: ['/sys/fs/cgroup/minipod/pod-u1/container-web'],
+    memory: '/sys/fs/cgroup/minipod/pod-u1/container-web',
+    oomScoreAdj: -997,
+    // Its own read-only view, in its own cgroup namespace.
+    mounts: [{ op: 'mount', fstype: 'cgroup2', source: 'cgroup2', dst: '/sys/fs/cgroup', flags: ['ro', 'nosuid', 'nodev', 'noexec'] }],
+  });
 });
 
 test('without CAP_SYS_RESOURCE, negative oom_score_adj values become 0 (the kernel refuses them)', () => {

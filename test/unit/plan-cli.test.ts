@@ -42,7 +42,7 @@ test('plan -o json: pause creates the namespaces, the container joins them and p
   assert.deepEqual(p.pause.namespaces.map((n) => `${n.action} ${n.type}`), ['create net', 'create uts', 'create ipc', 'create pid', 'create mnt']);
   assert.equal(p.pause.hostname, 'box');
   const c = p.containers[0].process;
-  assert.deepEqual(c.namespaces.map((n) => `${n.action} ${n.type}`), ['join ipc', 'join uts', 'join net', 'create pid', 'create mnt']);
+  assert.deepEqual(c.namespaces.map((n) => `${n.action} ${n.type}`), ['join ipc', 'join uts', 'join net', 'create pid', 'create mnt', 'create cgroup']);
   assert.equal(c.mounts[0].op, 'propagation');
   assert.equal(c.mounts[1].op, 'rootfs');
   assert.equal(c.mounts.at(-1)?.op, 'pivot');
