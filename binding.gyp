@@ -53,6 +53,7 @@
         "native/shim/unwind.c",
         "native/shim/control.c",
         "native/shim/cgroups.c",
+        "native/shim/devices.c",
         "native/net/nl.c",
         "native/net/hostops.c",
         "native/exec/json.c",

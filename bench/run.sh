@@ -23,6 +23,8 @@ REPO=$(dirname "$HERE")
 command -v node >/dev/null || { echo "bench/run.sh: node (>= 20) is not installed" >&2; exit 1; }
 
 WORK=$(mktemp -d /var/tmp/minipod-bench.XXXXXX)
+# The bench's pods make their cgroups under a parent of its own, removed at the end.
+export MINIPOD_CGROUP_PARENT=/minipod-bench-$$
 
 cleanup() {
   local rc=$? pods
@@ -34,6 +36,10 @@ cleanup() {
   # the bench's bridge and firewall table (its state root owns them; no pod uses them now)
   [[ -d $WORK/minipod-root ]] && MINIPOD_ROOT=$WORK/minipod-root "$REPO/bin/minipod" network rm >/dev/null 2>&1
   "$HERE/peers.sh" cleanup "$WORK"
+  # its cgroup parent, in every hierarchy (empty by now: each pod removed its own)
+  for d in /sys/fs/cgroup/*"$MINIPOD_CGROUP_PARENT" /sys/fs/cgroup"$MINIPOD_CGROUP_PARENT"; do
+    [[ -d $d && ! -L ${d%"$MINIPOD_CGROUP_PARENT"} ]] && rmdir "$d" 2>/dev/null
+  done
   if findmnt -rn -o TARGET | grep -q "^$WORK/"; then
     echo "bench/run.sh: mounts left under $WORK; not deleting it" >&2
   else

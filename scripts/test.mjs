@@ -11,9 +11,11 @@
 //   npm test -- test/unit/*.test.ts   some files
 //   MINIPOD_TEST_NO_SANDBOX=1 npm test   run in the host's namespaces (debugging)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { sandboxMounts } from './sandbox.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -32,33 +34,7 @@ if (isRoot && !process.env.MINIPOD_TEST_SANDBOX && !process.env.MINIPOD_TEST_NO_
   process.exit(r.status ?? 1);
 }
 
-if (process.env.MINIPOD_TEST_SANDBOX) {
-  // A sysfs of this network namespace, and its loopback up. The new sysfs hides the host's
-  // cgroup mounts under /sys/fs/cgroup: mount the same hierarchies again on a tmpfs there
-  // (a v1 hierarchy mounted again with its controllers is that same hierarchy), with the
-  // same symlinks (cpu -> cpu,cpuacct). Pods then get real cgroups; the tests make theirs
-  // under this process's own cgroup.
-  const cg = [];
-  const links = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const mp = line.slice(0, sep).split(' ')[4];
-    const [fstype, , opts = ''] = line.slice(sep + 3).split(' ');
-    if ((fstype === 'cgroup' || fstype === 'cgroup2') && mp.startsWith('/sys/fs/cgroup')) cg.push({ mp, fstype, opts: opts.split(',').filter((o) => o !== 'rw' && o !== 'ro').join(',') });
-  }
-  for (const e of existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup', { withFileTypes: true }) : []) {
-    if (e.isSymbolicLink()) links.push([e.name, readlinkSync(`/sys/fs/cgroup/${e.name}`)]);
-  }
-  run('mount', ['-t', 'sysfs', 'sysfs', '/sys']);
-  run('ip', ['link', 'set', 'lo', 'up']);
-  if (cg.length && !cg.some((c) => c.mp === '/sys/fs/cgroup')) run('mount', ['-t', 'tmpfs', '-o', 'mode=755,size=64k', 'cgroup-root', '/sys/fs/cgroup']);
-  for (const c of cg) {
-    mkdirSync(c.mp, { recursive: true });
-    run('mount', ['-t', c.fstype, '-o', c.opts || 'defaults', c.fstype === 'cgroup2' ? 'cgroup2' : 'cgroup', c.mp]);
-  }
-  for (const [name, target] of links) if (!existsSync(`/sys/fs/cgroup/${name}`)) symlinkSync(target, `/sys/fs/cgroup/${name}`);
-}
+if (process.env.MINIPOD_TEST_SANDBOX) sandboxMounts(); // this netns's sysfs, lo up, the cgroup hierarchies again
 
 const files = args.length
   ? args

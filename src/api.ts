@@ -16,7 +16,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { podUsage, rate } from './cgroups/stats.ts';
+import { cgroupRefOf, podUsage, rate } from './cgroups/stats.ts';
 
 import { MinipodError } from './errors.ts';
 import type { NativeBinding } from './native/binding.ts';
@@ -63,6 +63,8 @@ export interface RunPodOptions {
   masquerade?: boolean;
   /** The cgroup the pod's cgroup goes under (default /minipod, or MINIPOD_CGROUP_PARENT). */
   cgroupParent?: string;
+  /** false: no cgroups (podman's --cgroups=disabled); refused for a pod with cpu or memory resources. */
+  cgroups?: boolean;
 }
 
 /** Pulls an image from its registry into the store (as `minipod image pull`). */
@@ -172,11 +174,12 @@ class Handle implements PodHandle {
 
   async stats(opts: { windowMs?: number } = {}): Promise<PodStats> {
     const plan = readPlan(this.info().dirs);
-    const a = plan && podUsage(plan);
+    const ref = plan && cgroupRefOf(plan);
+    const a = podUsage(ref);
     if (!plan || !a) throw new MinipodError(`pod "${this.name}" has no cgroups to read (it is not running)`, { code: 'ESRCH' });
     const t0 = performance.now();
     await sleep(opts.windowMs ?? 100);
-    const b = podUsage(plan);
+    const b = podUsage(ref);
     const ms = performance.now() - t0;
     if (!b) throw new MinipodError(`pod "${this.name}" ended while it was measured`, { code: 'ESRCH' });
     return {
@@ -279,6 +282,7 @@ export async function runPod(manifest: Pod | string, o: RunPodOptions = {}): Pro
     registries: o.registries,
     network: { bridge: o.bridge, subnet: o.subnet, masquerade: o.masquerade },
     cgroupParent: o.cgroupParent,
+    cgroups: o.cgroups,
   });
   if (o.outlive) await started.link.detach();
   else started.link.keepUnref();

@@ -5,7 +5,8 @@
  *   {"op": "cgroup", "path": DIR, "create": "parent"|"pod", "set": [{file, value, optional}]}
  *
  * "parent": made when missing, shared, never removed. "pod": made fresh (one that exists is
- * refused: it would hold something else), removed when the pod is undone. Settings are
+ * refused: it would hold something else), removed when the pod is undone. v2 ops may carry
+ * "devices": the allow list, attached as a BPF_CGROUP_DEVICE program (devices.c). Settings are
  * written in order (v1 memsw after the memory limit; devices.deny "a" before the allow list).
  * Killing through a cgroup: v2 writes cgroup.kill; v1 freezes it (freezer.state) so nothing
  * in it can fork meanwhile, SIGKILLs every pid of cgroup.procs through a pidfd (a pid still
@@ -48,6 +49,8 @@ int cgroups_decode(struct mp_arena *a, const struct mp_json *cg, struct cg_ops *
     const char *create = mp_json_str(o, "create", "");
     c->path = mp_json_str(o, "path", NULL);
     c->set = mp_json_get(o, "set");
+    c->devices = mp_json_get(o, "devices");
+    if (c->devices && c->devices->type != MP_JARR) { snprintf(err, n, "plan: cgroups.ops[%d]: devices must be a list", i); return -1; }
     if (strcmp(mp_json_str(o, "op", ""), "cgroup")) { snprintf(err, n, "plan: cgroups.ops[%d]: unknown op", i); return -1; }
     if (!sane_dir(c->path)) { snprintf(err, n, "plan: cgroups.ops[%d]: path must be an absolute directory", i); return -1; }
     if (strcmp(create, "parent") && strcmp(create, "pod")) { snprintf(err, n, "plan: cgroups.ops[%d]: create must be \"parent\" or \"pod\"", i); return -1; }
@@ -77,12 +80,26 @@ static int write_file(const char *dir, const char *file, const char *value) {
 }
 
 int cgroups_setup(struct pod *p, struct mp_error *e) {
+  /* Every directory of the pod journaled at once, in order, before any is made: one state
+   * write instead of one per directory (the unwind tolerates those never made). */
+  memset(e, 0, sizeof *e);
+  int first = -1;
+  for (int i = 0; i < p->cg.n; i++) {
+    if (!p->cg.v[i].own) continue;
+    if (first < 0) first = i;
+    if (journal_add(&p->journal, J_CGROUP, p->cg.v[i].path, NULL) < 0) {
+      snprintf(e->step, sizeof e->step, "cgroups[%d]", i);
+      snprintf(e->syscall, sizeof e->syscall, "journal");
+      e->err = ENOMEM;
+      return -1;
+    }
+  }
+  if (first >= 0) state_write(p);
   for (int i = 0; i < p->cg.n; i++) {
     const struct cg_op *o = &p->cg.v[i];
     memset(e, 0, sizeof *e);
     snprintf(e->step, sizeof e->step, "cgroups[%d]", i);
     snprintf(e->path, sizeof e->path, "%s", o->path);
-    if (o->own && journal_record(p, J_CGROUP, o->path, NULL) < 0) { snprintf(e->syscall, sizeof e->syscall, "journal"); e->err = ENOMEM; return -1; }
     if (mkdir(o->path, 0755) < 0 && (o->own || errno != EEXIST)) {
       snprintf(e->syscall, sizeof e->syscall, "mkdir");
       e->err = errno;
@@ -98,6 +115,15 @@ int cgroups_setup(struct pod *p, struct mp_error *e) {
       snprintf(e->detail, sizeof e->detail, "\"%s\"", value);
       e->err = errno;
       return -1;
+    }
+    if (o->devices) {
+      char derr[sizeof e->detail];
+      if (cgroup_devices_attach(o->path, o->devices, derr, sizeof derr) < 0) {
+        snprintf(e->syscall, sizeof e->syscall, "bpf");
+        snprintf(e->detail, sizeof e->detail, "%s", derr);
+        e->err = EPERM;
+        return -1;
+      }
     }
   }
   return 0;

@@ -179,6 +179,7 @@ struct cg_op {
   const char *path;
   int own;                /* "pod": made fresh and journaled; else a shared parent */
   const struct mp_json *set;
+  const struct mp_json *devices; /* v2: the device allow list, as a BPF program (devices.c); NULL: none */
 };
 struct cg_ops {
   struct cg_op *v;
@@ -331,6 +332,9 @@ long cgroup_oom_kills(int version, const char *memdir);
 void ctr_cgroup_mark(struct ctr *c);                 /* before a start: the OOM kill count */
 int ctr_oom_killed(struct pod *p, struct ctr *c);    /* after its end: did the OOM killer end it */
 void ctr_cgroup_kill(struct pod *p, struct ctr *c);  /* what a run left in its cgroup */
+
+/* devices.c: v2 device control */
+int cgroup_devices_attach(const char *dir, const struct mp_json *rules, char *err, size_t n);
 
 /* control.c: RUN_DIR/control.sock, exec requests */
 int control_listen(struct pod *p);

@@ -52,6 +52,8 @@ export interface CgroupOp {
   path: string;
   create: 'parent' | 'pod';
   set: CgroupSetting[];
+  /** v2: the devices its processes may open and make, as a BPF_CGROUP_DEVICE program (v1 uses devices.allow). */
+  devices?: string[];
 }
 
 /** The cgroup of one container, as the supervisor uses it. */
@@ -178,7 +180,8 @@ export function planCgroups(i: CgroupPlanInput): PodCgroups {
     ops.push({ op: 'cgroup', path: d.dir, create: 'pod', set: [...limitSettings(layout, podRes, d.controller, POD_PIDS_LIMIT), ...(layout.version === 2 ? [enable] : [])] });
   }
   const pauseDirs = cgroupDirs(layout, path.posix.join(podPath, 'pause'));
-  for (const d of pauseDirs) ops.push({ op: 'cgroup', path: d.dir, create: 'pod', set: deviceSettings(layout, d.controller, false) });
+  const v2Devices = (privileged: boolean) => (layout.version === 2 && !privileged ? { devices: DEFAULT_DEVICES } : {});
+  for (const d of pauseDirs) ops.push({ op: 'cgroup', path: d.dir, create: 'pod', set: deviceSettings(layout, d.controller, false), ...v2Devices(false) });
   const containers: PodCgroups['containers'] = {};
   const all: Container[] = [...(i.pod.spec.initContainers ?? []), ...i.pod.spec.containers];
   for (const [idx, c] of all.entries()) {
@@ -188,7 +191,8 @@ export function planCgroups(i: CgroupPlanInput): PodCgroups {
     const dirs = cgroupDirs(layout, cg);
     const r = containerResources(c);
     for (const d of dirs) {
-      ops.push({ op: 'cgroup', path: d.dir, create: 'pod', set: [...limitSettings(layout, r, d.controller), ...deviceSettings(layout, d.controller, c.securityContext?.privileged === true)] });
+      const privileged = c.securityContext?.privileged === true;
+      ops.push({ op: 'cgroup', path: d.dir, create: 'pod', set: [...limitSettings(layout, r, d.controller), ...deviceSettings(layout, d.controller, privileged)], ...v2Devices(privileged) });
     }
     containers[c.name] = {
       version: layout.version,

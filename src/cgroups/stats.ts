@@ -57,14 +57,25 @@ export interface PodUsage extends Usage {
   containers: ({ name: string } & Usage)[];
 }
 
+/** Where a pod's cgroups are: its host record says (src/state/host.ts), or its plan. */
+export interface PodCgroupRef {
+  version: 1 | 2;
+  path: string;
+  containers: string[];
+}
+
+export function cgroupRefOf(plan: PodPlan): PodCgroupRef | undefined {
+  return plan.cgroups && { version: plan.cgroups.version, path: plan.cgroups.path, containers: [...plan.initContainers, ...plan.containers].map((c) => c.name) };
+}
+
 /** The pod's and each container's usage now; undefined for a pod without cgroups. */
-export function podUsage(plan: PodPlan, layout = hostLayout()): PodUsage | undefined {
-  if (!plan.cgroups || !layout || layout.version !== plan.cgroups.version) return undefined;
-  const pod = cgroupUsage(layout, plan.cgroups.path);
+export function podUsage(ref: PodCgroupRef | undefined, layout = hostLayout()): PodUsage | undefined {
+  if (!ref || !layout || layout.version !== ref.version) return undefined;
+  const pod = cgroupUsage(layout, ref.path);
   if (!pod) return undefined;
-  const containers = [...plan.initContainers, ...plan.containers].flatMap((c) => {
-    const u = cgroupUsage(layout, path.posix.join(plan.cgroups!.path, `container-${c.name}`));
-    return u ? [{ name: c.name, ...u }] : [];
+  const containers = ref.containers.flatMap((name) => {
+    const u = cgroupUsage(layout, path.posix.join(ref.path, `container-${name}`));
+    return u ? [{ name, ...u }] : [];
   });
   return { ...pod, containers };
 }

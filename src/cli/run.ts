@@ -35,6 +35,8 @@ Options:
       --no-masquerade   do not masquerade the pod's traffic leaving the subnet
       --cgroup-parent PATH  the cgroup the pod's cgroup is made under (default /minipod;
                         env MINIPOD_CGROUP_PARENT)
+      --cgroups enabled|disabled  disabled: no cgroups, as podman's --cgroups=disabled
+                        (refused for a pod with cpu or memory resources; env MINIPOD_CGROUPS)
       --pull POLICY     images whose container sets no imagePullPolicy: missing (pull when
                         not present; default), always, or never
       --registries-conf FILE  mirrors and plain-HTTP registries for those pulls
@@ -57,6 +59,12 @@ function startFailures(dirs: PodDirs): { name: string; message: string; error: S
   return out;
 }
 
+function cgroupsOption(v: string | undefined): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'enabled' || v === 'disabled') return v === 'enabled';
+  throw new UsageError(`--cgroups: enabled or disabled, not "${v}"`);
+}
+
 export const run: Verb = {
   name: 'run',
   summary: 'run a pod from a manifest',
@@ -76,6 +84,7 @@ export const run: Verb = {
       subnet: { type: 'string' },
       'no-masquerade': { type: 'boolean' },
       'cgroup-parent': { type: 'string' },
+      cgroups: { type: 'string' },
     });
     if (values.help) return help(this);
     if (positionals.length !== 1) throw new UsageError('run needs exactly one manifest file (see minipod run --help)');
@@ -115,6 +124,7 @@ export const run: Verb = {
       registries: values['registries-conf'],
       network: { bridge: values.bridge, subnet: values.subnet, ...(values['no-masquerade'] && { masquerade: false }) },
       cgroupParent: values['cgroup-parent'],
+      cgroups: cgroupsOption(values.cgroups),
     };
     try {
       if (!values.detach) return await runForeground(pod.value, opts, (l) => process.stderr.write(`${l}\n`));

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { hostLayout } from '../cgroups/layout.ts';
-import { podUsage, rate, type PodUsage } from '../cgroups/stats.ts';
+import { cgroupRefOf, podUsage, rate, type PodUsage } from '../cgroups/stats.ts';
 import { lazyNative } from '../native/load.ts';
 import { findPod, listPods, readPlan, type PodInfo } from '../runtime/pods.ts';
 import { help, parse, rootsFrom, table, UsageError, type Verb } from './common.ts';
@@ -20,6 +20,11 @@ Options:
       --root DIR        state root
   -h, --help            this help
 `;
+
+function cgroupRefOfPlan(p: PodInfo) {
+  const plan = readPlan(p.dirs);
+  return plan && cgroupRefOf(plan);
+}
 
 function mem(bytes: number): string {
   return `${Math.round(bytes / 2 ** 20)}Mi`;
@@ -39,8 +44,9 @@ export const top: Verb = {
     const pods: PodInfo[] = positionals.length ? await Promise.all(positionals.map((n) => findPod(native, roots, n))) : await listPods(native, roots);
     const running = pods.filter((p) => p.liveness === 'running');
     const layout = hostLayout();
-    const plans = running.map((p) => ({ info: p, plan: readPlan(p.dirs) }));
-    const sample = () => plans.map(({ plan }) => (plan ? podUsage(plan, layout) : undefined));
+    // The host record names the cgroups; the plan (larger) only for a pod that predates it.
+    const plans = running.map((p) => ({ info: p, ref: p.host?.cgroups ?? cgroupRefOfPlan(p) }));
+    const sample = () => plans.map(({ ref }) => podUsage(ref, layout));
     const t0 = performance.now();
     const first = sample();
     await sleep(window);

@@ -31,6 +31,8 @@ export interface HookContext {
   network?: NetOptions;
   /** The cgroup the pod's cgroup goes under (else MINIPOD_CGROUP_PARENT, else /minipod). */
   cgroupParent?: string;
+  /** false: no cgroups (podman's --cgroups=disabled; else MINIPOD_CGROUPS=disabled). */
+  cgroups?: boolean;
   /** Facts learnt while starting (prepareNetwork's NetworkFacts); empty while planning. */
   facts: NetworkFacts;
 }

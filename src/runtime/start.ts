@@ -19,7 +19,7 @@ import path from 'node:path';
 
 import { hostLayout } from '../cgroups/layout.ts';
 import { DEFAULT_CGROUP_PARENT, planCgroups, type PodCgroups } from '../cgroups/plan.ts';
-import { MinipodError } from '../errors.ts';
+import { FieldError, MinipodError } from '../errors.ts';
 import type { NativeBinding } from '../native/binding.ts';
 import { helperBinary } from '../native/load.ts';
 import { layerDir, logDir, shmDir } from '../plan/container.ts';
@@ -72,6 +72,8 @@ export interface StartOptions {
   network?: NetOptions;
   /** The cgroup the pod's cgroup goes under (else MINIPOD_CGROUP_PARENT, else /minipod). */
   cgroupParent?: string;
+  /** false: no cgroups at all (refused for a pod with cpu or memory resources). */
+  cgroups?: boolean;
 }
 
 export interface StartedPod {
@@ -93,7 +95,15 @@ function canLowerOomScore(): boolean {
 }
 
 /** The pod's cgroups on this host's hierarchy; refused when there is none (limits could not be kept). */
-function podCgroups(pod: Pod, ctx: PlanContext): PodCgroups {
+function podCgroups(pod: Pod, ctx: PlanContext): PodCgroups | undefined {
+  if (ctx.cgroups === false || (ctx.cgroups === undefined && process.env.MINIPOD_CGROUPS === 'disabled')) {
+    // As podman's --cgroups=disabled: for measuring, or a host without cgroups. Limits
+    // would silently not be kept, so a pod that sets any is refused.
+    const all = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
+    const i = all.findIndex((c) => Object.keys({ ...c.resources?.limits, ...c.resources?.requests }).some((k) => k === 'cpu' || k === 'memory'));
+    if (i >= 0) throw new FieldError(`spec.${i < (pod.spec.initContainers ?? []).length ? 'initContainers' : 'containers'}[${i < (pod.spec.initContainers ?? []).length ? i : i - (pod.spec.initContainers ?? []).length}].resources`, 'cpu and memory need cgroups, which are disabled (--cgroups disabled, MINIPOD_CGROUPS)');
+    return undefined;
+  }
   const layout = hostLayout();
   if (!layout) throw new MinipodError('no cgroup filesystem is mounted (/proc/self/mountinfo lists none): minipod puts every pod in a cgroup', { code: 'ERR_MINIPOD_CGROUP' });
   return planCgroups({
@@ -149,6 +159,7 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     secrets: o.secrets ?? [],
     network: o.network,
     cgroupParent: o.cgroupParent,
+    cgroups: o.cgroups,
     facts: {},
   };
   const shimBinary = helperBinary('minipod-shim');
@@ -174,6 +185,10 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     prepareVolumes(ctx, host);
     if (ctx.facts.podIP) recordHost(host, (r) => (r.podIP = ctx.facts.podIP));
     plan = planPod(pod, ctx);
+    if (plan.cgroups) {
+      const names = [...plan.initContainers, ...plan.containers].map((c) => c.name);
+      recordHost(host, (r) => (r.cgroups = { version: plan.cgroups!.version, path: plan.cgroups!.path, containers: names }));
+    }
 
     for (const c of [...plan.initContainers, ...plan.containers]) {
       // upper-N and work-N are made by the supervisor, fresh for every start.

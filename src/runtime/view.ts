@@ -3,7 +3,7 @@
 
 import os from 'node:os';
 
-import { podUsage } from '../cgroups/stats.ts';
+import { cgroupRefOf, podUsage } from '../cgroups/stats.ts';
 
 import type { ContainerStatus, Termination } from '../state/status.ts';
 import { podPhase, readManifest, readPlan, type PodInfo } from './pods.ts';
@@ -131,8 +131,8 @@ export function podObject(info: PodInfo): Record<string, unknown> {
 /** What a running pod has used so far, from its cgroups: CPU seconds and the memory working set. */
 function usageOf(info: PodInfo): { usage?: object } {
   if (info.liveness !== 'running') return {};
-  const plan = readPlan(info.dirs);
-  const u = plan && podUsage(plan);
+  const plan = info.host?.cgroups ? undefined : readPlan(info.dirs);
+  const u = podUsage(info.host?.cgroups ?? (plan && cgroupRefOf(plan)));
   if (!u) return {};
   const view = (x: { cpuNs: number; memoryWorkingSetBytes: number }) => ({ cpuSeconds: Math.round(x.cpuNs / 1e6) / 1000, memoryWorkingSetBytes: x.memoryWorkingSetBytes });
   return { usage: { ...view(u), containers: Object.fromEntries(u.containers.map((c) => [c.name, view(c)])) } };

@@ -55,6 +55,8 @@ export interface HostRecord {
    * it to find the pod's processes even after pause died.
    */
   pause?: ProcRef & { ipcNs?: number; ipcPin?: string };
+  /** Where the pod's cgroups are (`top` and `inspect` read them without the plan). */
+  cgroups?: { version: 1 | 2; path: string; containers: string[] };
   /** The pod's address (the host's with hostNetwork), once allocated. */
   podIP?: string;
   /** The inverse of every host change made so far, in order. */

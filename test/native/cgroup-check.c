@@ -26,12 +26,19 @@ int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 void logmsg(struct pod *p, const char *fmt, ...) { (void)p; (void)fmt; }
+/* The journal as the supervisor keeps it: what was recorded, and whether it was written
+ * (state_write) before the directory it names was made. */
 static char journaled[8][4200];
-static int njournaled;
-int journal_record(struct pod *p, enum jop_kind kind, const char *a, const char *b) {
-  (void)p; (void)b;
+static int njournaled, written_before_mkdir;
+int journal_add(struct journal *j, enum jop_kind kind, const char *a, const char *b) {
+  (void)j; (void)b;
   if (kind == J_CGROUP && njournaled < 8) snprintf(journaled[njournaled++], sizeof journaled[0], "%s", a);
   return 0;
+}
+void state_write(struct pod *p) {
+  (void)p;
+  struct stat st;
+  written_before_mkdir = njournaled > 0 && stat(journaled[0], &st) < 0;
 }
 
 static int failures;
@@ -98,7 +105,8 @@ static void v2_setup_writes_in_order_and_refuses_an_existing_pod_dir(void) {
   snprintf(dir, sizeof dir, "%s/minipod/pod-u", root);
   struct stat st;
   CHECK(stat(dir, &st) == 0 && S_ISDIR(st.st_mode), "the pod dir is made");
-  CHECK(njournaled == 1 && !strcmp(journaled[0], dir), "only the pod dir is journaled, before it is made: %d", njournaled);
+  CHECK(njournaled == 1 && !strcmp(journaled[0], dir), "only the pod dir is journaled: %d", njournaled);
+  CHECK(written_before_mkdir, "the journal was written before the pod dir was made");
   /* Again: the pod dir exists now, and is refused. */
   CHECK(cgroups_setup(&p, &e) < 0 && e.err == EEXIST && !strcmp(e.syscall, "mkdir"), "an existing pod dir is refused: %s %d", e.syscall, e.err);
   puts("ok v2: settings written in order, the pod dir journaled and made fresh, an existing one refused");

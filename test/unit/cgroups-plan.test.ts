@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { cgroupDirs, ownCgroup, parseLayout } from '../../src/cgroups/layout.ts';
-import { checkCgroupParent, planCgroups } from '../../src/cgroups/plan.ts';
+import { checkCgroupParent, DEFAULT_DEVICES, planCgroups } from '../../src/cgroups/plan.ts';
 import { milliToQuota, milliToShares, oomScoreAdj, podResources, qosClass, sharesToWeight } from '../../src/cgroups/resources.ts';
 import type { Pod } from '../../src/spec/types.ts';
 
@@ -140,6 +140,9 @@ test('v2 plan (a pure cgroup2 host, planned here against its mountinfo): one dir
     { file: 'pids.max', value: '4096' },
     enable,
   ]);
+  assert.deepEqual(cg.ops[3].devices, DEFAULT_DEVICES, 'pause: the default devices, as a BPF program');
+  assert.deepEqual(cg.ops[4].devices, DEFAULT_DEVICES);
+  assert.equal(plan(pod([{ ...c('p'), securityContext: { privileged: true } }]), V2).ops[4].devices, undefined, 'privileged: no device program');
   assert.deepEqual(cg.ops[4].set, [
     { file: 'cpu.weight', value: String(sharesToWeight(512)) },
     { file: 'cpu.max', value: '50000 100000' },
