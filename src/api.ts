@@ -65,6 +65,8 @@ export interface RunPodOptions {
   cgroupParent?: string;
   /** false: no cgroups (podman's --cgroups=disabled); refused for a pod with cpu or memory resources. */
   cgroups?: boolean;
+  /** Namespaced sysctls outside Kubernetes' safe set the pod may set: names or "prefix.*". */
+  allowUnsafeSysctls?: string[];
 }
 
 /** Pulls an image from its registry into the store (as `minipod image pull`). */
@@ -283,6 +285,7 @@ export async function runPod(manifest: Pod | string, o: RunPodOptions = {}): Pro
     network: { bridge: o.bridge, subnet: o.subnet, masquerade: o.masquerade },
     cgroupParent: o.cgroupParent,
     cgroups: o.cgroups,
+    allowUnsafeSysctls: o.allowUnsafeSysctls,
   });
   if (o.outlive) await started.link.detach();
   else started.link.keepUnref();

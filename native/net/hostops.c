@@ -85,6 +85,20 @@ int mp_hostops_decode(struct mp_arena *a, const struct mp_json *arr, struct mp_h
         if (!p || p->type != MP_JNUM || p->num != (double)(int)p->num || p->num < 0 || p->num > 32) return fail(err, errlen, i, "addr: \"prefix\" must be an integer 0..32", NULL);
         h->prefix = (int)p->num;
       }
+    } else if (!strcmp(op, "sysctl")) {
+      static const char *const keys[] = {"op", "ns", "key", "value", NULL};
+      if ((bad = unknown_key(o, keys))) return fail(err, errlen, i, "sysctl: unknown field", bad);
+      h->kind = MP_H_SYSCTL;
+      const char *sns = mp_json_str(o, "ns", "");
+      if (strcmp(sns, "net") && strcmp(sns, "ipc")) return fail(err, errlen, i, "sysctl: ns must be \"net\" or \"ipc\"", NULL);
+      h->ipc = !strcmp(sns, "ipc");
+      h->name = mp_json_str(o, "key", NULL);
+      h->value = mp_json_str(o, "value", NULL);
+      /* Only the namespaced trees, and a plain path in them. */
+      int ok = h->name && h->value && !strchr(h->value, '\n') && !strstr(h->name, "..") && strlen(h->name) < 200 &&
+               (!strncmp(h->name, h->ipc ? "kernel/" : "net/", h->ipc ? 7 : 4) || (h->ipc && !strncmp(h->name, "fs/mqueue/", 10)));
+      for (const char *c = h->name; ok && *c; c++) ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '/' || *c == '-' || *c == '.';
+      if (!ok) return fail(err, errlen, i, "sysctl: needs a key in net/ (ns net) or kernel/ or fs/mqueue/ (ns ipc), and a one-line value", NULL);
     } else if (!strcmp(op, "nft")) {
       static const char *const keys[] = {"op", "what", "script", "undo", NULL};
       if ((bad = unknown_key(o, keys))) return fail(err, errlen, i, "nft: unknown field", bad);
@@ -104,7 +118,7 @@ int mp_hostops_decode(struct mp_arena *a, const struct mp_json *arr, struct mp_h
 }
 
 static const char *kind_name(enum mp_hostop_kind k) {
-  return k == MP_H_VETH ? "veth" : k == MP_H_LINK ? "link" : k == MP_H_ADDR ? "addr" : k == MP_H_NFT ? "nft" : "route";
+  return k == MP_H_VETH ? "veth" : k == MP_H_LINK ? "link" : k == MP_H_ADDR ? "addr" : k == MP_H_NFT ? "nft" : k == MP_H_SYSCTL ? "sysctl" : "route";
 }
 
 /* `nft -f -` with script on its stdin: one process, one transaction (all of it applies or
@@ -152,6 +166,7 @@ int mp_run_nft(const char *script) {
 int mp_hostops_run(const struct mp_hostops *h, int host_nl, int pod_nl, int pod_netns, struct mp_error *e) {
   for (int i = 0; i < h->n; i++) {
     const struct mp_hostop *o = &h->ops[i];
+    if (o->kind == MP_H_SYSCTL) continue; /* written by the caller, inside the pod's namespaces */
     int fd = o->pod ? pod_nl : host_nl;
     int rc;
     const char *call;

@@ -17,7 +17,7 @@
 #include "../exec/json.h"
 #include "../exec/spawn.h"
 
-enum mp_hostop_kind { MP_H_VETH, MP_H_LINK, MP_H_ADDR, MP_H_ROUTE, MP_H_NFT };
+enum mp_hostop_kind { MP_H_VETH, MP_H_LINK, MP_H_ADDR, MP_H_ROUTE, MP_H_NFT, MP_H_SYSCTL };
 
 struct mp_hostop {
   enum mp_hostop_kind kind;
@@ -30,6 +30,8 @@ struct mp_hostop {
   int prefix;            /* addr */
   const char *script;    /* nft: one transaction for `nft -f -` */
   const char *undo;      /* nft: the transaction that takes it back ("" when nothing is to undo) */
+  int ipc;               /* sysctl: 1 in pause's IPC namespace, 0 in its network namespace */
+  const char *value;     /* sysctl: what is written to /proc/sys/<name> (name is the key, "net/ipv4/...") */
 };
 
 struct mp_hostops {
@@ -40,7 +42,8 @@ struct mp_hostops {
 /* Decodes plan.hostOps (absent: none). -1 and a message in err when anything is unknown or malformed. */
 int mp_hostops_decode(struct mp_arena *a, const struct mp_json *arr, struct mp_hostops *out, char *err, size_t errlen);
 
-/* Runs them: host_nl a netlink socket of our namespace, pod_nl one of pause's, pod_netns an fd
+/* Runs them, except the sysctls (the caller writes those from inside the pod's namespaces):
+ * host_nl a netlink socket of our namespace, pod_nl one of pause's, pod_netns an fd
  * of pause's network namespace (for the veth peer). 0, or -1 with e filled. */
 int mp_hostops_run(const struct mp_hostops *h, int host_nl, int pod_nl, int pod_netns, struct mp_error *e);
 

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,6 +36,40 @@ int pod_enter_netns(struct pod *p, char *err, size_t n) {
 
 void pod_leave_netns(struct pod *p) {
   if (setns(p->host_netfd, CLONE_NEWNET) < 0) logmsg(p, "setns back into our network namespace: %s", strerror(errno));
+}
+
+/* The plan's sysctls, each written to /proc/sys from inside pause's network or IPC
+ * namespace: /proc/sys/net and the IPC sysctls show the namespace of whoever opens them. */
+static int pod_sysctls(struct pod *p, struct mp_error *e) {
+  for (int i = 0; i < p->hostops.n; i++) {
+    const struct mp_hostop *o = &p->hostops.ops[i];
+    if (o->kind != MP_H_SYSCTL) continue;
+    int flag = o->ipc ? CLONE_NEWIPC : CLONE_NEWNET;
+    char path[300];
+    snprintf(path, sizeof path, "/proc/sys/%s", o->name);
+    int own = open(o->ipc ? "/proc/self/ns/ipc" : "/proc/self/ns/net", O_RDONLY | O_CLOEXEC), fd = -1, err = 0;
+    const char *call = "setns";
+    if (own < 0 || setns(p->pause_pidfd, flag) < 0) {
+      err = errno;
+    } else {
+      fd = open(path, O_WRONLY | O_CLOEXEC);
+      if (fd < 0) { err = errno; call = "open"; }
+      else if (write(fd, o->value, strlen(o->value)) != (ssize_t)strlen(o->value)) { err = errno; call = "write"; }
+      if (fd >= 0) close(fd);
+      if (setns(own, flag) < 0) abort(); /* never go on inside the pod's namespace */
+    }
+    if (own >= 0) close(own);
+    if (err) {
+      memset(e, 0, sizeof *e);
+      snprintf(e->step, sizeof e->step, "hostOps[%d]:sysctl", i);
+      snprintf(e->syscall, sizeof e->syscall, "%s", call);
+      snprintf(e->path, sizeof e->path, "%s", path);
+      snprintf(e->detail, sizeof e->detail, "\"%s\"", o->value);
+      e->err = err;
+      return -1;
+    }
+  }
+  return 0;
 }
 
 int pod_wire(struct pod *p) {
@@ -76,6 +111,7 @@ int pod_wire(struct pod *p) {
     }
   }
   int rc = e.err ? -1 : mp_hostops_run(&p->hostops, host, pod, p->pod_netfd, &e);
+  if (rc == 0) rc = pod_sysctls(p, &e);
   if (host >= 0) close(host);
   if (pod >= 0) close(pod);
   if (rc == 0) return 0;

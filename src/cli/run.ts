@@ -35,6 +35,9 @@ Options:
       --no-masquerade   do not masquerade the pod's traffic leaving the subnet
       --cgroup-parent PATH  the cgroup the pod's cgroup is made under (default /minipod;
                         env MINIPOD_CGROUP_PARENT)
+      --allow-unsafe-sysctls PATTERNS  namespaced sysctls outside Kubernetes' safe set the
+                        pod may set: names or "prefix.*", comma-separated (the kubelet's flag;
+                        env MINIPOD_ALLOW_UNSAFE_SYSCTLS)
       --cgroups enabled|disabled  disabled: no cgroups, as podman's --cgroups=disabled
                         (refused for a pod with cpu or memory resources; env MINIPOD_CGROUPS)
       --pull POLICY     images whose container sets no imagePullPolicy: missing (pull when
@@ -85,6 +88,7 @@ export const run: Verb = {
       'no-masquerade': { type: 'boolean' },
       'cgroup-parent': { type: 'string' },
       cgroups: { type: 'string' },
+      'allow-unsafe-sysctls': { type: 'string', multiple: true },
     });
     if (values.help) return help(this);
     if (positionals.length !== 1) throw new UsageError('run needs exactly one manifest file (see minipod run --help)');
@@ -125,6 +129,7 @@ export const run: Verb = {
       network: { bridge: values.bridge, subnet: values.subnet, ...(values['no-masquerade'] && { masquerade: false }) },
       cgroupParent: values['cgroup-parent'],
       cgroups: cgroupsOption(values.cgroups),
+      allowUnsafeSysctls: values['allow-unsafe-sysctls']?.flatMap((v) => v.split(',')).filter(Boolean),
     };
     try {
       if (!values.detach) return await runForeground(pod.value, opts, (l) => process.stderr.write(`${l}\n`));

@@ -163,11 +163,13 @@ export function containerPlan(ctx: PodContext, c: Container, field: string, init
   const layer = layerDir(ctx.dirs, c.name);
   const env = environment(ctx, c, image);
 
+  // hostIPC / hostPID (privileged, as in Kubernetes): the host's IPC / pid namespace, as
+  // pause has; /proc then shows the host's processes.
   const namespaces: NamespaceOp[] = [
-    { type: 'ipc', action: 'join', path: '@pause/ipc' },
+    ...(pod.spec.hostIPC === true ? [] : [{ type: 'ipc', action: 'join', path: '@pause/ipc' } as NamespaceOp]),
     { type: 'uts', action: 'join', path: '@pause/uts' },
     { type: 'net', action: 'join', path: '@pause/net' },
-    pod.spec.shareProcessNamespace ? { type: 'pid', action: 'join', path: '@pause/pid' } : { type: 'pid', action: 'create' },
+    ...(pod.spec.hostPID === true ? [] : [pod.spec.shareProcessNamespace ? ({ type: 'pid', action: 'join', path: '@pause/pid' } as NamespaceOp) : ({ type: 'pid', action: 'create' } as NamespaceOp)]),
     { type: 'mnt', action: 'create' },
   ];
 

@@ -101,7 +101,7 @@ export function describePlan(p: PodPlan): string {
     for (const s of p.hostSteps) lines.push(`  ${s.what}: ${s.command.join(' ')}`);
   }
   if (p.hostOps?.length) {
-    lines.push('host operations (run by the supervisor over netlink once pause runs):');
+    lines.push('host operations (run by the supervisor once pause runs: netlink, one nft transaction, sysctls in the pod\'s namespaces):');
     for (const o of p.hostOps) lines.push(`  ${describeHostOp(o)}`);
   }
   if (p.cgroups) {

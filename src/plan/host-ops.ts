@@ -22,7 +22,9 @@ export type HostOp =
    * One `nft -f -` transaction (all of it applies, or none). `undo` is journaled before it
    * runs and applied when the pod is undone ("" when there is nothing to take back).
    */
-  | { op: 'nft'; what: string; script: string; undo: string };
+  | { op: 'nft'; what: string; script: string; undo: string }
+  /** /proc/sys/KEY written from inside the pod's network or IPC namespace (src/plan/sysctls.ts). */
+  | { op: 'sysctl'; ns: 'net' | 'ipc'; key: string; value: string };
 
 /** The pod's interface inside its network namespace. */
 export const POD_IFNAME = 'eth0';
@@ -50,6 +52,8 @@ export function describeHostOp(o: HostOp): string {
       return `[${o.netns}] addr ${o.address}/${o.prefix} dev ${o.dev}`;
     case 'route':
       return `[${o.netns}] route default via ${o.gateway} dev ${o.dev}`;
+    case 'sysctl':
+      return `[pod ${o.ns}] sysctl ${o.key.replace(/\//g, '.')}=${o.value}`;
     case 'nft':
       return [`nft -f - (${o.what}), one transaction:`, ...o.script.trimEnd().split('\n').map((l) => `    ${l}`), ...(o.undo ? ['  undone with:', ...o.undo.trimEnd().split('\n').map((l) => `    ${l}`)] : [])].join('\n  ');
   }

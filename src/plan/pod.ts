@@ -38,8 +38,9 @@ export function pausePlan(pod: Pod, pauseBinary: string, dirs: { run: string }, 
     container: 'pause',
     namespaces: [
       ...(hostNetwork ? [] : [{ type: 'net' as const, action: 'create' as const }, { type: 'uts' as const, action: 'create' as const }]),
-      { type: 'ipc', action: 'create' },
-      { type: 'pid', action: 'create' },
+      // hostIPC / hostPID: pause stays in the host's IPC / pid namespace, and so does the pod.
+      ...(pod.spec.hostIPC === true ? [] : [{ type: 'ipc' as const, action: 'create' as const }]),
+      ...(pod.spec.hostPID === true ? [] : [{ type: 'pid' as const, action: 'create' as const }]),
       { type: 'mnt', action: 'create' },
     ],
     loopbackUp: !hostNetwork,

@@ -33,6 +33,8 @@ export interface HookContext {
   cgroupParent?: string;
   /** false: no cgroups (podman's --cgroups=disabled; else MINIPOD_CGROUPS=disabled). */
   cgroups?: boolean;
+  /** Unsafe sysctls allowed (else MINIPOD_ALLOW_UNSAFE_SYSCTLS, comma-separated). */
+  allowUnsafeSysctls?: string[];
   /** Facts learnt while starting (prepareNetwork's NetworkFacts); empty while planning. */
   facts: NetworkFacts;
 }

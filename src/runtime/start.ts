@@ -25,6 +25,8 @@ import { helperBinary } from '../native/load.ts';
 import { layerDir, logDir, shmDir } from '../plan/container.ts';
 import { SHM_SIZE } from '../plan/defaults.ts';
 import { buildPodPlan, pauseRootDir, podHostname } from '../plan/pod.ts';
+import { checkLsmFields } from '../plan/lsm.ts';
+import { sysctlOps } from '../plan/sysctls.ts';
 import type { PodPlan } from '../plan/types.ts';
 import type { ConfigMap, Pod, Secret } from '../spec/types.ts';
 import { writeJsonAtomic } from '../state/files.ts';
@@ -74,6 +76,8 @@ export interface StartOptions {
   cgroupParent?: string;
   /** false: no cgroups at all (refused for a pod with cpu or memory resources). */
   cgroups?: boolean;
+  /** Unsafe (namespaced) sysctls the pod may set: names or "prefix.*" (the kubelet's --allow-unsafe-sysctls). */
+  allowUnsafeSysctls?: string[];
 }
 
 export interface StartedPod {
@@ -116,9 +120,24 @@ function podCgroups(pod: Pod, ctx: PlanContext): PodCgroups | undefined {
   });
 }
 
+/**
+ * hostPID / hostIPC as Kubernetes validates them, and one rule of minipod's: the pod's
+ * processes are then found and killed through its cgroups (its IPC namespace is the
+ * host's), so the pod must have them.
+ */
+function checkHostNamespaces(pod: Pod, cgroups: PodCgroups | undefined): void {
+  if (pod.spec.hostPID && pod.spec.shareProcessNamespace) throw new FieldError('spec.shareProcessNamespace', 'cannot be set together with hostPID (the pod shares the host\'s pid namespace)');
+  for (const f of ['hostPID', 'hostIPC'] as const) {
+    if (pod.spec[f] && !cgroups) throw new FieldError(`spec.${f}`, 'needs the pod\'s cgroups (they are disabled): its processes could not be told from the host\'s');
+  }
+}
+
 /** The plan of a pod as `run` would build it: also what `minipod plan` prints. */
 export function planPod(pod: Pod, ctx: PlanContext): PodPlan {
   const extra = mergeContributions([contributeNetwork(ctx), contributeVolumes(ctx)]);
+  const cgroups = podCgroups(pod, ctx);
+  checkHostNamespaces(pod, cgroups);
+  checkLsmFields(pod);
   const shm = shmDir(ctx.dirs);
   return buildPodPlan({
     pod,
@@ -133,8 +152,8 @@ export function planPod(pod: Pod, ctx: PlanContext): PodPlan {
       { what: "mount the pod's /dev/shm", command: ['mount', '-t', 'tmpfs', '-o', `nosuid,nodev,noexec,mode=1777,size=${SHM_SIZE}`, 'shm', shm] },
       ...extra.hostSteps,
     ],
-    hostOps: extra.hostOps,
-    cgroups: podCgroups(pod, ctx),
+    hostOps: [...(extra.hostOps ?? []), ...sysctlOps(pod, ctx.allowUnsafeSysctls ?? (process.env.MINIPOD_ALLOW_UNSAFE_SYSCTLS ?? '').split(',').filter(Boolean))],
+    cgroups,
   });
 }
 
@@ -160,6 +179,7 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     network: o.network,
     cgroupParent: o.cgroupParent,
     cgroups: o.cgroups,
+    allowUnsafeSysctls: o.allowUnsafeSysctls,
     facts: {},
   };
   const shimBinary = helperBinary('minipod-shim');

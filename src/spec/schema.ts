@@ -96,10 +96,11 @@ const securityContext: Fields = {
   readOnlyRootFilesystem: bool,
   allowPrivilegeEscalation: bool,
   capabilities: f({ obj: { add: strList, drop: strList } }),
-  procMount: no('string'),
+  // Parsed, and refused when they cannot be kept (src/plan/lsm.ts).
+  procMount: str,
   seccompProfile: no('any', 'no seccomp filter is installed'),
-  seLinuxOptions: no(),
-  appArmorProfile: no(),
+  seLinuxOptions: f('any'),
+  appArmorProfile: f('any'),
   windowsOptions: no(),
 };
 
@@ -209,8 +210,8 @@ export const podSpec: Fields = {
   hostname: str,
   subdomain: no('string'),
   hostNetwork: bool,
-  hostPID: no('bool'),
-  hostIPC: no('bool'),
+  hostPID: bool,
+  hostIPC: bool,
   shareProcessNamespace: bool,
   securityContext: f({
     obj: {
@@ -221,10 +222,10 @@ export const podSpec: Fields = {
       fsGroup: int,
       fsGroupChangePolicy: no('string'),
       supplementalGroupsPolicy: no('string'),
-      sysctls: no(),
+      sysctls: f({ arr: { obj: { name: f('string', { required: true }), value: f('string', { required: true }) } } }),
       seccompProfile: no(),
-      seLinuxOptions: no(),
-      appArmorProfile: no(),
+      seLinuxOptions: f('any'),
+      appArmorProfile: f('any'),
       windowsOptions: no(),
     },
   }),

@@ -1,0 +1,110 @@
+// The pod security context on real namespaces. sysctls: set inside the pod (every container sees
+// them), never on the host; an unsafe one only when allowed; refusals leave nothing behind.
+// hostPID and hostIPC: the host's namespaces, and the pod still torn down through its cgroups.
+import assert from 'node:assert/strict';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+
+import { busyboxRootfs, needsRoot, pidsMatching, pod, TestHost } from './helpers.ts';
+
+describe('sysctls', { skip: needsRoot }, () => {
+  let h: TestHost;
+  before(async () => {
+    h = new TestHost('sysctls');
+    assert.equal((await h.cli(['image', 'import', 'busybox', busyboxRootfs()])).code, 0);
+  });
+  after(async () => {
+    await h.cli(['rm', '-f', 'tuned', 'unsafe']);
+    await h.cli(['network', 'rm']);
+    const left = { mounts: h.mounts(), dirs: h.podDirs(), cgroups: h.podCgroups() };
+    h.cleanup();
+    assert.deepEqual(left, { mounts: [], dirs: [], cgroups: [] });
+  });
+  const manifest = (name: string, sysctls: object[]) =>
+    h.manifest(`${name}.json`, pod(name, { terminationGracePeriodSeconds: 1, securityContext: { sysctls }, containers: [{ name: 'a', image: 'busybox', command: ['sleep', '1000'] }, { name: 'b', image: 'busybox', command: ['sleep', '1000'] }] }));
+  const sh = (name: string, c: string, script: string) => h.cli(['exec', name, '-c', c, '--', 'sh', '-c', script]);
+
+  test('safe sysctls are set in the pod\'s network and IPC namespaces, for every container, and not on the host', async () => {
+    const hostPorts = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8');
+    const hostShm = readFileSync('/proc/sys/kernel/shm_rmid_forced', 'utf8');
+    const r = await h.cli(['run', '-d', manifest('tuned', [{ name: 'net.ipv4.ip_local_port_range', value: '31000 32000' }, { name: 'kernel.shm_rmid_forced', value: hostShm.trim() === '1' ? '0' : '1' }])]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const c of ['a', 'b']) {
+      const v = await sh('tuned', c, 'cat /proc/sys/net/ipv4/ip_local_port_range /proc/sys/kernel/shm_rmid_forced');
+      assert.equal(v.stdout.replace(/\s+/g, ' ').trim(), `31000 32000 ${hostShm.trim() === '1' ? '0' : '1'}`, c);
+    }
+    assert.equal(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'), hostPorts, 'the host\'s port range is untouched');
+    assert.equal(readFileSync('/proc/sys/kernel/shm_rmid_forced', 'utf8'), hostShm, 'the host\'s IPC sysctl is untouched');
+    const plan = await h.cli(['plan', h.manifest('plan.json', pod('planned', { securityContext: { sysctls: [{ name: 'net.ipv4.tcp_syncookies', value: '1' }] }, containers: [{ name: 'a', image: 'busybox', command: ['true'] }] }))]);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /\[pod net\] sysctl net\.ipv4\.tcp_syncookies=1/, 'minipod plan prints it');
+    assert.equal((await h.cli(['rm', '-f', 'tuned'])).code, 0);
+  });
+
+  test('an unsafe sysctl is refused without --allow-unsafe-sysctls, with the field named, leaving nothing; allowed, it is set', async () => {
+    const file = manifest('unsafe', [{ name: 'net.core.somaxconn', value: '1234' }]);
+    const refused = await h.cli(['run', '-d', file]);
+    assert.equal(refused.code, 125, refused.stderr);
+    assert.match(refused.stderr, /unsafe\.json:\d+:\d+ spec\.securityContext\.sysctls\[0\]\.name: net\.core\.somaxconn is not in Kubernetes' safe set/);
+    assert.deepEqual({ dirs: h.podDirs(), cgroups: h.podCgroups() }, { dirs: [], cgroups: [] });
+    const ok = await h.cli(['run', '-d', '--allow-unsafe-sysctls', 'net.core.*', file]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal((await sh('unsafe', 'a', 'cat /proc/sys/net/core/somaxconn')).stdout.trim(), '1234');
+    assert.notEqual(readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim(), '1234', 'not on the host');
+    await h.cli(['rm', '-f', 'unsafe']);
+  });
+
+  test('a sysctl that is not namespaced is refused even when allowed: it would change the host', async () => {
+    const before = readFileSync('/proc/sys/vm/swappiness', 'utf8');
+    const r = await h.cli(['run', '-d', '--allow-unsafe-sysctls', 'vm.*', manifest('host', [{ name: 'vm.swappiness', value: '7' }])]);
+    assert.equal(r.code, 125, r.stderr);
+    assert.match(r.stderr, /vm\.swappiness is not namespaced: setting it would change the host/);
+    assert.equal(readFileSync('/proc/sys/vm/swappiness', 'utf8'), before);
+    assert.deepEqual(h.podDirs(), []);
+  });
+});
+
+describe('host namespaces', { skip: needsRoot }, () => {
+  let h: TestHost;
+  before(async () => {
+    h = new TestHost('hostns');
+    assert.equal((await h.cli(['image', 'import', 'busybox', busyboxRootfs()])).code, 0);
+  });
+  after(async () => {
+    await h.cli(['rm', '-f', 'hpid', 'hipc']);
+    await h.cli(['network', 'rm']);
+    const left = { mounts: h.mounts(), dirs: h.podDirs(), cgroups: h.podCgroups() };
+    h.cleanup();
+    assert.deepEqual(left, { mounts: [], dirs: [], cgroups: [] });
+  });
+
+  test('hostPID: the container sees the host\'s processes (this test\'s among them), and goes away with the pod', async () => {
+    const file = h.manifest('hpid.json', pod('hpid', { hostPID: true, terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image: 'busybox', command: ['sleep', '4244'] }] }));
+    assert.equal((await h.cli(['run', '-d', file])).code, 0);
+    const r = await h.cli(['exec', 'hpid', '--', 'sh', '-c', `test -d /proc/${process.pid} && echo sees-the-test; readlink /proc/self/ns/pid`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split('\n')[0], 'sees-the-test');
+    assert.equal(r.stdout.split('\n')[1], readlinkSync('/proc/self/ns/pid'), 'the host\'s pid namespace');
+    assert.equal((await h.cli(['rm', 'hpid'])).code, 0);
+    assert.deepEqual(pidsMatching('sleep 4244'), [], 'killed through its cgroup');
+  });
+
+  test('hostIPC: the pod is in the host\'s IPC namespace; the pod is still torn down through its cgroups', async () => {
+    const file = h.manifest('hipc.json', pod('hipc', { hostIPC: true, terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image: 'busybox', command: ['sleep', '4245'] }] }));
+    assert.equal((await h.cli(['run', '-d', file])).code, 0);
+    const r = await h.cli(['exec', 'hipc', '--', 'readlink', '/proc/self/ns/ipc']);
+    assert.equal(r.stdout.trim(), readlinkSync('/proc/self/ns/ipc'));
+    assert.equal((await h.cli(['rm', '-f', 'hipc'])).code, 0);
+    assert.deepEqual(pidsMatching('sleep 4245'), []);
+  });
+
+  test('hostPID with shareProcessNamespace, or with cgroups disabled, is refused with the field named', async () => {
+    const both = await h.cli(['run', '-d', h.manifest('both.json', pod('both', { hostPID: true, shareProcessNamespace: true, containers: [{ name: 'c', image: 'busybox', command: ['true'] }] }))]);
+    assert.equal(both.code, 125);
+    assert.match(both.stderr, /spec\.shareProcessNamespace: cannot be set together with hostPID/);
+    const nocg = await h.cli(['run', '-d', '--cgroups', 'disabled', h.manifest('nocg.json', pod('nocg', { hostIPC: true, containers: [{ name: 'c', image: 'busybox', command: ['true'] }] }))]);
+    assert.equal(nocg.code, 125);
+    assert.match(nocg.stderr, /spec\.hostIPC: needs the pod's cgroups/);
+    assert.deepEqual(h.podDirs(), []);
+  });
+});
