@@ -27,7 +27,9 @@ Options:
   -d, --detach          start the pod, return once every container has started; the pod
                         keeps running under its supervisor (see minipod ps / rm)
       --wait            with -d: also wait until every container is ready (readiness probes)
-      --timeout SECONDS how long --wait waits (default 60); on timeout the pod stays, exit 1
+      --timeout SECONDS how long --wait waits (default 60), and how long run -d waits for
+                        init containers (default: as long as they run); on timeout the pod
+                        stays, exit 1
       --configmap FILE  ConfigMaps and Secrets the pod refers to (repeatable; the manifest's
                         own stream may carry them too); --secret is the same flag
       --bridge NAME     host bridge for the pod network (default minipod0; env MINIPOD_BRIDGE)
@@ -133,7 +135,12 @@ export const run: Verb = {
     };
     try {
       if (!values.detach) return await runForeground(pod.value, opts, (l) => process.stderr.write(`${l}\n`));
-      const started = await startPod(pod.value, { ...opts, mode: 'detached' });
+      const started = await startPod(pod.value, {
+        ...opts,
+        mode: 'detached',
+        onWaiting: (l) => process.stderr.write(`minipod: ${l}\n`),
+        ...(values.timeout !== undefined ? { initTimeoutMs: timeoutS * 1000 } : {}),
+      });
       await started.link.detach();
       // A container that could not be started at all: say so and fail, as `podman run -d`
       // does (127 for a command not found, 126 not runnable, else 125). The pod stays, as

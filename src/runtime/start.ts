@@ -42,6 +42,7 @@ import { forgetBridgeDir } from '../net/undo.ts';
 import { contributeVolumes } from '../volumes/contribute.ts';
 import { prepareVolumes } from '../volumes/prepare.ts';
 import { mergeContributions, type HookContext, type PlanContext } from './phases.ts';
+import { InitFailed, watchInit } from './init-watch.ts';
 import { reservePod } from './reserve.ts';
 import { PodEndedEarly, SupervisorLink } from './supervisor.ts';
 import { teardownPod } from './teardown.ts';
@@ -78,6 +79,12 @@ export interface StartOptions {
   cgroups?: boolean;
   /** Unsafe (namespaced) sysctls the pod may set: names or "prefix.*" (the kubelet's --allow-unsafe-sysctls). */
   allowUnsafeSysctls?: string[];
+  /**
+   * Detached: what the wait for the pod to run is at (which init container runs). With it,
+   * a failing init container ends the wait (the pod is left); initTimeoutMs bounds it.
+   */
+  onWaiting?: (line: string) => void;
+  initTimeoutMs?: number;
 }
 
 export interface StartedPod {
@@ -247,9 +254,23 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     await link.waitFor('pause');
     await wirePod(ctx, host);
     link.send('go');
-    await link.waitFor('running');
+    if (o.onWaiting && o.mode === 'detached') {
+      const watch = watchInit(dirs, plan, o.onWaiting, o.initTimeoutMs);
+      try {
+        await Promise.race([link.waitFor('running'), watch.failed]);
+      } finally {
+        watch.stop();
+      }
+    } else {
+      await link.waitFor('running');
+    }
     return { name, host, plan, link, facts: ctx.facts };
   } catch (e) {
+    if (e instanceof InitFailed && link) {
+      // The pod stays as it is, its supervisor going on without us: for ps, logs and rm.
+      await link.detach();
+      throw e;
+    }
     if (e instanceof PodEndedEarly && link && o.mode === 'detached') {
       // It ran and ended on its own; its supervisor undoes the host side and keeps the
       // state, so that `ps -a` and `logs` show what happened.

@@ -141,7 +141,7 @@ describe('lifecycle and CLI', { skip: needsRoot }, () => {
     }));
     const r = await h.cli(['run', '-d', file]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /pod "badinit" ended \(Failed\) before all its containers were running: init container "setup" exited with code 2/);
+    assert.match(r.stderr, /pod "badinit".* init container "setup".* exited with code 2/);
     const v = await waitFor(async () => {
       const x = await inspect('badinit');
       return x.status.phase === 'Failed' && x;
@@ -151,6 +151,34 @@ describe('lifecycle and CLI', { skip: needsRoot }, () => {
     const ps = await h.cli(['ps', '-a']);
     assert.match(ps.stdout, /^badinit\s+0\/1\s+Init:Error/m);
     assert.equal((await h.cli(['rm', 'badinit'])).code, 0);
+  });
+
+  test('run -d never waits silently: it says which init container runs, and ends naming one that fails (retried under OnFailure), with its output; the pod stays', async () => {
+    const file = h.manifest('retry.json', pod('retry', {
+      restartPolicy: 'OnFailure',
+      initContainers: [
+        { name: 'first', image, command: ['sh', '-c', 'sleep 0.3'] },
+        { name: 'migrate', image, command: ['sh', '-c', 'echo connecting to the database; echo no database >&2; exit 3'] },
+      ],
+      containers: [{ name: 'app', image, command: ['sleep', '1000'] }],
+    }));
+    const r = await h.cli(['run', '-d', file], { timeoutMs: 20_000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /minipod: init container 1 of 2 \("first"\) is running/);
+    assert.match(r.stderr, /init container "migrate" \(2 of 2\) exited with code 3; the pod is left for `minipod logs retry -c migrate`/);
+    assert.match(r.stderr, /its last output:\n  connecting to the database\n  no database/);
+    const ps = await h.cli(['ps']);
+    assert.match(ps.stdout, /^retry\s+0\/1\s+Init:(Error|CrashLoopBackOff)/m, 'left for inspection, still retried');
+    assert.equal((await h.cli(['rm', '-f', 'retry'])).code, 0);
+  });
+
+  test('run -d --timeout bounds the wait for init containers too; the pod stays', async () => {
+    const file = h.manifest('slow.json', pod('slow', { terminationGracePeriodSeconds: 1, initContainers: [{ name: 'slow', image, command: ['sleep', '1000'] }], containers: [{ name: 'app', image, command: ['sleep', '1000'] }] }));
+    const r = await h.cli(['run', '-d', '--timeout', '1', file], { timeoutMs: 20_000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /pod "slow" did not start within 1 s \(init container "slow" still runs\)/);
+    assert.match((await h.cli(['ps'])).stdout, /^slow\s+0\/1\s+Init:0\/1/m);
+    assert.equal((await h.cli(['rm', '-f', 'slow'])).code, 0);
   });
 
   test('init containers run one at a time, to completion, before app containers; sidecars keep running', async () => {
