@@ -1,10 +1,12 @@
-// Benchmark: what cgroups cost. Two rows, for the cgroups issue's goals:
+// Benchmark: what cgroups and seccomp cost at start. Three rows, for their issues' goals:
 //
 //   C1  start overhead of cgroups per container: runPod() of a pod with 4 containers from
 //       this warm process until every container runs, with cgroups and with
 //       `cgroups: false`, alternating, medians of the rounds; (with - without) / 4
 //       (the pod's and pause's cgroups are counted in: they are part of what a pod pays)
 //   C2  `minipod top` (the command, a Node start included) with 50 running pods
+//   S1  start overhead of RuntimeDefault seccomp per container: the same pod with
+//       `seccompDefault: true` and without, alternating; (with - without) / 4
 //
 //   node --import tsx bench/cgroups.ts [--rounds 10] [--pods 50] [--out FILE]
 //
@@ -79,6 +81,19 @@ try {
     }
   }
   const perContainer = (median(withCg) - median(without)) / 4;
+  // S1
+  const withSc: number[] = [];
+  const withoutSc: number[] = [];
+  for (let r = -1; r < rounds; r++) {
+    for (const seccompDefault of r % 2 ? [true, false] : [false, true]) {
+      const t0 = performance.now();
+      const h = await runPod(pod(`s1-${r + 1}-${seccompDefault}`, 4) as never, { seccompDefault });
+      const ms = performance.now() - t0;
+      await h.remove({ force: true });
+      if (r >= 0) (seccompDefault ? withSc : withoutSc).push(ms);
+    }
+  }
+  const scPerContainer = (median(withSc) - median(withoutSc)) / 4;
   // C2
   for (let i = 0; i < npods; i++) {
     const f = path.join(root, `p${i}.json`);
@@ -94,7 +109,7 @@ try {
     if (r >= 0) topMs.push(ms);
   }
   const lines = [
-    `# cgroups: start overhead and \`minipod top\` (bench/cgroups.ts)`,
+    `# cgroups and seccomp: start overhead, and \`minipod top\` (bench/cgroups.ts)`,
     '',
     `${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, kernel ${os.release()}, cgroup ${readFileSync('/proc/self/mountinfo', 'utf8').includes(' - cgroup ') ? 'v1' : 'v2'}; medians of ${rounds} rounds after a warm-up.`,
     '',
@@ -104,9 +119,12 @@ try {
     `| C1 … without cgroups (\`cgroups: false\`) | ${median(without).toFixed(1)} ms | |`,
     `| C1 cgroups' start overhead per container ((with − without) / 4) | ${perContainer.toFixed(2)} ms | ≤ 2 ms: ${perContainer <= 2 ? 'met' : '**missed**'} |`,
     `| C2 \`minipod top\` with ${npods} running pods (100 ms window included) | ${median(topMs).toFixed(0)} ms | ≤ 200 ms: ${median(topMs) <= 200 ? 'met' : '**missed**'} |`,
+    `| S1 runPod() of the same pod with RuntimeDefault seccomp / without | ${median(withSc).toFixed(1)} / ${median(withoutSc).toFixed(1)} ms | |`,
+    `| S1 seccomp's start overhead per container ((with − without) / 4) | ${scPerContainer.toFixed(2)} ms | ≤ 1 ms: ${scPerContainer <= 1 ? 'met' : '**missed**'} |`,
     '',
     `C1 rounds (ms), with: ${withCg.map((x) => x.toFixed(1)).join(' ')}; without: ${without.map((x) => x.toFixed(1)).join(' ')}`,
     `C2 rounds (ms): ${topMs.map((x) => x.toFixed(0)).join(' ')}`,
+    `S1 rounds (ms), with: ${withSc.map((x) => x.toFixed(1)).join(' ')}; without: ${withoutSc.map((x) => x.toFixed(1)).join(' ')}`,
   ];
   writeFileSync(out, lines.join('\n') + '\n');
   process.stdout.write(lines.join('\n') + '\n');

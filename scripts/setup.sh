@@ -16,8 +16,9 @@ fi
 
 # gcc and libc6-dev: the tests build small static attack helpers with `cc -static`;
 # umoci and skopeo make the tests' OCI image fixtures, docker-registry serves them on
-# loopback; zstd unpacks zstd layers; strace checks which processes a pod's life starts.
-pkgs=(iproute2 iptables nftables conntrack busybox-static util-linux procps make gcc g++ libc6-dev python3 zstd umoci skopeo docker-registry strace)
+# loopback; zstd unpacks zstd layers; strace checks which processes a pod's life starts;
+# libseccomp-dev: the native layer compiles seccomp filters with libseccomp.
+pkgs=(iproute2 iptables nftables conntrack busybox-static util-linux procps make gcc g++ libc6-dev python3 zstd umoci skopeo docker-registry strace libseccomp-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -67,6 +67,8 @@ export interface RunPodOptions {
   cgroups?: boolean;
   /** Namespaced sysctls outside Kubernetes' safe set the pod may set: names or "prefix.*". */
   allowUnsafeSysctls?: string[];
+  /** RuntimeDefault seccomp for containers whose manifest does not say (the kubelet's --seccomp-default). */
+  seccompDefault?: boolean;
 }
 
 /** Pulls an image from its registry into the store (as `minipod image pull`). */
@@ -286,6 +288,7 @@ export async function runPod(manifest: Pod | string, o: RunPodOptions = {}): Pro
     cgroupParent: o.cgroupParent,
     cgroups: o.cgroups,
     allowUnsafeSysctls: o.allowUnsafeSysctls,
+    seccompDefault: o.seccompDefault,
   });
   if (o.outlive) await started.link.detach();
   else started.link.keepUnref();

@@ -153,6 +153,11 @@ __attribute__((noreturn)) static void do_exec(struct walk *w) {
   __builtin_unreachable();
 }
 
+static void install_seccomp(struct walk *w) {
+  mp_set_step(w, "seccomp", -1, NULL);
+  CHECK(w, MP_SYS3(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &w->c->seccomp), "seccomp(SECCOMP_SET_MODE_FILTER)", NULL, NULL);
+}
+
 /* ---- the two stages ---- */
 
 static int stage2(void *arg) {
@@ -194,6 +199,11 @@ static int stage2(void *arg) {
   mp_do_mounts(&w);
   mp_set_step(&w, "cwd", -1, NULL);
   CHECK(&w, MP_SYS1(SYS_chdir, p->cwd), "chdir", p->cwd, NULL);
+  /* seccomp: without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter, so it
+   * goes in now, before the privileges are dropped (the filter must then allow the few
+   * calls left: setresuid, capset, prctl, close_range, execve: RuntimeDefault does); with
+   * no_new_privs it is the very last step before execve. */
+  if (c->seccomp.len && !p->no_new_privs) install_seccomp(&w);
   do_identity(&w);
   do_fds(&w);
   if (syncfd >= 0) {
@@ -207,6 +217,7 @@ static int stage2(void *arg) {
     char go;
     if (MP_SYS3(SYS_read, syncfd, &go, 1) != 1) mp_die(&w, "read", -EPIPE, "(sync pipe)", NULL);
   }
+  if (c->seccomp.len && p->no_new_privs) install_seccomp(&w);
   do_exec(&w);
 }
 

@@ -292,7 +292,7 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
   if (!j || j->type != MP_JOBJ) return bad(&c, "plan: a process plan must be an object%s%s", "", "");
   static const char *const keys[] = {"pod", "container", "namespaces", "loopbackUp", "hostname", "mounts", "user",
                                      "capabilities", "noNewPrivileges", "cwd", "argv", "env", "setsid",
-                                     "controllingTty", "parentDeathSignal", "cgroups", "oomScoreAdj", NULL};
+                                     "controllingTty", "parentDeathSignal", "cgroups", "oomScoreAdj", "seccomp", NULL};
   if (only_keys(&c, j, "the process plan", keys)) return -1;
   p->pod = mp_json_str(j, "pod", "");
   p->container = mp_json_str(j, "container", "");
@@ -403,6 +403,8 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
       p->cgroups[p->ncgroups++] = e->str;
     }
   }
+  p->seccomp = mp_json_get(j, "seccomp");
+  if (p->seccomp && p->seccomp->type != MP_JOBJ) return bad(&c, "plan: \"seccomp\" must be an object%s%s", "", "");
   const struct mp_json *oom = mp_json_get(j, "oomScoreAdj");
   if (oom) {
     if (oom->type != MP_JNUM || oom->num != (double)(int)oom->num || oom->num < -1000 || oom->num > 1000)

@@ -93,6 +93,7 @@ struct mp_proc {
   int ncgroups;
   int set_oom;             /* write oom_score_adj */
   int oom_score_adj;
+  const struct mp_json *seccomp; /* the filter to install before execve (seccomp.c); NULL: none */
 };
 
 /* Resolves "@pause/net" and "@container:NAME/mnt" style namespace paths to a pid; returns

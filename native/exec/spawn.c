@@ -112,6 +112,14 @@ int mp_spawn(const struct mp_proc *p, const struct mp_spawn_io *io, struct mp_sp
       goto out;
     }
   }
+  if (p->seccomp) {
+    char msg[sizeof(err->detail)];
+    if (mp_seccomp_compile(p->seccomp, &c.seccomp, msg, sizeof msg) < 0) {
+      parent_fail(err, "seccomp", "seccomp_export_bpf", EINVAL, NULL);
+      snprintf(err->detail, sizeof(err->detail), "%s", msg);
+      goto out;
+    }
+  }
   for (int i = 0; i < 3; i++) {
     c.stdio[i] = io->stdio[i];
     if (c.stdio[i] != MP_STDIO_NULL) continue;
@@ -248,5 +256,6 @@ out:
     if (c.nsfd[i] >= 0) close(c.nsfd[i]);
   for (int i = 0; i < MP_MAX_CGROUPS; i++)
     if (c.cgfd[i] >= 0) close(c.cgfd[i]);
+  free(c.seccomp.filter);
   return rc;
 }

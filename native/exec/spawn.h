@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "plan.h"
+#include "seccomp-plan.h"
 
 /* What went wrong, reported by the child through the error pipe or by the parent itself. */
 struct mp_error {
@@ -46,6 +47,7 @@ struct mp_child {
   int spawner_pidfd;   /* the spawner, for the parent-death check; -1 when not needed */
   int nsfd[MP_MAX_NS];
   int cgfd[MP_MAX_CGROUPS]; /* O_WRONLY fds of each cgroups[i]/cgroup.procs */
+  struct sock_fprog seccomp; /* compiled by the spawner; len 0: none */
   int stdio[3];
   const int *extra;
   int nextra;

@@ -149,12 +149,10 @@ static int read_pids(const char *dir, pid_t *out, int max) {
 }
 
 static int freezer_state(const char *dir, const char *want) {
-  char path[4200], buf[32] = {0};
+  char path[4200], buf[32];
   snprintf(path, sizeof path, "%s/freezer.state", dir);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
+  ssize_t n = read_small(path, buf, sizeof buf);
+  if (n < 0) return -1;
   return n > 0 && !strncmp(buf, want, strlen(want));
 }
 
@@ -208,12 +206,7 @@ long cgroup_oom_kills(int version, const char *memdir) {
   if (!memdir) return -1;
   char path[4200], buf[1024];
   snprintf(path, sizeof path, "%s/%s", memdir, version == 2 ? "memory.events" : "memory.oom_control");
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return -1;
-  buf[n] = 0;
+  if (read_small(path, buf, sizeof buf) <= 0) return -1;
   for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
     if (!strncmp(l, "oom_kill ", 9)) return strtol(l + 9, NULL, 10);
   return -1;

@@ -169,6 +169,14 @@ static int open_pty(struct ctr *ct, int *master, int *slave, char *msg, size_t n
 /* The plan may only join the named container's namespaces and mount nothing. */
 static const char *check_plan(const struct mp_json *proc, const char *name, const struct ctr *ct) {
   const struct mp_json *ns = mp_json_get(proc, "namespaces"), *mounts = mp_json_get(proc, "mounts");
+  /* The container's own system call filter, exactly: what enters it is confined as it is. */
+  struct jw a = {0}, b = {0};
+  jw_node(&a, mp_json_get(ct->process, "seccomp"));
+  jw_node(&b, mp_json_get(proc, "seccomp"));
+  int same = !a.oom && !b.oom && !strcmp(a.b ? a.b : "", b.b ? b.b : "");
+  free(a.b);
+  free(b.b);
+  if (!same) return "the process must have the container's seccomp filter";
   const struct mp_json *cg = mp_json_get(proc, "cgroups");
   for (const struct mp_json *e = cg && cg->type == MP_JARR ? cg->child : NULL; e; e = e->next) {
     int ok = 0;

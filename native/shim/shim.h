@@ -324,6 +324,9 @@ void journal_free(struct journal *j);
 void journal_emit(struct jw *w, const struct journal *j);
 const char *journal_op_name(enum jop_kind k);
 
+/* readfile.c */
+ssize_t read_small(const char *path, char *buf, size_t n); /* one read, NUL-ended; -1 */
+
 /* cgroups.c */
 int cgroups_decode(struct mp_arena *a, const struct mp_json *cg, struct cg_ops *out, char *err, size_t n);
 int cgroups_setup(struct pod *p, struct mp_error *e);

@@ -102,12 +102,7 @@ static int owned(const struct pod *p, const char *k) {
 long long proc_start(pid_t pid) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return -1;
-  buf[n] = 0;
+  if (read_small(path, buf, sizeof buf) <= 0) return -1;
   char *c = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
   if (!c) return -1;
   c += 2;

@@ -40,6 +40,8 @@ Options:
       --allow-unsafe-sysctls PATTERNS  namespaced sysctls outside Kubernetes' safe set the
                         pod may set: names or "prefix.*", comma-separated (the kubelet's flag;
                         env MINIPOD_ALLOW_UNSAFE_SYSCTLS)
+      --seccomp-default RuntimeDefault seccomp for containers whose manifest does not set a
+                        seccompProfile (the kubelet's flag; env MINIPOD_SECCOMP_DEFAULT=1)
       --cgroups enabled|disabled  disabled: no cgroups, as podman's --cgroups=disabled
                         (refused for a pod with cpu or memory resources; env MINIPOD_CGROUPS)
       --pull POLICY     images whose container sets no imagePullPolicy: missing (pull when
@@ -91,6 +93,7 @@ export const run: Verb = {
       'cgroup-parent': { type: 'string' },
       cgroups: { type: 'string' },
       'allow-unsafe-sysctls': { type: 'string', multiple: true },
+      'seccomp-default': { type: 'boolean' },
     });
     if (values.help) return help(this);
     if (positionals.length !== 1) throw new UsageError('run needs exactly one manifest file (see minipod run --help)');
@@ -132,6 +135,7 @@ export const run: Verb = {
       cgroupParent: values['cgroup-parent'],
       cgroups: cgroupsOption(values.cgroups),
       allowUnsafeSysctls: values['allow-unsafe-sysctls']?.flatMap((v) => v.split(',')).filter(Boolean),
+      ...(values['seccomp-default'] ? { seccompDefault: true } : {}),
     };
     try {
       if (!values.detach) return await runForeground(pod.value, opts, (l) => process.stderr.write(`${l}\n`));

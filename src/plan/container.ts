@@ -8,6 +8,7 @@ import type { Container, Pod } from '../spec/types.ts';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_PATH, protectionMounts, systemMounts } from './defaults.ts';
 import { expand, expandEnvList, type EnvEntry } from './expand.ts';
 import { withProbes } from './probes.ts';
+import { seccompFor, type SeccompChoice } from './seccomp.ts';
 import { memberGroups, resolveImageUser, userOfUid, type ImageUsers } from '../image/users.ts';
 import type { ContainerPlan, MountOp, NamespaceOp, ProcessUser } from './types.ts';
 
@@ -44,6 +45,8 @@ export interface PodContext {
    * `value` entries are used.
    */
   resolvedEnv?: Map<string, EnvEntry[]>;
+  /** How seccompProfile is decided (src/plan/seccomp.ts); absent: RuntimeDefault only when asked. */
+  seccomp?: SeccompChoice;
 }
 
 export function shmDir(dirs: { run: string }): string {
@@ -203,6 +206,8 @@ export function containerPlan(ctx: PodContext, c: Container, field: string, init
   const podPolicy = pod.spec.restartPolicy ?? 'Always';
   const sidecar = init && c.restartPolicy === 'Always';
   const restartPolicy = sidecar ? 'Always' : init ? (podPolicy === 'Never' ? 'Never' : 'OnFailure') : podPolicy;
+  const caps = capabilities(c, field);
+  const seccomp = seccompFor(pod, c, field, caps, ctx.seccomp ?? { seccompDefault: false, profileDir: path.join(ctx.dirs.lib, '..', '..', 'seccomp') });
   return withProbes({
     name: c.name,
     image: image.ref,
@@ -214,11 +219,12 @@ export function containerPlan(ctx: PodContext, c: Container, field: string, init
       loopbackUp: false,
       mounts,
       user: who.user,
-      capabilities: capabilities(c, field),
+      capabilities: caps,
       noNewPrivileges: c.securityContext?.allowPrivilegeEscalation === false && !privileged,
       cwd,
       argv: command.argv,
       env: [...env].map(([k, v]) => `${k}=${v}`),
+      ...(seccomp ? { seccomp } : {}),
     },
     restartPolicy,
     sidecar,

@@ -44,6 +44,7 @@ function processLines(p: ProcessPlan, indent: string): string[] {
   const out: string[] = [];
   if (p.cgroups?.length) out.push(`${indent}cgroups: ${p.cgroups.join(' ')}`);
   if (p.oomScoreAdj !== undefined) out.push(`${indent}oom_score_adj: ${p.oomScoreAdj}`);
+  if (p.seccomp) out.push(`${indent}seccomp: ${p.seccomp.profile} (default ${p.seccomp.defaultAction.action === 'errno' ? `errno ${p.seccomp.defaultAction.errno}` : p.seccomp.defaultAction.action}, ${p.seccomp.rules.length} rules)`);
   out.push(`${indent}namespaces: ${p.namespaces.map((n) => (n.action === 'join' ? `join ${n.type} ${n.path}` : `create ${n.type}`)).join(', ') || '(the host\'s)'}`);
   if (p.hostname) out.push(`${indent}hostname: ${p.hostname}`);
   if (p.loopbackUp) out.push(`${indent}loopback: up`);

@@ -109,6 +109,7 @@ export function execProcess(process: ProcessPlan, command: string[] | undefined,
     cwd: process.cwd,
     argv: [...command],
     env: process.env,
+    ...(process.seccomp ? { seccomp: process.seccomp } : {}),
   };
 }
 

@@ -125,12 +125,15 @@ export interface ProcessPlan {
   cgroups?: string[];
   /** Written to /proc/self/oom_score_adj before the namespaces are entered. */
   oomScoreAdj?: number;
+  /** The system call filter installed right before execve (src/plan/seccomp.ts); absent: none. */
+  seccomp?: SeccompPlan;
 }
 
 /** The whole of what `minipod plan` prints for one pod. */
 import type { HostOp } from './host-ops.ts';
 import type { CgroupOp, ContainerCgroup } from '../cgroups/plan.ts';
 import type { QosClass } from '../cgroups/resources.ts';
+import type { SeccompPlan } from './seccomp.ts';
 
 export interface PodPlan {
   pod: string;

@@ -61,6 +61,8 @@ export function execPlan(info: PodInfo, c: ContainerPlan, status: ContainerStatu
     // In the container's cgroups, as runc exec does: within its limits, killed with it.
     ...(p.cgroups ? { cgroups: p.cgroups } : {}),
     ...(p.oomScoreAdj !== undefined ? { oomScoreAdj: p.oomScoreAdj } : {}),
+    // The container's system call filter, for what enters it too.
+    ...(p.seccomp ? { seccomp: p.seccomp } : {}),
     ...(tty ? { setsid: true, controllingTty: true } : {}),
   };
 }

@@ -35,6 +35,8 @@ export interface HookContext {
   cgroups?: boolean;
   /** Unsafe sysctls allowed (else MINIPOD_ALLOW_UNSAFE_SYSCTLS, comma-separated). */
   allowUnsafeSysctls?: string[];
+  /** RuntimeDefault seccomp by default (else MINIPOD_SECCOMP_DEFAULT=1). */
+  seccompDefault?: boolean;
   /** Facts learnt while starting (prepareNetwork's NetworkFacts); empty while planning. */
   facts: NetworkFacts;
 }

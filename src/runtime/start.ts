@@ -79,6 +79,8 @@ export interface StartOptions {
   cgroups?: boolean;
   /** Unsafe (namespaced) sysctls the pod may set: names or "prefix.*" (the kubelet's --allow-unsafe-sysctls). */
   allowUnsafeSysctls?: string[];
+  /** RuntimeDefault seccomp for containers that do not say (the kubelet's --seccomp-default). */
+  seccompDefault?: boolean;
   /**
    * Detached: what the wait for the pod to run is at (which init container runs). With it,
    * a failing init container ends the wait (the pod is left); initTimeoutMs bounds it.
@@ -159,6 +161,7 @@ export function planPod(pod: Pod, ctx: PlanContext): PodPlan {
       { what: "mount the pod's /dev/shm", command: ['mount', '-t', 'tmpfs', '-o', `nosuid,nodev,noexec,mode=1777,size=${SHM_SIZE}`, 'shm', shm] },
       ...extra.hostSteps,
     ],
+    seccomp: { seccompDefault: ctx.seccompDefault ?? process.env.MINIPOD_SECCOMP_DEFAULT === '1', profileDir: path.join(ctx.roots.lib, 'seccomp') },
     hostOps: [...(extra.hostOps ?? []), ...sysctlOps(pod, ctx.allowUnsafeSysctls ?? (process.env.MINIPOD_ALLOW_UNSAFE_SYSCTLS ?? '').split(',').filter(Boolean))],
     cgroups,
   });
@@ -187,6 +190,7 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     cgroupParent: o.cgroupParent,
     cgroups: o.cgroups,
     allowUnsafeSysctls: o.allowUnsafeSysctls,
+    seccompDefault: o.seccompDefault,
     facts: {},
   };
   const shimBinary = helperBinary('minipod-shim');

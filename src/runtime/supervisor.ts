@@ -39,6 +39,23 @@ export class PodEndedEarly extends MinipodError {
   }
 }
 
+/** A process of minipod's own on the host (the supervisor, the unwinder): no namespaces, root, every capability. */
+export function hostProcess(pod: string, what: string, argv: string[]): ProcessPlan {
+  return {
+    pod,
+    container: what,
+    namespaces: [],
+    loopbackUp: false,
+    mounts: [],
+    user: { uid: 0, gid: 0, groups: [] },
+    capabilities: null,
+    noNewPrivileges: false,
+    cwd: '/',
+    argv,
+    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+  };
+}
+
 export class SupervisorLink extends EventEmitter {
   readonly pid: number;
   private sock: net.Socket | undefined;
@@ -62,20 +79,7 @@ export class SupervisorLink extends EventEmitter {
   static launch(native: NativeBinding, o: LaunchOptions): SupervisorLink {
     const [ours, theirs] = native.socketpair();
     const logFd = o.attach ? undefined : openSync(o.logFile, 'a', 0o640);
-    const plan: ProcessPlan = {
-      pod: o.pod,
-      container: 'supervisor',
-      namespaces: [],
-      loopbackUp: false,
-      mounts: [],
-      user: { uid: 0, gid: 0, groups: [] },
-      capabilities: null,
-      noNewPrivileges: false,
-      cwd: '/',
-      argv: [o.shimBinary, o.runDir],
-      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-      setsid: true,
-    };
+    const plan = { ...hostProcess(o.pod, 'supervisor', [o.shimBinary, o.runDir]), setsid: true };
     let spawned;
     try {
       spawned = native.spawn({

@@ -15,6 +15,7 @@ import type { NativeBinding } from '../native/binding.ts';
 import { helperBinary } from '../native/load.ts';
 import { withPodLock } from '../state/host.ts';
 import { podDirs, type StateRoots } from '../state/paths.ts';
+import { hostProcess } from './supervisor.ts';
 
 export interface TeardownOptions {
   /** Keep state.json, plan.json and logs (an ended pod: `ps -a`, `logs`). */
@@ -40,19 +41,7 @@ async function unwind(native: NativeBinding, how: 'keep' | 'remove', run: string
   let spawned;
   try {
     spawned = native.spawn({
-      plan: {
-        pod: path.basename(run),
-        container: 'unwind',
-        namespaces: [],
-        loopbackUp: false,
-        mounts: [],
-        user: { uid: 0, gid: 0, groups: [] },
-        capabilities: null,
-        noNewPrivileges: false,
-        cwd: '/',
-        argv: [helperBinary('minipod-shim'), '--unwind', how, run, lib],
-        env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-      },
+      plan: hostProcess(path.basename(run), 'unwind', [helperBinary('minipod-shim'), '--unwind', how, run, lib]),
       stdio: ['null', theirs, 'inherit'],
     });
   } catch (e) {

@@ -98,7 +98,7 @@ const securityContext: Fields = {
   capabilities: f({ obj: { add: strList, drop: strList } }),
   // Parsed, and refused when they cannot be kept (src/plan/lsm.ts).
   procMount: str,
-  seccompProfile: no('any', 'no seccomp filter is installed'),
+  seccompProfile: f({ obj: { type: f('string', { required: true }), localhostProfile: str } }),
   seLinuxOptions: f('any'),
   appArmorProfile: f('any'),
   windowsOptions: no(),
@@ -223,7 +223,7 @@ export const podSpec: Fields = {
       fsGroupChangePolicy: no('string'),
       supplementalGroupsPolicy: no('string'),
       sysctls: f({ arr: { obj: { name: f('string', { required: true }), value: f('string', { required: true }) } } }),
-      seccompProfile: no(),
+      seccompProfile: f({ obj: { type: f('string', { required: true }), localhostProfile: str } }),
       seLinuxOptions: f('any'),
       appArmorProfile: f('any'),
       windowsOptions: no(),

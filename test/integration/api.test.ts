@@ -35,7 +35,7 @@ describe('API', { skip: needsRoot }, () => {
   });
 
   test('runPod → waitReady → exec, logs, status → remove', async () => {
-    const pod = await runPod(webPod('owned'), { root: h.root, onWarning: (w) => assert.fail(w) });
+    const pod = await runPod(webPod('owned'), { root: h.root, cgroupParent: h.cgroupParent, onWarning: (w) => assert.fail(w) });
     try {
       await pod.waitReady({ timeout: 10_000 });
       const r = await waitFor(async () => {
@@ -59,7 +59,7 @@ describe('API', { skip: needsRoot }, () => {
   });
 
   test('bad manifests are rejected before anything is created', async () => {
-    await assert.rejects(runPod({ ...webPod('Bad_Name') }, { root: h.root }), /metadata\.name: "Bad_Name" is not a DNS-1123 label/);
+    await assert.rejects(runPod({ ...webPod('Bad_Name') }, { root: h.root, cgroupParent: h.cgroupParent }), /metadata\.name: "Bad_Name" is not a DNS-1123 label/);
     assert.deepEqual(h.podDirs(), []);
   });
 
@@ -69,7 +69,7 @@ describe('API', { skip: needsRoot }, () => {
     writeFileSync(
       script,
       `import { runPod } from ${JSON.stringify(path.join(repo, 'dist', 'api.js'))};
-       const pod = await runPod(${JSON.stringify(webPod(name))}, { root: ${JSON.stringify(h.root)}, outlive: ${outlive} });
+       const pod = await runPod(${JSON.stringify(webPod(name))}, { root: ${JSON.stringify(h.root)}, cgroupParent: ${JSON.stringify(h.cgroupParent)}, outlive: ${outlive} });
        console.log('up ' + pod.name);
        ${end === 'exit' ? 'process.exit(0);' : 'setInterval(() => {}, 1000);'}`,
     );
@@ -106,7 +106,7 @@ describe('API', { skip: needsRoot }, () => {
   });
 
   test('bridge and subnet are values of RunPodOptions; stop({gracePeriodSeconds: 0}) does not wait the pod\'s 600 s', async () => {
-    const pod = await runPod(stubborn('stubborn'), { root: h.root, bridge: 'mpt-apiopt', subnet: '10.234.0.0/24' });
+    const pod = await runPod(stubborn('stubborn'), { root: h.root, cgroupParent: h.cgroupParent, bridge: 'mpt-apiopt', subnet: '10.234.0.0/24' });
     try {
       assert.match(pod.ip ?? '', /^10\.234\.0\.\d+$/);
       assert.ok(existsSync('/sys/class/net/mpt-apiopt'), 'the bridge the options named');
@@ -121,7 +121,7 @@ describe('API', { skip: needsRoot }, () => {
   });
 
   test('remove({force: true}) kills at once instead of waiting the grace period', async () => {
-    const pod = await runPod(stubborn('stubborn2'), { root: h.root });
+    const pod = await runPod(stubborn('stubborn2'), { root: h.root, cgroupParent: h.cgroupParent });
     await waitFor(async () => (await pod.logs('c')).includes('up'), 'the container to start');
     const t0 = Date.now();
     await pod.remove({ force: true });

@@ -45,7 +45,7 @@ describe('fixes', { skip: needsRoot }, () => {
   test('the API keeps one exit listener however many pods it starts', async () => {
     const before = process.listenerCount('exit');
     for (let i = 0; i < 12; i++) {
-      const p = await runPod(pod(`api-${i}`, { terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image, command: ['sleep', '1000'] }] }) as Pod, { root: h.root });
+      const p = await runPod(pod(`api-${i}`, { terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image, command: ['sleep', '1000'] }] }) as Pod, { root: h.root, cgroupParent: h.cgroupParent });
       if (i % 2) await p.remove(); // some removed, some left to the exit hook
       else await p.stop();
     }
@@ -63,7 +63,7 @@ describe('fixes', { skip: needsRoot }, () => {
       process.env.MINIPOD_NATIVE_DIR = dir;
       const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
       const before = timers();
-      await assert.rejects(runPod(pod('badpause', { containers: [{ name: 'c', image, command: ['sleep', '1'] }] }) as Pod, { root: h.root }), /pause/);
+      await assert.rejects(runPod(pod('badpause', { containers: [{ name: 'c', image, command: ['sleep', '1'] }] }) as Pod, { root: h.root, cgroupParent: h.cgroupParent }), /pause/);
       assert.equal(timers(), before, 'no timer left behind by the failed start');
       assert.deepEqual(h.podDirs().filter((d) => d.endsWith('badpause')), [], 'nothing of it left');
     } finally {

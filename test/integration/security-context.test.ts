@@ -1,10 +1,13 @@
 // The pod security context on real namespaces. sysctls: set inside the pod (every container sees
 // them), never on the host; an unsafe one only when allowed; refusals leave nothing behind.
 // hostPID and hostIPC: the host's namespaces, and the pod still torn down through its cgroups.
+// seccomp: the filter in the kernel's own words (/proc/PID/status), and the calls it refuses.
 import assert from 'node:assert/strict';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { attackTools } from './attack.ts';
 import { busyboxRootfs, needsRoot, pidsMatching, pod, TestHost } from './helpers.ts';
 
 describe('sysctls', { skip: needsRoot }, () => {
@@ -106,5 +109,77 @@ describe('host namespaces', { skip: needsRoot }, () => {
     assert.equal(nocg.code, 125);
     assert.match(nocg.stderr, /spec\.hostIPC: needs the pod's cgroups/);
     assert.deepEqual(h.podDirs(), []);
+  });
+});
+
+describe('seccomp', { skip: needsRoot }, () => {
+  let h: TestHost;
+  let tools: string;
+  before(async () => {
+    h = new TestHost('seccomp');
+    assert.equal((await h.cli(['image', 'import', 'busybox', busyboxRootfs()])).code, 0);
+    tools = attackTools('syscalls');
+  });
+  after(async () => {
+    await h.cli(['rm', '-f', 'rd', 'lh', 'dflt', 'unc']);
+    await h.cli(['network', 'rm']);
+    const left = { mounts: h.mounts(), dirs: h.podDirs(), cgroups: h.podCgroups() };
+    h.cleanup();
+    assert.deepEqual(left, { mounts: [], dirs: [], cgroups: [] });
+  });
+  const spec = (extra: object, container: object = {}) => ({
+    terminationGracePeriodSeconds: 1,
+    volumes: [{ name: 'tools', hostPath: { path: tools, type: 'Directory' } }],
+    containers: [{ name: 'c', image: 'busybox', command: ['sleep', '1000'], volumeMounts: [{ name: 'tools', mountPath: '/tools', readOnly: true }], ...container }],
+    ...extra,
+  });
+  const run = async (name: string, s: object, args: string[] = []) => {
+    const r = await h.cli(['run', '-d', ...args, h.manifest(`${name}.json`, pod(name, s))]);
+    assert.equal(r.code, 0, r.stderr);
+  };
+  const seccompMode = async (name: string) => {
+    const v = JSON.parse((await h.cli(['inspect', name])).stdout) as { status: { containerStatuses: { pid: number }[] } };
+    return /^Seccomp:\s+(\d)/m.exec(readFileSync(`/proc/${v.status.containerStatuses[0].pid}/status`, 'utf8'))![1];
+  };
+  const tryCalls = async (name: string, ...calls: string[]) => {
+    const r = await h.cli(['exec', name, '--', '/tools/syscalls', ...calls]);
+    return Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.split(' ')[0], l.slice(l.indexOf(' ') + 1)]));
+  };
+
+  test('RuntimeDefault: the container is in seccomp mode 2; keyctl, ptrace, a user namespace, clone of a mount namespace and an odd personality fail with EPERM; ordinary work runs', async () => {
+    await run('rd', spec({ securityContext: { seccompProfile: { type: 'RuntimeDefault' } } }, { command: ['sh', '-c', 'mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 8080 -h /www'] }));
+    assert.equal(await seccompMode('rd'), '2');
+    const got = await tryCalls('rd', 'keyctl', 'ptrace', 'unshare-user', 'clone-newns', 'personality', 'mkdir');
+    assert.deepEqual(got, { keyctl: 'Operation not permitted', ptrace: 'Operation not permitted', 'unshare-user': 'Operation not permitted', 'clone-newns': 'Operation not permitted', personality: 'Operation not permitted', mkdir: 'ok' });
+    const web = await h.cli(['exec', 'rd', '--', 'wget', '-qO-', 'http://127.0.0.1:8080/']);
+    assert.equal(web.stdout, 'hi\n', 'sh, httpd and wget work under the filter');
+    const ex = await h.cli(['exec', 'rd', '--', 'grep', '^Seccomp:', '/proc/self/status']);
+    assert.match(ex.stdout, /Seccomp:\s+2/, 'an exec\'d process gets the same filter');
+    await h.cli(['rm', '-f', 'rd']);
+  });
+
+  test('a Localhost profile (OCI JSON) that denies mkdir makes mkdir fail; others run', async () => {
+    const dir = path.join(h.root, 'lib', 'seccomp');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'no-mkdir.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }] }));
+    await run('lh', spec({}, { securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: 'no-mkdir.json' } } }));
+    const got = await tryCalls('lh', 'mkdir', 'keyctl');
+    assert.equal(got.mkdir, 'Operation not permitted');
+    assert.notEqual(got.keyctl, 'Operation not permitted', `keyctl reaches the kernel (${got.keyctl})`);
+    await h.cli(['rm', '-f', 'lh']);
+    const bad = await h.cli(['run', '-d', h.manifest('lhbad.json', pod('lhbad', spec({}, { securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: '../escape.json' } } })))]);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /spec\.containers\[0\]\.securityContext\.seccompProfile\.localhostProfile: a Localhost profile needs a path relative to/);
+  });
+
+  test('no profile is Unconfined, as in Kubernetes; --seccomp-default makes it RuntimeDefault; Unconfined stays unconfined', async () => {
+    await run('unc', spec({}));
+    assert.equal(await seccompMode('unc'), '0');
+    await run('dflt', spec({}), ['--seccomp-default']);
+    assert.equal(await seccompMode('dflt'), '2');
+    await h.cli(['rm', '-f', 'unc', 'dflt']);
+    await run('unc', spec({ securityContext: { seccompProfile: { type: 'Unconfined' } } }), ['--seccomp-default']);
+    assert.equal(await seccompMode('unc'), '0');
+    await h.cli(['rm', '-f', 'unc']);
   });
 });

@@ -1,7 +1,7 @@
 /* Fuzzing the decoders that read plans and state from disk as root: the JSON reader, the
  * process plan decoder, the host operations decoder and the journal decoder, with the
- * journal written back as the supervisor writes it (native/exec/json.c, plan.c;
- * native/net/hostops.c; native/shim/journal.c, jw.c).
+ * journal written back as the supervisor writes it, and the seccomp compiler
+ * (native/exec/json.c, plan.c, seccomp.c; native/net/hostops.c; native/shim/journal.c, jw.c).
  *
  * One target, two drivers:
  *   - libFuzzer (clang -fsanitize=fuzzer,address,undefined -DMP_LIBFUZZER ...): LLVMFuzzerTestOneInput;
@@ -21,6 +21,7 @@
 #include "plan.h"
 #include "../net/hostops.h"
 #include "../shim/shim.h"
+#include "seccomp-plan.h"
 
 static int resolve(void *ctx, const char *who) {
   (void)ctx;
@@ -45,6 +46,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     const struct mp_json *ops = mp_json_get(j, "hostOps");
     if (ops) (void)mp_hostops_decode(&a, ops, &h, err, sizeof err);
+    /* a process plan's seccomp section, compiled as the spawner does */
+    const struct mp_json *sc = mp_json_get(j, "seccomp");
+    if (sc) {
+      struct sock_fprog prog;
+      if (mp_seccomp_compile(sc, &prog, err, sizeof err) == 0) free(prog.filter);
+    }
     /* a state.json: {journal: [...]}, decoded, then written back and read again */
     struct journal jr = {0};
     if (journal_decode(mp_json_get(j, "journal"), &jr, err, sizeof err) == 0 && jr.n) {

@@ -25,7 +25,7 @@ describe('cgroups in the supervisor (C, fake cgroupfs)', { skip: haveCc ? false 
     dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-cgroup-check-'));
     const bin = path.join(dir, 'cgroup-check');
     const src = (f: string) => path.join(repo, f);
-    const cc = spawnSync('cc', ['-std=gnu11', '-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-format-truncation', '-Werror', '-g', `-I${src('native/exec')}`, '-o', bin, src('test/native/cgroup-check.c'), src('native/shim/cgroups.c'), src('native/shim/devices.c'), src('native/exec/json.c')], { encoding: 'utf8' });
+    const cc = spawnSync('cc', ['-std=gnu11', '-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-format-truncation', '-Werror', '-g', `-I${src('native/exec')}`, '-o', bin, src('test/native/cgroup-check.c'), src('native/shim/cgroups.c'), src('native/shim/devices.c'), src('native/shim/readfile.c'), src('native/exec/json.c')], { encoding: 'utf8' });
     assert.equal(cc.status, 0, cc.stderr);
     const r = spawnSync(bin, [], { encoding: 'utf8' });
     out = `${r.stdout}\n${r.stderr}`;

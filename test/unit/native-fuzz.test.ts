@@ -11,6 +11,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { runtimeDefault } from '../../src/plan/seccomp.ts';
+
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const asan = spawnSync('sh', ['-c', 'echo "int main(void){return 0;}" | cc -fsanitize=address,undefined -x c - -o /dev/null'], { encoding: 'utf8' }).status === 0;
 
@@ -22,7 +24,7 @@ before(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-fuzz-'));
   bin = path.join(dir, 'fuzz-decoders');
   const src = (d: string, f: string) => path.join(repo, 'native', d, f);
-  const cc = spawnSync('cc', ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-Wall', '-Wextra', '-Werror', `-I${path.join(repo, 'native', 'exec')}`, '-o', bin, path.join(repo, 'test/native/fuzz-decoders.c'), src('exec', 'json.c'), src('exec', 'plan.c'), src('exec', 'describe.c'), src('net', 'hostops.c'), src('net', 'nl.c'), src('shim', 'journal.c'), src('shim', 'jw.c')], { encoding: 'utf8' });
+  const cc = spawnSync('cc', ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-Wall', '-Wextra', '-Werror', `-I${path.join(repo, 'native', 'exec')}`, '-o', bin, path.join(repo, 'test/native/fuzz-decoders.c'), src('exec', 'json.c'), src('exec', 'plan.c'), src('exec', 'describe.c'), src('net', 'hostops.c'), src('net', 'nl.c'), src('shim', 'journal.c'), src('shim', 'jw.c'), src('exec', 'seccomp.c'), '-lseccomp'], { encoding: 'utf8' });
   assert.equal(cc.status, 0, cc.stderr);
   const proc = {
     pod: 'p', container: 'c',
@@ -61,6 +63,9 @@ before(() => {
     'hostops.json': hostOps,
     'plan.json': { pod: { pause: proc, hostOps, containers: [] }, supervisor: { stateFile: '/s' } },
     'state.json': { version: 2, host: { pod: 'p', uid: 'u-1' }, journal, torndown: false },
+    // A small profile with every kind of rule (the full RuntimeDefault compiles slowly enough
+    // to dominate the loop): allow, errno, kill, argument comparisons.
+    'seccomp.json': { seccomp: { ...runtimeDefault(['CAP_CHOWN']), rules: [...runtimeDefault(['CAP_CHOWN']).rules.slice(1), { names: ['read', 'write'], action: { action: 'allow' } }, { names: ['kexec_load'], action: { action: 'kill' } }] } },
   };
   for (const [name, v] of Object.entries(inputs)) {
     const f = path.join(dir, name);
