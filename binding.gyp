@@ -59,6 +59,7 @@
         "native/shim/readfile.c",
         "native/net/nl.c",
         "native/net/hostops.c",
+        "native/net/ct.c",
         "native/exec/json.c",
         "native/exec/plan.c",
         "native/exec/spawn.c",

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 
 import { loadNative } from '../src/native/load.ts';
 import { contributeNetwork } from '../src/net/hook.ts';
-import { prepareNetwork, wirePod } from '../src/net/setup.ts';
+import { prepareNetwork } from '../src/net/setup.ts';
 import { runTool } from '../src/net/exec.ts';
 import { release } from '../src/net/ipam.ts';
 import type { NetRecord } from '../src/net/record.ts';
@@ -102,7 +102,6 @@ async function round(n: number, roots: StateRoots): Promise<{ prepare: number[];
       if (nft.op !== 'nft') throw new Error('no nft host operation');
       t0 = performance.now();
       if ((await runTool('nft', ['-f', '-'], nft.script)).code !== 0) throw new Error('nft refused the transaction');
-      await wirePod(ctx, host);
       t.wire.push(performance.now() - t0);
       pods.push({ ctx, host, undo: nft.undo });
     }

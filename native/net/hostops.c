@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ct.h"
 #include "nl.h"
 
 static int fail(char *err, size_t n, int i, const char *what, const char *field) {
@@ -85,6 +86,15 @@ int mp_hostops_decode(struct mp_arena *a, const struct mp_json *arr, struct mp_h
         if (!p || p->type != MP_JNUM || p->num != (double)(int)p->num || p->num < 0 || p->num > 32) return fail(err, errlen, i, "addr: \"prefix\" must be an integer 0..32", NULL);
         h->prefix = (int)p->num;
       }
+    } else if (!strcmp(op, "conntrack")) {
+      static const char *const keys[] = {"op", "protocol", "port", NULL};
+      if ((bad = unknown_key(o, keys))) return fail(err, errlen, i, "conntrack: unknown field", bad);
+      h->kind = MP_H_CONNTRACK;
+      h->name = "conntrack";
+      const struct mp_json *pt = mp_json_get(o, "port");
+      if (strcmp(mp_json_str(o, "protocol", ""), "udp") || !pt || pt->type != MP_JNUM || pt->num != (double)(int)pt->num || pt->num < 1 || pt->num > 65535)
+        return fail(err, errlen, i, "conntrack: needs protocol \"udp\" and a port 1..65535", NULL);
+      h->port = (int)pt->num;
     } else if (!strcmp(op, "sysctl")) {
       static const char *const keys[] = {"op", "ns", "key", "value", NULL};
       if ((bad = unknown_key(o, keys))) return fail(err, errlen, i, "sysctl: unknown field", bad);
@@ -118,7 +128,7 @@ int mp_hostops_decode(struct mp_arena *a, const struct mp_json *arr, struct mp_h
 }
 
 static const char *kind_name(enum mp_hostop_kind k) {
-  return k == MP_H_VETH ? "veth" : k == MP_H_LINK ? "link" : k == MP_H_ADDR ? "addr" : k == MP_H_NFT ? "nft" : k == MP_H_SYSCTL ? "sysctl" : "route";
+  return k == MP_H_VETH ? "veth" : k == MP_H_LINK ? "link" : k == MP_H_ADDR ? "addr" : k == MP_H_NFT ? "nft" : k == MP_H_SYSCTL ? "sysctl" : k == MP_H_CONNTRACK ? "conntrack" : "route";
 }
 
 /* `nft -f -` with script on its stdin: one process, one transaction (all of it applies or
@@ -175,6 +185,7 @@ int mp_hostops_run(const struct mp_hostops *h, int host_nl, int pod_nl, int pod_
       case MP_H_LINK: call = "RTM_NEWLINK"; rc = mp_nl_link_set(fd, o->name, o->master, NULL, o->up); break;
       case MP_H_ADDR: call = "RTM_NEWADDR"; rc = mp_nl_addr_add(fd, o->name, o->addr, o->prefix, 0); break;
       case MP_H_NFT: call = "nft -f -"; rc = mp_run_nft(o->script); break;
+      case MP_H_CONNTRACK: call = "IPCTNL_MSG_CT_DELETE"; rc = mp_ct_flush_udp(o->port); if (rc > 0) rc = 0; break;
       default: call = "RTM_NEWROUTE"; rc = mp_nl_route_default(fd, o->name, o->addr); break;
     }
     if (rc < 0) {

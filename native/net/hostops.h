@@ -17,7 +17,7 @@
 #include "../exec/json.h"
 #include "../exec/spawn.h"
 
-enum mp_hostop_kind { MP_H_VETH, MP_H_LINK, MP_H_ADDR, MP_H_ROUTE, MP_H_NFT, MP_H_SYSCTL };
+enum mp_hostop_kind { MP_H_VETH, MP_H_LINK, MP_H_ADDR, MP_H_ROUTE, MP_H_NFT, MP_H_SYSCTL, MP_H_CONNTRACK };
 
 struct mp_hostop {
   enum mp_hostop_kind kind;
@@ -31,6 +31,7 @@ struct mp_hostop {
   const char *script;    /* nft: one transaction for `nft -f -` */
   const char *undo;      /* nft: the transaction that takes it back ("" when nothing is to undo) */
   int ipc;               /* sysctl: 1 in pause's IPC namespace, 0 in its network namespace */
+  int port;              /* conntrack: the UDP destination port whose entries are forgotten */
   const char *value;     /* sysctl: what is written to /proc/sys/<name> (name is the key, "net/ipv4/...") */
 };
 

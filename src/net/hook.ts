@@ -1,11 +1,11 @@
 // The pod network's part of planning (start.ts calls it, then setup.ts's prepareNetwork
-// and wirePod; gc reclaims leases with undo.ts).
+// and the supervisor the host operations; gc reclaims leases with undo.ts).
 //
 //   contribute  (pure, also `minipod plan`) /etc files mounted into each container; the
 //               pod's wiring and firewall as host operations (the supervisor runs them:
 //               netlink, one `nft -f -`); the bridge's steps (when it is missing)
 //   prepare     address (its lease journaled), host ports, /etc files, the bridge (setup.ts)
-//   afterPause  UDP conntrack flush  (setup.ts)
+//   (the supervisor runs the host operations: veth, addresses, route, nft, UDP conntrack)
 //   teardown    the supervisor unwinds the journal: nft elements, veth, lease
 
 import type { Contribution, PlanContext } from '../runtime/phases.ts';
@@ -49,6 +49,8 @@ export function contributeNetwork(ctx: PlanContext): Contribution {
     script: renderRuleset(cfg) + renderCreateElements(cfg.table, ports, ip),
     undo: ports.map((p) => `delete ${elementOf(cfg.table, p)}\n`).join(''),
   };
-  return { mounts: mounts(ctx), hostSteps, hostOps: [...podNetworkOps(cfg, veth, ip), firewall] };
+  // Then the UDP ports' stale flows, once their DNAT is in place.
+  const conntrack = [...new Set(ports.filter((p) => p.protocol === 'udp').map((p) => p.hostPort))].map((port): HostOp => ({ op: 'conntrack', protocol: 'udp', port }));
+  return { mounts: mounts(ctx), hostSteps, hostOps: [...podNetworkOps(cfg, veth, ip), firewall, ...conntrack] };
 }
 

@@ -59,22 +59,6 @@ export function renderCreateElements(table: string, ports: HostPort[], podIP: st
   return ports.map((p) => `create ${elementOf(table, p, podIP)}\n`).join('');
 }
 
-/** Rules plus the pod's ports in one transaction: either all apply or none. */
-export async function applyPodRules(cfg: NetConfig, ports: HostPort[], podIP: string): Promise<void> {
-  await mustRun(`firewall rules of bridge "${cfg.bridge}"`, 'nft', ['-f', '-'], renderRuleset(cfg) + renderCreateElements(cfg.table, ports, podIP));
-}
-
-/** Deletes the pod's elements; ones already gone are fine. Returns the ports removed. */
-export async function deletePortElements(table: string, ports: HostPort[]): Promise<HostPort[]> {
-  if (!ports.length) return [];
-  const all = ports.map((p) => `delete ${elementOf(table, p)}\n`).join('');
-  if ((await runTool('nft', ['-f', '-'], all)).code === 0) return ports;
-  // Some were missing (a crash before they were added, the table removed): one by one.
-  const done: HostPort[] = [];
-  for (const p of ports) if ((await runTool('nft', ['-f', '-'], `delete ${elementOf(table, p)}\n`)).code === 0) done.push(p);
-  return done;
-}
-
 export async function tableExists(table: string): Promise<boolean> {
   return (await runTool('nft', ['list', 'table', 'ip', table])).code === 0;
 }
@@ -85,15 +69,3 @@ export async function deleteTable(table: string): Promise<boolean> {
   return true;
 }
 
-/** Forgets conntrack entries that would keep sending a UDP port to an earlier pod. */
-export async function flushUdpConntrack(ports: HostPort[]): Promise<void> {
-  for (const p of ports) {
-    if (p.protocol !== 'udp') continue;
-    // Exit 1 means "nothing matched": fine. A missing conntrack tool only costs stale flows.
-    try {
-      await runTool('conntrack', ['-D', '-p', 'udp', '--dport', String(p.hostPort)]);
-    } catch {
-      // not installed
-    }
-  }
-}

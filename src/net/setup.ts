@@ -6,7 +6,7 @@
 //   (the supervisor, once pause runs: the plan's host operations, each journaled first —
 //    the veth pair with eth0 in pause's namespace, master, up, address, default route over
 //    netlink; the nft rules and the pod's port elements in one `nft -f -` transaction)
-//   afterPause  stale UDP conntrack entries of the pod's ports
+//   (and the stale UDP conntrack entries of its ports, over ctnetlink)
 //
 // Every host change is journaled in state.json before it is made; the supervisor (or, if
 // it died, the native unwinder) undoes the journal when the pod goes.
@@ -26,7 +26,6 @@ import { hostAddress, networkRoutes } from './host-address.ts';
 import { allocate, listLeases } from './ipam.ts';
 import { bridgeSteps, linkInfo, ownerAlias, runBridgeSteps } from './ip.ts';
 import { withLock } from './lock.ts';
-import { flushUdpConntrack } from './nft.ts';
 import { checkHostPorts, hostPorts } from './ports.ts';
 import type { NetRecord } from './record.ts';
 
@@ -183,15 +182,4 @@ function bridgeReady(bridge: string, want: string, owner: string): boolean {
     return false;
   }
   return (os.networkInterfaces()[bridge] ?? []).some((a) => a.family === 'IPv4' && a.cidr === want);
-}
-
-/**
- * Once pause runs and the supervisor has wired the pod and programmed its ports (its host
- * operations): stale UDP conntrack entries that would keep sending a port to an earlier pod.
- * Only pods that publish UDP ports pay for it (one `conntrack` per port).
- */
-export async function wirePod(_ctx: HookContext, host: HostRecord): Promise<void> {
-  const n = host.network as unknown as NetRecord | undefined;
-  if (!n || n.mode !== 'bridge') return;
-  await flushUdpConntrack(n.hostPorts ?? []);
 }

@@ -5,14 +5,10 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
-import { readHost, type HostRecord } from '../state/host.ts';
+import { readHost } from '../state/host.ts';
 import { podDirs, type StateRoots } from '../state/paths.ts';
 import { netRootDir } from './config.ts';
 import { listLeases, release } from './ipam.ts';
-import { deleteLink } from './ip.ts';
-import { deletePortElements } from './nft.ts';
-import { describePort } from './ports.ts';
-import { netRecord } from './record.ts';
 
 /**
  * The state directory of a bridge that does not exist (as a bridge) and holds no address:

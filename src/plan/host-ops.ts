@@ -23,6 +23,11 @@ export type HostOp =
    * runs and applied when the pod is undone ("" when there is nothing to take back).
    */
   | { op: 'nft'; what: string; script: string; undo: string }
+  /**
+   * Forget the host's conntrack entries of a UDP hostPort (ctnetlink, as `conntrack -D -p udp
+   * --dport N`): a datagram sent before the port was published would keep its flow away from the pod.
+   */
+  | { op: 'conntrack'; protocol: 'udp'; port: number }
   /** /proc/sys/KEY written from inside the pod's network or IPC namespace (src/plan/sysctls.ts). */
   | { op: 'sysctl'; ns: 'net' | 'ipc'; key: string; value: string };
 
@@ -52,6 +57,8 @@ export function describeHostOp(o: HostOp): string {
       return `[${o.netns}] addr ${o.address}/${o.prefix} dev ${o.dev}`;
     case 'route':
       return `[${o.netns}] route default via ${o.gateway} dev ${o.dev}`;
+    case 'conntrack':
+      return `[host] conntrack: forget udp entries to port ${o.port}`;
     case 'sysctl':
       return `[pod ${o.ns}] sysctl ${o.key.replace(/\//g, '.')}=${o.value}`;
     case 'nft':

@@ -4,7 +4,7 @@
 //                                                       operations (also `minipod plan`)
 //   prepare     prepareNetwork -> NetworkFacts, then prepareVolumes (its env fieldRefs read
 //               the facts)                           before the supervisor starts
-//   after pause wirePod                                UDP conntrack of the pod's ports
+//   after pause (the supervisor: the host operations, UDP conntrack included)
 //
 // Whatever a phase changes on the host it journals in state.json first (src/state/host.ts);
 // the supervisor unwinds that journal when the pod ends, the native unwinder (teardown.ts)

@@ -7,7 +7,6 @@
 //   plan.json, then the supervisor          -> it pins pause, runs the plan's host operations
 //                                              (veth, addresses, routes, nft), says "pause PID";
 //                                              from here on state.json is the supervisor's
-//   UDP conntrack flush (wirePod)
 //   "go"                                    -> init containers, then app containers; "running"
 //
 // When the pod ends, its supervisor unwinds the journal itself (native/shim/unwind.c).
@@ -37,7 +36,7 @@ import type { PullEvent } from '../image/index.ts';
 import type { NetOptions } from '../net/config.ts';
 import { ensureImages, resolveContainerImages, type PullMode } from './images.ts';
 import { contributeNetwork } from '../net/hook.ts';
-import { prepareNetwork, wirePod } from '../net/setup.ts';
+import { prepareNetwork } from '../net/setup.ts';
 import { forgetBridgeDir } from '../net/undo.ts';
 import { contributeVolumes } from '../volumes/contribute.ts';
 import { prepareVolumes } from '../volumes/prepare.ts';
@@ -256,7 +255,6 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     });
     // From here on state.json is the supervisor's: it records itself, pause and the pin.
     await link.waitFor('pause');
-    await wirePod(ctx, host);
     link.send('go');
     if (o.onWaiting && o.mode === 'detached') {
       const watch = watchInit(dirs, plan, o.onWaiting, o.initTimeoutMs);

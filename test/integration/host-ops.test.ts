@@ -132,7 +132,7 @@ describe('host operations', { skip: needsRoot }, () => {
     try {
       const bin = path.join(dir, 'plan-check');
       const exec = path.join(repo, 'native', 'exec');
-      const cc = spawnSync('cc', ['-Wall', '-Wextra', '-Werror', `-I${exec}`, '-o', bin, path.join(repo, 'test/native/plan-check.c'), ...['json.c', 'plan.c', 'describe.c'].map((f) => path.join(exec, f)), ...['hostops.c', 'nl.c'].map((f) => path.join(repo, 'native', 'net', f))], { encoding: 'utf8' });
+      const cc = spawnSync('cc', ['-Wall', '-Wextra', '-Werror', `-I${exec}`, '-o', bin, path.join(repo, 'test/native/plan-check.c'), ...['json.c', 'plan.c', 'describe.c'].map((f) => path.join(exec, f)), ...['hostops.c', 'nl.c', 'ct.c'].map((f) => path.join(repo, 'native', 'net', f))], { encoding: 'utf8' });
       assert.equal(cc.status, 0, cc.stderr);
       const ops = [
         { op: 'link', netns: 'host', name: 'lo', up: true },

@@ -195,6 +195,43 @@ test('hostPort: another network namespace reaches it at the host\'s address (on 
   for (const ns of [OUT_NS, ROUTED_NS]) must('ip', ['netns', 'del', ns]); // their veths go with them
 });
 
+test('a UDP flow that began before its hostPort was published: its conntrack entry is forgotten, and the same flow reaches the pod', { skip: needsRoot }, async () => {
+  // Conntrack is active in this network namespace once a nat chain exists; then a datagram
+  // to a port nobody publishes yet leaves an entry without DNAT, which would keep that flow
+  // (same source port) away from the pod for good, were it not flushed when the pod starts.
+  must('nft', ['add', 'table', 'ip', 'mptest_ct']);
+  must('nft', ['add chain ip mptest_ct pre { type nat hook prerouting priority -100; }']);
+  const sock = dgram.createSocket('udp4');
+  let server: ReturnType<typeof spawn> | undefined;
+  try {
+    await new Promise<void>((res) => sock.bind(40123, '127.0.0.1', () => res()));
+    sock.send('early', 18054, '127.0.0.1');
+    const entries = () => spawnSync('conntrack', ['-L', '-p', 'udp', '--dport', '18054'], { encoding: 'utf8' }).stdout;
+    await waitFor(() => entries().includes('sport=40123'), 'the early datagram\'s conntrack entry');
+    await runDetached(pod('ctu', { terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image, command: ['sleep', '3600'], ports: [{ containerPort: 53, hostPort: 18054, protocol: 'UDP' }] }] }));
+    assert.doesNotMatch(entries(), /sport=40123 dport=18054 .*dst=127\.0\.0\.1 sport=18054/, 'the entry without DNAT is gone');
+    const rec = JSON.parse(readFileSync(path.join(host.root, 'run/pods/ctu/state.json'), 'utf8')) as { pause: { pid: number } };
+    const script = `const s = require('node:dgram').createSocket('udp4'); s.on('message', (m, r) => s.send('pong:' + m, r.port, r.address)); s.bind(53, () => console.log('ready'));`;
+    server = spawn('nsenter', [`--net=/proc/${rec.pause.pid}/ns/net`, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((res, rej) => {
+      server!.stdout!.once('data', () => res());
+      server!.once('exit', (c) => rej(new Error(`udp server exited ${c}`)));
+    });
+    let reply: string | undefined;
+    sock.on('message', (m) => (reply = String(m)));
+    const got = await waitFor(() => {
+      sock.send('late', 18054, '127.0.0.1');
+      return reply;
+    }, 'the same flow answered by the pod', 10_000, 200);
+    assert.equal(got, 'pong:late');
+  } finally {
+    sock.close();
+    server?.kill('SIGKILL');
+    await rm('ctu');
+    must('nft', ['delete', 'table', 'ip', 'mptest_ct']);
+  }
+});
+
 test('hostIP: a port published on one address answers there only', { skip: needsRoot }, async () => {
   await runDetached(httpd('hip', { ports: [{ containerPort: 80, hostPort: 18070, hostIP: GATEWAY }] }));
   try {

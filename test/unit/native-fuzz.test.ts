@@ -24,7 +24,7 @@ before(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-fuzz-'));
   bin = path.join(dir, 'fuzz-decoders');
   const src = (d: string, f: string) => path.join(repo, 'native', d, f);
-  const cc = spawnSync('cc', ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-Wall', '-Wextra', '-Werror', `-I${path.join(repo, 'native', 'exec')}`, '-o', bin, path.join(repo, 'test/native/fuzz-decoders.c'), src('exec', 'json.c'), src('exec', 'plan.c'), src('exec', 'describe.c'), src('net', 'hostops.c'), src('net', 'nl.c'), src('shim', 'journal.c'), src('shim', 'jw.c'), src('exec', 'seccomp.c'), '-lseccomp'], { encoding: 'utf8' });
+  const cc = spawnSync('cc', ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-Wall', '-Wextra', '-Werror', `-I${path.join(repo, 'native', 'exec')}`, '-o', bin, path.join(repo, 'test/native/fuzz-decoders.c'), src('exec', 'json.c'), src('exec', 'plan.c'), src('exec', 'describe.c'), src('net', 'hostops.c'), src('net', 'nl.c'), src('net', 'ct.c'), src('shim', 'journal.c'), src('shim', 'jw.c'), src('exec', 'seccomp.c'), '-lseccomp'], { encoding: 'utf8' });
   assert.equal(cc.status, 0, cc.stderr);
   const proc = {
     pod: 'p', container: 'c',

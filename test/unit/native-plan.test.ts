@@ -40,7 +40,7 @@ describe('the plan decoder (C)', { skip: haveCc ? false : 'needs a C compiler (c
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-plan-check-'));
     bin = path.join(dir, 'plan-check');
-    const cc = spawnSync('cc', ['-Wall', '-Wextra', '-Werror', `-I${exec}`, '-o', bin, path.join(repo, 'test/native/plan-check.c'), ...['json.c', 'plan.c', 'describe.c'].map((f) => path.join(exec, f)), ...['hostops.c', 'nl.c'].map((f) => path.join(repo, 'native', 'net', f))], { encoding: 'utf8' });
+    const cc = spawnSync('cc', ['-Wall', '-Wextra', '-Werror', `-I${exec}`, '-o', bin, path.join(repo, 'test/native/plan-check.c'), ...['json.c', 'plan.c', 'describe.c'].map((f) => path.join(exec, f)), ...['hostops.c', 'nl.c', 'ct.c'].map((f) => path.join(repo, 'native', 'net', f))], { encoding: 'utf8' });
     assert.equal(cc.status, 0, cc.stderr);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -142,6 +142,7 @@ describe('the plan decoder (C)', { skip: haveCc ? false : 'needs a C compiler (c
     ['not a list', () => ({ op: 'veth' }), /hostOps must be an array/],
     ['an unknown op', (o) => [...o, { op: 'exec', argv: ['sh'] }], /hostOps\[6\]: unknown op exec/],
     ['an unknown field', (o) => ((o[1].pid = 1234), o), /hostOps\[1\]: link: unknown field pid/],
+    ['a conntrack flush of anything but a UDP port', (o) => [...o, { op: 'conntrack', protocol: 'tcp', port: 80 }], /hostOps\[6\]: conntrack: needs protocol "udp" and a port 1\.\.65535/],
     ['a sysctl outside the namespaced trees', (o) => [...o, { op: 'sysctl', ns: 'ipc', key: 'vm/swappiness', value: '1' }], /hostOps\[6\]: sysctl: needs a key in net\//],
     ['a sysctl key that climbs out of /proc/sys', (o) => [...o, { op: 'sysctl', ns: 'net', key: 'net/../../etc/passwd', value: '1' }], /hostOps\[6\]: sysctl: needs a key/],
     ['a sysctl value of two lines', (o) => [...o, { op: 'sysctl', ns: 'net', key: 'net/core/somaxconn', value: '1\n2' }], /hostOps\[6\]: sysctl: needs a key/],
