@@ -195,6 +195,18 @@ test('hostPort: another network namespace reaches it at the host\'s address (on 
   for (const ns of [OUT_NS, ROUTED_NS]) must('ip', ['netns', 'del', ns]); // their veths go with them
 });
 
+/** busybox has no UDP server: a small echo server (port 53) in the pod's network namespace. */
+async function udpEcho(podName: string): Promise<ReturnType<typeof spawn>> {
+  const rec = JSON.parse(readFileSync(path.join(host.root, 'run/pods', podName, 'state.json'), 'utf8')) as { pause: { pid: number } };
+  const script = `const s = require('node:dgram').createSocket('udp4'); s.on('message', (m, r) => s.send('pong:' + m, r.port, r.address)); s.bind(53, () => console.log('ready'));`;
+  const server = spawn('nsenter', [`--net=/proc/${rec.pause.pid}/ns/net`, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((res, rej) => {
+    server.stdout!.once('data', () => res());
+    server.once('exit', (c) => rej(new Error(`udp server exited ${c}`)));
+  });
+  return server;
+}
+
 test('a UDP flow that began before its hostPort was published: its conntrack entry is forgotten, and the same flow reaches the pod', { skip: needsRoot }, async () => {
   // Conntrack is active in this network namespace once a nat chain exists; then a datagram
   // to a port nobody publishes yet leaves an entry without DNAT, which would keep that flow
@@ -210,13 +222,7 @@ test('a UDP flow that began before its hostPort was published: its conntrack ent
     await waitFor(() => entries().includes('sport=40123'), 'the early datagram\'s conntrack entry');
     await runDetached(pod('ctu', { terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image, command: ['sleep', '3600'], ports: [{ containerPort: 53, hostPort: 18054, protocol: 'UDP' }] }] }));
     assert.doesNotMatch(entries(), /sport=40123 dport=18054 .*dst=127\.0\.0\.1 sport=18054/, 'the entry without DNAT is gone');
-    const rec = JSON.parse(readFileSync(path.join(host.root, 'run/pods/ctu/state.json'), 'utf8')) as { pause: { pid: number } };
-    const script = `const s = require('node:dgram').createSocket('udp4'); s.on('message', (m, r) => s.send('pong:' + m, r.port, r.address)); s.bind(53, () => console.log('ready'));`;
-    server = spawn('nsenter', [`--net=/proc/${rec.pause.pid}/ns/net`, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((res, rej) => {
-      server!.stdout!.once('data', () => res());
-      server!.once('exit', (c) => rej(new Error(`udp server exited ${c}`)));
-    });
+    server = await udpEcho('ctu');
     let reply: string | undefined;
     sock.on('message', (m) => (reply = String(m)));
     const got = await waitFor(() => {
@@ -246,15 +252,9 @@ test('hostIP: a port published on one address answers there only', { skip: needs
 test('UDP hostPort: a datagram to 127.0.0.1 reaches the pod and the answer comes back', { skip: needsRoot }, async () => {
   // busybox has no UDP server: a small echo server runs in the pod's network namespace.
   await runDetached(pod('u', { terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image, command: ['sleep', '3600'], ports: [{ containerPort: 53, hostPort: 18053, protocol: 'UDP' }] }] }));
-  const rec = JSON.parse(readFileSync(path.join(host.root, 'run/pods/u/state.json'), 'utf8')) as { pause: { pid: number } };
-  const script = `const s = require('node:dgram').createSocket('udp4'); s.on('message', (m, r) => s.send('pong:' + m, r.port, r.address)); s.bind(53, () => console.log('ready'));`;
-  const server = spawn('nsenter', [`--net=/proc/${rec.pause.pid}/ns/net`, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = await udpEcho('u');
   const sock = dgram.createSocket('udp4');
   try {
-    await new Promise<void>((res, rej) => {
-      server.stdout.once('data', () => res());
-      server.once('exit', (c) => rej(new Error(`udp server exited ${c}`)));
-    });
     let reply: string | undefined;
     sock.on('message', (m) => (reply = String(m)));
     const got = await waitFor(() => {
