@@ -177,20 +177,29 @@ const container: Fields = {
   resizePolicy: no(),
 };
 
+const configMapSource = f({ obj: { name: f('string', { required: true }), items: f(keyToPath), defaultMode: int, optional: bool } });
+const secretSource = f({ obj: { secretName: f('string', { required: true }), items: f(keyToPath), defaultMode: int, optional: bool } });
+const downwardAPISource = f({
+  obj: {
+    items: f({ arr: { obj: { path: f('string', { required: true }), fieldRef: f({ obj: fieldSelector }), resourceFieldRef: f({ obj: resourceSelector }), mode: int } } }),
+    defaultMode: int,
+  },
+});
+
 const volume: Fields = {
   name: f('string', { required: true }),
   emptyDir: f({ obj: { medium: str, sizeLimit: f('quantity') } }),
   hostPath: f({ obj: { path: f('string', { required: true }), type: str } }),
-  configMap: f({ obj: { name: f('string', { required: true }), items: f(keyToPath), defaultMode: int, optional: bool } }),
-  secret: f({ obj: { secretName: f('string', { required: true }), items: f(keyToPath), defaultMode: int, optional: bool } }),
-  downwardAPI: f({
+  configMap: configMapSource,
+  secret: secretSource,
+  downwardAPI: downwardAPISource,
+  persistentVolumeClaim: no(),
+  projected: f({
     obj: {
-      items: f({ arr: { obj: { path: f('string', { required: true }), fieldRef: f({ obj: fieldSelector }), resourceFieldRef: f({ obj: resourceSelector }), mode: int } } }),
+      sources: f({ arr: { obj: { configMap: configMapSource, secret: secretSource, downwardAPI: downwardAPISource, serviceAccountToken: f('any'), clusterTrustBundle: f('any'), podCertificate: f('any') } } }),
       defaultMode: int,
     },
   }),
-  persistentVolumeClaim: no(),
-  projected: no(),
   nfs: no(),
   csi: no(),
   ephemeral: no(),

@@ -246,6 +246,8 @@ export interface Volume {
   configMap?: ConfigMapVolumeSource;
   secret?: SecretVolumeSource;
   downwardAPI?: DownwardAPIVolumeSource;
+  /** Several of those in one directory (serviceAccountToken is refused: there is no API server). */
+  projected?: { sources?: { configMap?: ConfigMapVolumeSource; secret?: SecretVolumeSource; downwardAPI?: DownwardAPIVolumeSource; [source: string]: unknown }[]; defaultMode?: number };
   /** Any other volume source is reported as unsupported. */
   [source: string]: unknown;
 }

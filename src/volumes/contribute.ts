@@ -22,6 +22,7 @@ function sourceOf(v: Volume): string {
   if (v.hostPath) return `hostPath${v.hostPath.type ? `, type ${v.hostPath.type}` : ''}`;
   if (v.configMap) return `ConfigMap "${v.configMap.name}"${v.configMap.optional ? ', optional' : ''}`;
   if (v.secret) return `Secret "${v.secret.secretName}"${v.secret.optional ? ', optional' : ''}`;
+  if (v.projected) return `projected: ${(v.projected.sources ?? []).map((s) => sourceOf({ name: v.name, ...s } as Volume)).join(', ')}`;
   return 'downwardAPI';
 }
 

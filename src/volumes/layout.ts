@@ -4,6 +4,7 @@
 //   emptyDir Memory       RUN/pods/POD/volumes/NAME       a tmpfs of sizeLimit
 //   secret                RUN/pods/POD/volumes/NAME       a tmpfs: secrets never touch the disk
 //   configMap, downwardAPI LIB/pods/POD/volumes/NAME      plain files, read-only in containers
+//   projected             as secret when one of its sources is a Secret, else as configMap
 //   hostPath              the path itself
 //
 // Everything under the pod's directories goes with the pod (teardown unmounts and removes
@@ -32,7 +33,7 @@ export interface VolumeLayout {
   sizeBytes?: number;
 }
 
-export const VOLUME_KINDS = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI'] as const;
+export const VOLUME_KINDS = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected'] as const;
 
 /** The sources a volume declares: its keys other than name (any other source counts, to be reported). */
 export function declaredSources(vol: Volume): string[] {
@@ -60,6 +61,11 @@ export function volumeLayout(dirs: PodDirs, vol: Volume, field: string): VolumeL
   if (vol.secret) return { ...base, kind: 'secret', source: under(true), forceReadOnly: true };
   if (vol.configMap) return { ...base, kind: 'configMap', source: under(false), forceReadOnly: true };
   if (vol.downwardAPI) return { ...base, kind: 'downwardAPI', source: under(false), forceReadOnly: true };
+  // A projected volume with a Secret among its sources lives on a tmpfs, as a secret volume.
+  if (vol.projected) {
+    const secret = (vol.projected.sources ?? []).some((s) => s.secret);
+    return { ...base, kind: secret ? 'secret' : 'configMap', source: under(secret), forceReadOnly: true };
+  }
   const other = declaredSources(vol);
   throw new FieldError(other.length ? `${field}.${other[0]}` : field, other.length ? `volume source "${other[0]}" is not supported; minipod has ${VOLUME_KINDS.join(', ')}` : 'a volume needs a source, one of ' + VOLUME_KINDS.join(', '));
 }

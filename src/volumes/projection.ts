@@ -2,6 +2,8 @@
 // host: a list of {path, data, mode} that prepare writes. Computing them while planning is
 // what makes a missing ConfigMap or key fail before anything is created.
 
+import path from 'node:path';
+
 import { FieldError } from '../errors.ts';
 import type { Volume } from '../spec/types.ts';
 import { allContainers } from './env.ts';
@@ -71,6 +73,23 @@ export function projectVolume(input: ProjectionInput, vol: Volume, field: string
       throw new FieldError(`${field}.secret.secretName`, notFound('Secret', src.secretName, input.pod));
     }
     return fromKeys(secretData(s), src, `Secret "${src.secretName}"`, `${field}.secret`);
+  }
+  if (vol.projected) {
+    // Each source as the volume of its kind (the projected defaultMode for files without a
+    // mode), into one directory; two sources may not write one path.
+    const seen = new Map<string, number>();
+    return (vol.projected.sources ?? []).flatMap((src, k) => {
+      const kind = (['configMap', 'secret', 'downwardAPI'] as const).find((x) => src[x]);
+      if (!kind) return [];
+      const one = { ...(src[kind] as object), defaultMode: (src[kind] as { defaultMode?: number }).defaultMode ?? vol.projected!.defaultMode };
+      const files = projectVolume(input, { name: vol.name, [kind]: one } as Volume, `${field}.projected.sources[${k}]`) ?? [];
+      for (const fl of files) {
+        const other = seen.get(path.normalize(fl.path));
+        if (other !== undefined) throw new FieldError(`${field}.projected.sources[${k}]`, `path "${fl.path}" is also written by sources[${other}]`);
+        seen.set(path.normalize(fl.path), k);
+      }
+      return files;
+    });
   }
   if (vol.downwardAPI) {
     const src = vol.downwardAPI;

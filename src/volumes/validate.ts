@@ -68,6 +68,19 @@ function checkVolume(pod: Pod, vol: Volume, f: string, report: Report): void {
     report(`${f}.secret.secretName`, vol.secret.secretName ? undefined : 'secretName is required');
     report(`${f}.secret.defaultMode`, modeProblem(vol.secret.defaultMode));
     checkItems(vol.secret.items, `${f}.secret`, report);
+  } else if (vol.projected) {
+    const pj = vol.projected;
+    report(`${f}.projected.defaultMode`, modeProblem(pj.defaultMode));
+    if (!Array.isArray(pj.sources)) return report(`${f}.projected.sources`, 'a list of sources is required');
+    pj.sources.forEach((src, k) => {
+      const g = `${f}.projected.sources[${k}]`;
+      const kinds = Object.keys(src).filter((x) => src[x] !== undefined && src[x] !== null);
+      if (kinds.length !== 1) return report(g, `needs exactly one of configMap, secret, downwardAPI${kinds.length ? ` (has ${kinds.join(', ')})` : ''}`);
+      if (kinds[0] === 'serviceAccountToken') return report(`${g}.serviceAccountToken`, 'there is no API server to issue service account tokens; mount a Secret with the token instead');
+      if (!['configMap', 'secret', 'downwardAPI'].includes(kinds[0])) return report(`${g}.${kinds[0]}`, `projected source "${kinds[0]}" is not supported; minipod has configMap, secret, downwardAPI`);
+      // Each source is checked as the volume of its kind would be.
+      checkVolume(pod, { name: vol.name, [kinds[0]]: src[kinds[0]] }, g, report);
+    });
   } else if (vol.downwardAPI) {
     const d = vol.downwardAPI;
     report(`${f}.downwardAPI.defaultMode`, modeProblem(d.defaultMode));
