@@ -177,10 +177,12 @@ class Handle implements PodHandle {
   }
 
   async stats(opts: { windowMs?: number } = {}): Promise<PodStats> {
-    const plan = readPlan(this.info().dirs);
-    const ref = plan && cgroupRefOf(plan);
+    // Where the cgroups are: the host record says (the plan, larger, for an older pod).
+    const info = this.info();
+    const plan = info.host?.cgroups ? undefined : readPlan(info.dirs);
+    const ref = info.host?.cgroups ?? (plan && cgroupRefOf(plan));
     const a = podUsage(ref);
-    if (!plan || !a) throw new MinipodError(`pod "${this.name}" has no cgroups to read (it is not running)`, { code: 'ESRCH' });
+    if (!a) throw new MinipodError(`pod "${this.name}" has no cgroups to read (it is not running)`, { code: 'ESRCH' });
     const t0 = performance.now();
     await sleep(opts.windowMs ?? 100);
     const b = podUsage(ref);

@@ -21,7 +21,7 @@ function lastLines(dirs: PodDirs, c: ContainerStatus, n = 5): string[] {
 }
 
 function failureOf(c: ContainerStatus): string | undefined {
-  const t = c.state === 'terminated' ? c : c.lastState ? { exitCode: c.lastState.exitCode, signal: c.lastState.signal, reason: c.lastState.reason, error: c.error } : undefined;
+  const t = c.state === 'terminated' ? c : c.lastState ? { exitCode: c.lastState.exitCode, signal: c.lastState.signal, reason: c.lastState.reason } : undefined;
   if (!t) return undefined;
   if (c.error) return `failed to start (${c.state === 'waiting' ? (c.lastState?.message ?? 'StartError') : (c.message ?? 'StartError')})`;
   if (t.exitCode === 0 && !t.signal) return undefined;

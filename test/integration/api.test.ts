@@ -51,6 +51,8 @@ describe('API', { skip: needsRoot }, () => {
       const s = pod.status();
       assert.equal(s.phase, 'Running');
       assert.equal(s.containerStatuses[0].ready, true);
+      const st = await pod.stats({ windowMs: 50 });
+      assert.ok(st.memoryWorkingSetBytes > 0 && st.containers.map((c) => c.name).includes('web'), JSON.stringify(st));
       await assert.rejects(pod.exec('nope', ['true']), /container "nope" not found in pod "owned"/);
     } finally {
       await pod.remove();

@@ -54,12 +54,7 @@ describe('cgroups', { skip: needsRoot }, () => {
     h = new TestHost('cgroups');
     assert.equal((await h.cli(['image', 'import', 'busybox', busyboxRootfs()])).code, 0);
   });
-  after(async () => {
-    await h.cli(['rm', '-f', 'limits', 'best', 'burst', 'guar', 'oom', 'mknod', 'left', 'busy', 'ns']);
-    const left = { mounts: h.mounts(), dirs: h.podDirs(), cgroups: h.podCgroups() };
-    h.cleanup();
-    assert.deepEqual(left, { mounts: [], dirs: [], cgroups: [] });
-  });
+  after(() => h.finish(['limits', 'best', 'burst', 'guar', 'oom', 'mknod', 'left', 'busy', 'ns']));
 
   test('limits and requests: the container\'s and the pod\'s cgroup files hold the kubelet\'s values, under the test\'s own cgroup', async () => {
     await run('limits', {

@@ -1,6 +1,7 @@
 // Shared pieces of the integration tests: a private state root per test, the CLI, a
 // busybox image, polling with deadlines, and what the kernel says about processes.
 
+import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -145,6 +146,17 @@ export class TestHost {
     return out;
   }
 
+  /**
+   * The end of a test file: removes the pods named and the bridge, then checks that no mount,
+   * pod directory or pod cgroup of this host is left, and removes its state root.
+   */
+  async finish(pods: string[]): Promise<void> {
+    if (pods.length) await this.cli(['rm', '-f', ...pods]);
+    await this.cli(['network', 'rm']);
+    const left = { mounts: this.mounts(), dirs: this.podDirs(), cgroups: this.podCgroups() };
+    this.cleanup();
+    assert.deepEqual(left, { mounts: [], dirs: [], cgroups: [] }, 'nothing of the pods is left');
+  }
   cleanup(): void {
     rmSync(this.root, { recursive: true, force: true });
     for (const d of cgroupDirsOf(this.cgroupParent)) rmdirTree(d);

@@ -16,13 +16,7 @@ describe('sysctls', { skip: needsRoot }, () => {
     h = new TestHost('sysctls');
     assert.equal((await h.cli(['image', 'import', 'busybox', busyboxRootfs()])).code, 0);
   });
-  after(async () => {
-    await h.cli(['rm', '-f', 'tuned', 'unsafe']);
-    await h.cli(['network', 'rm']);
-    const left = { mounts: h.mounts(), dirs: h.podDirs(), cgroups: h.podCgroups() };
-    h.cleanup();
-    assert.deepEqual(left, { mounts: [], dirs: [], cgroups: [] });
-  });
+  after(() => h.finish(['tuned', 'unsafe']));
   const manifest = (name: string, sysctls: object[]) =>
     h.manifest(`${name}.json`, pod(name, { terminationGracePeriodSeconds: 1, securityContext: { sysctls }, containers: [{ name: 'a', image: 'busybox', command: ['sleep', '1000'] }, { name: 'b', image: 'busybox', command: ['sleep', '1000'] }] }));
   const sh = (name: string, c: string, script: string) => h.cli(['exec', name, '-c', c, '--', 'sh', '-c', script]);
@@ -73,13 +67,7 @@ describe('host namespaces', { skip: needsRoot }, () => {
     h = new TestHost('hostns');
     assert.equal((await h.cli(['image', 'import', 'busybox', busyboxRootfs()])).code, 0);
   });
-  after(async () => {
-    await h.cli(['rm', '-f', 'hpid', 'hipc']);
-    await h.cli(['network', 'rm']);
-    const left = { mounts: h.mounts(), dirs: h.podDirs(), cgroups: h.podCgroups() };
-    h.cleanup();
-    assert.deepEqual(left, { mounts: [], dirs: [], cgroups: [] });
-  });
+  after(() => h.finish(['hpid', 'hipc']));
 
   test('hostPID: the container sees the host\'s processes (this test\'s among them), and goes away with the pod', async () => {
     const file = h.manifest('hpid.json', pod('hpid', { hostPID: true, terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image: 'busybox', command: ['sleep', '4244'] }] }));
@@ -120,13 +108,7 @@ describe('seccomp', { skip: needsRoot }, () => {
     assert.equal((await h.cli(['image', 'import', 'busybox', busyboxRootfs()])).code, 0);
     tools = attackTools('syscalls');
   });
-  after(async () => {
-    await h.cli(['rm', '-f', 'rd', 'lh', 'dflt', 'unc']);
-    await h.cli(['network', 'rm']);
-    const left = { mounts: h.mounts(), dirs: h.podDirs(), cgroups: h.podCgroups() };
-    h.cleanup();
-    assert.deepEqual(left, { mounts: [], dirs: [], cgroups: [] });
-  });
+  after(() => h.finish(['rd', 'lh', 'dflt', 'unc']));
   const spec = (extra: object, container: object = {}) => ({
     terminationGracePeriodSeconds: 1,
     volumes: [{ name: 'tools', hostPath: { path: tools, type: 'Directory' } }],

@@ -14,13 +14,7 @@ describe('projected volumes', { skip: needsRoot }, () => {
     h = new TestHost('projected');
     assert.equal((await h.cli(['image', 'import', 'busybox', busyboxRootfs()])).code, 0);
   });
-  after(async () => {
-    await h.cli(['rm', '-f', 'proj']);
-    await h.cli(['network', 'rm']);
-    const left = { mounts: h.mounts(), dirs: h.podDirs(), cgroups: h.podCgroups() };
-    h.cleanup();
-    assert.deepEqual(left, { mounts: [], dirs: [], cgroups: [] });
-  });
+  after(() => h.finish(['proj']));
   const stream = (name: string, sources: object[]) =>
     [
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app' }, data: { 'app.conf': 'port=80\n', other: 'x' } },
