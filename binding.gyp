@@ -57,6 +57,7 @@
         "native/shim/cgroups.c",
         "native/shim/devices.c",
         "native/shim/readfile.c",
+        "native/shim/userns.c",
         "native/net/nl.c",
         "native/net/hostops.c",
         "native/net/ct.c",

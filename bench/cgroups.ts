@@ -1,4 +1,5 @@
-// Benchmark: what cgroups and seccomp cost at start. Three rows, for their issues' goals:
+// Benchmark: what cgroups, seccomp and user namespaces cost at start. Four rows, for their
+// issues' goals:
 //
 //   C1  start overhead of cgroups per container: runPod() of a pod with 4 containers from
 //       this warm process until every container runs, with cgroups and with
@@ -7,8 +8,11 @@
 //   C2  `minipod top` (the command, a Node start included) with 50 running pods
 //   S1  start overhead of RuntimeDefault seccomp per container: the same pod with
 //       `seccompDefault: true` and without, alternating; (with - without) / 4
+//   U1  start overhead of a user namespace (hostUsers: false) per container: the same pod
+//       with and without, alternating; (with - without) / 4 (the pod's namespace, made once
+//       by the supervisor, and the id lease are counted in)
 //
-//   node --import tsx bench/cgroups.ts [--rounds 10] [--pods 50] [--out FILE]
+//   node --import tsx bench/cgroups.ts [--rounds 10] [--pods 50] [--rows C1,C2,S1,U1] [--out FILE]
 //
 // Needs root. Re-runs itself in throwaway network, mount and pid namespaces (the same
 // sandbox as npm test: sysfs of its own, the cgroup hierarchies mounted again), with a
@@ -43,6 +47,7 @@ const arg = (name: string, dflt: string) => {
 };
 const rounds = Number(arg('rounds', '10'));
 const npods = Number(arg('pods', '50'));
+const rows = arg('rows', 'C1,C2,S1,U1').split(',');
 const out = arg('out', path.join(repo, 'bench', 'results', 'cgroups.md'));
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'minipod-bench-cg-'));
@@ -51,7 +56,7 @@ const parent = path.posix.join(own, `minipod-bench-cg-${process.pid}`);
 Object.assign(process.env, { MINIPOD_ROOT: root, MINIPOD_BRIDGE: 'mpbenchcg', MINIPOD_SUBNET: '10.252.0.0/16', MINIPOD_CGROUP_PARENT: parent });
 const cli = path.join(repo, 'bin', 'minipod');
 const { runPod } = await import('../src/api.ts');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : 0);
 
 function busyboxTree(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-bench-cg-rootfs-'));
@@ -62,54 +67,56 @@ function busyboxTree(): string {
 const tree = busyboxTree();
 try {
   if (spawnSync(cli, ['image', 'import', 'busybox', tree], { stdio: 'inherit' }).status !== 0) throw new Error('image import failed');
-  const pod = (name: string, n: number) => ({
+  const pod = (name: string, n: number, hostUsers = true) => ({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name },
-    spec: { terminationGracePeriodSeconds: 0, containers: Array.from({ length: n }, (_, i) => ({ name: `c${i}`, image: 'busybox', command: ['sleep', '1000'] })) },
+    spec: { terminationGracePeriodSeconds: 0, ...(hostUsers ? {} : { hostUsers: false }), containers: Array.from({ length: n }, (_, i) => ({ name: `c${i}`, image: 'busybox', command: ['sleep', '1000'] })) },
   });
-  // C1
-  const withCg: number[] = [];
-  const without: number[] = [];
-  for (let r = -1; r < rounds; r++) {
-    for (const cgroups of r % 2 ? [true, false] : [false, true]) {
-      const t0 = performance.now();
-      const h = await runPod(pod(`c1-${r + 1}-${cgroups}`, 4) as never, { cgroups });
-      const ms = performance.now() - t0;
-      await h.remove({ force: true });
-      if (r >= 0) (cgroups ? withCg : without).push(ms); // round -1 warms up
+  // C1, S1, U1: the same 4-container pod two ways, alternating (which goes first too),
+  // runPod() until every container runs; round -1 warms up.
+  const pair = async (row: string, on: (name: string) => Promise<{ remove(o: { force: boolean }): Promise<unknown> }>, off: (name: string) => Promise<{ remove(o: { force: boolean }): Promise<unknown> }>) => {
+    const a: number[] = [];
+    const b: number[] = [];
+    if (!rows.includes(row)) return { a: [0], b: [0] };
+    for (let r = -1; r < rounds; r++) {
+      for (const first of r % 2 ? [true, false] : [false, true]) {
+        const t0 = performance.now();
+        const h = await (first ? on : off)(`${row.toLowerCase()}-${r + 1}-${first}`);
+        const ms = performance.now() - t0;
+        await h.remove({ force: true });
+        if (r >= 0) (first ? a : b).push(ms);
+      }
     }
-  }
+    return { a, b };
+  };
+  const c1 = await pair('C1', (n) => runPod(pod(n, 4) as never), (n) => runPod(pod(n, 4) as never, { cgroups: false }));
+  const withCg = c1.a, without = c1.b;
   const perContainer = (median(withCg) - median(without)) / 4;
-  // S1
-  const withSc: number[] = [];
-  const withoutSc: number[] = [];
-  for (let r = -1; r < rounds; r++) {
-    for (const seccompDefault of r % 2 ? [true, false] : [false, true]) {
-      const t0 = performance.now();
-      const h = await runPod(pod(`s1-${r + 1}-${seccompDefault}`, 4) as never, { seccompDefault });
-      const ms = performance.now() - t0;
-      await h.remove({ force: true });
-      if (r >= 0) (seccompDefault ? withSc : withoutSc).push(ms);
-    }
-  }
+  const s1 = await pair('S1', (n) => runPod(pod(n, 4) as never, { seccompDefault: true }), (n) => runPod(pod(n, 4) as never));
+  const withSc = s1.a, withoutSc = s1.b;
   const scPerContainer = (median(withSc) - median(withoutSc)) / 4;
+  const u1 = await pair('U1', (n) => runPod(pod(n, 4, false) as never), (n) => runPod(pod(n, 4) as never));
+  const withUs = u1.a, withoutUs = u1.b;
+  const usPerContainer = (median(withUs) - median(withoutUs)) / 4;
   // C2
-  for (let i = 0; i < npods; i++) {
-    const f = path.join(root, `p${i}.json`);
-    writeFileSync(f, JSON.stringify(pod(`top${i}`, 1)));
-    if (spawnSync(cli, ['run', '-d', f], { stdio: ['ignore', 'ignore', 'inherit'] }).status !== 0) throw new Error(`pod top${i} did not start`);
-  }
   const topMs: number[] = [];
-  for (let r = -1; r < rounds; r++) {
-    const t0 = performance.now();
-    const t = spawnSync(cli, ['top'], { encoding: 'utf8' });
-    const ms = performance.now() - t0;
-    if (t.status !== 0 || t.stdout.trim().split('\n').length !== npods + 1) throw new Error(`top: ${t.status} ${t.stderr}`);
-    if (r >= 0) topMs.push(ms);
+  if (rows.includes('C2')) {
+    for (let i = 0; i < npods; i++) {
+      const f = path.join(root, `p${i}.json`);
+      writeFileSync(f, JSON.stringify(pod(`top${i}`, 1)));
+      if (spawnSync(cli, ['run', '-d', f], { stdio: ['ignore', 'ignore', 'inherit'] }).status !== 0) throw new Error(`pod top${i} did not start`);
+    }
+    for (let r = -1; r < rounds; r++) {
+      const t0 = performance.now();
+      const t = spawnSync(cli, ['top'], { encoding: 'utf8' });
+      const ms = performance.now() - t0;
+      if (t.status !== 0 || t.stdout.trim().split('\n').length !== npods + 1) throw new Error(`top: ${t.status} ${t.stderr}`);
+      if (r >= 0) topMs.push(ms);
+    }
   }
   const lines = [
-    `# cgroups and seccomp: start overhead, and \`minipod top\` (bench/cgroups.ts)`,
+    `# cgroups, seccomp and user namespaces: start overhead, and \`minipod top\` (bench/cgroups.ts)`,
     '',
     `${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, kernel ${os.release()}, cgroup ${readFileSync('/proc/self/mountinfo', 'utf8').includes(' - cgroup ') ? 'v1' : 'v2'}; medians of ${rounds} rounds after a warm-up.`,
     '',
@@ -121,13 +128,17 @@ try {
     `| C2 \`minipod top\` with ${npods} running pods (100 ms window included) | ${median(topMs).toFixed(0)} ms | ≤ 200 ms: ${median(topMs) <= 200 ? 'met' : '**missed**'} |`,
     `| S1 runPod() of the same pod with RuntimeDefault seccomp / without | ${median(withSc).toFixed(1)} / ${median(withoutSc).toFixed(1)} ms | |`,
     `| S1 seccomp's start overhead per container ((with − without) / 4) | ${scPerContainer.toFixed(2)} ms | ≤ 1 ms: ${scPerContainer <= 1 ? 'met' : '**missed**'} |`,
+    `| U1 runPod() of the same pod with hostUsers: false / without | ${median(withUs).toFixed(1)} / ${median(withoutUs).toFixed(1)} ms | |`,
+    `| U1 a user namespace's start overhead per container ((with − without) / 4) | ${usPerContainer.toFixed(2)} ms | ≤ 3 ms: ${usPerContainer <= 3 ? 'met' : '**missed**'} |`,
     '',
     `C1 rounds (ms), with: ${withCg.map((x) => x.toFixed(1)).join(' ')}; without: ${without.map((x) => x.toFixed(1)).join(' ')}`,
     `C2 rounds (ms): ${topMs.map((x) => x.toFixed(0)).join(' ')}`,
     `S1 rounds (ms), with: ${withSc.map((x) => x.toFixed(1)).join(' ')}; without: ${withoutSc.map((x) => x.toFixed(1)).join(' ')}`,
+    `U1 rounds (ms), with: ${withUs.map((x) => x.toFixed(1)).join(' ')}; without: ${withoutUs.map((x) => x.toFixed(1)).join(' ')}`,
   ];
-  writeFileSync(out, lines.join('\n') + '\n');
-  process.stdout.write(lines.join('\n') + '\n');
+  const shown = lines.filter((l) => !/^(\| )?([CSU][12]) /.test(l) || rows.includes(/^(?:\| )?([CSU][12]) /.exec(l)![1]));
+  writeFileSync(out, shown.join('\n') + '\n');
+  process.stdout.write(shown.join('\n') + '\n');
 } finally {
   const names = existsSync(path.join(root, 'run', 'pods')) ? readdirSync(path.join(root, 'run', 'pods')) : [];
   if (names.length) spawnSync(cli, ['rm', '-f', ...names], { stdio: 'ignore' });

@@ -8,8 +8,9 @@
  *
  * Order (native/README.md has the why of each):
  *   non-dumpable -> close every fd not passed on -> signals -> setns joins -> unshare ->
- *   [fork into the pid namespace] -> parent-death signal -> setsid -> loopback up ->
- *   hostname -> mounts (in plan order, ending with pivot_root) -> cwd -> capabilities + ids
+ *   [fork into the pid namespace] -> parent-death signal -> setsid -> mounts (in plan
+ *   order, ending with pivot_root) -> the namespace steps "after mounts" (the user
+ *   namespace) -> loopback up -> hostname -> cwd -> capabilities + ids
  *   (inheritable always empty) -> no_new_privs -> stdio and fds -> [sync] -> execve
  */
 #define _GNU_SOURCE
@@ -160,6 +161,32 @@ static void install_seccomp(struct walk *w) {
 
 /* ---- the two stages ---- */
 
+/* The namespace steps of one stage (later: those marked "after": "mounts"), joins first in
+ * plan order, then every create in one unshare. */
+static void enter_namespaces(struct walk *w, int later) {
+  struct mp_child *c = w->c;
+  const struct mp_proc *p = c->p;
+  int create = 0;
+  for (int i = 0; i < p->nns; i++) {
+    const struct mp_ns_op *o = &p->ns[i];
+    if (o->after_mounts != later) continue;
+    mp_set_step(w, "namespaces", i, o->action == MP_NS_JOIN ? "join" : "create");
+    if (o->action == MP_NS_JOIN) CHECK(w, MP_SYS2(SYS_setns, c->nsfd[i], o->flag), "setns", o->path, o->type);
+    else create |= o->flag;
+    if (o->action == MP_NS_JOIN && o->flag == CLONE_NEWUSER) {
+      /* We are still host uid 0, which the namespace does not map: become its root now,
+       * while every capability in it is ours, so that the identity step can drop them and
+       * still set the plan's ids (and files we create have an owner it knows). */
+      CHECK(w, MP_SYS3(SYS_setresgid, 0, 0, 0), "setresgid", "(the user namespace's root)", NULL);
+      CHECK(w, MP_SYS3(SYS_setresuid, 0, 0, 0), "setresuid", "(the user namespace's root)", NULL);
+    }
+  }
+  if (create) {
+    mp_set_step(w, "namespaces", -1, "unshare");
+    CHECK(w, MP_SYS1(SYS_unshare, create), "unshare", NULL, NULL);
+  }
+}
+
 static int stage2(void *arg) {
   struct mp_child *c = arg;
   const struct mp_proc *p = c->p;
@@ -181,6 +208,11 @@ static int stage2(void *arg) {
     mp_set_step(&w, "setsid", -1, NULL);
     CHECK(&w, MP_SYS0(SYS_setsid), "setsid", NULL, NULL);
   }
+  mp_do_mounts(&w);
+  /* What comes after the mounts: the user namespace (the mount namespace stays the host
+   * root's, so nothing in the container can mount or unmount in it), and what pause then
+   * creates inside it (the pod's network, UTS and IPC namespaces, owned by it). */
+  enter_namespaces(&w, 1);
   if (p->loopback_up) {
     mp_set_step(&w, "loopback", -1, NULL);
     long s = CHECK(&w, MP_SYS3(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket", "lo", NULL);
@@ -196,7 +228,6 @@ static int stage2(void *arg) {
     mp_set_step(&w, "hostname", -1, NULL);
     CHECK(&w, MP_SYS2(SYS_sethostname, p->hostname, xlen(p->hostname)), "sethostname", p->hostname, NULL);
   }
-  mp_do_mounts(&w);
   mp_set_step(&w, "cwd", -1, NULL);
   CHECK(&w, MP_SYS1(SYS_chdir, p->cwd), "chdir", p->cwd, NULL);
   /* seccomp: without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter, so it
@@ -300,17 +331,7 @@ int mp_child_entry(void *arg) {
 
   /* Join first (from fds opened before the clone), then create: a new namespace must be
    * created inside the ones it joined (e.g. a mount namespace under the pod's). */
-  int create = 0;
-  for (int i = 0; i < p->nns; i++) {
-    const struct mp_ns_op *o = &p->ns[i];
-    mp_set_step(&w, "namespaces", i, o->action == MP_NS_JOIN ? "join" : "create");
-    if (o->action == MP_NS_JOIN) CHECK(&w, MP_SYS2(SYS_setns, c->nsfd[i], o->flag), "setns", o->path, o->type);
-    else create |= o->flag;
-  }
-  if (create) {
-    mp_set_step(&w, "namespaces", -1, "unshare");
-    CHECK(&w, MP_SYS1(SYS_unshare, create), "unshare", NULL, NULL);
-  }
+  enter_namespaces(&w, 0);
   if (!c->need_fork) return stage2(c);
 
   /* setns/unshare of a pid namespace only applies to children: fork once more. With

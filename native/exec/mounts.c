@@ -143,6 +143,29 @@ static void setattr(struct walk *w, long treefd, unsigned long attrs, int recurs
         "mount_setattr", src, dst);
 }
 
+/* Gives a detached tree the id mapping of the user namespace the plan joins: files the
+ * image (or minipod) wrote as host uid N read as uid N inside that namespace, and its
+ * writes land as N on disk, with no chown of anything. A filesystem that cannot do it is
+ * named: the pod cannot have a user namespace with it. */
+static void idmap_tree(struct walk *w, long treefd, int recursive, const char *src, const char *dst) {
+  const struct mp_child *c = w->c;
+  struct mp_mount_attr a = {MP_MOUNT_ATTR_IDMAP, 0, 0, (uint64_t)c->nsfd[c->p->userns]};
+  long r = MP_SYS5(SYS_mount_setattr, treefd, "", MP_AT_EMPTY_PATH | (recursive ? MP_AT_RECURSIVE : 0), &a, sizeof(a));
+  if (r == -EINVAL) {
+    mp_report(w, "mount_setattr(MOUNT_ATTR_IDMAP)", r, src, dst, "this filesystem cannot be idmapped, which a pod with hostUsers: false needs");
+    MP_SYS1(SYS_exit_group, 127);
+  }
+  if (r < 0) mp_die(w, "mount_setattr(MOUNT_ATTR_IDMAP)", r, src, dst);
+}
+
+/* An idmapped bind of a host directory over itself, in this (private) mount namespace. */
+static void do_idmap(struct walk *w, const struct mp_mount_op *m) {
+  long tree = CHECK(w, MP_SYS3(SYS_open_tree, -100, m->dst, MP_OPEN_TREE_CLONE | O_CLOEXEC), "open_tree", m->dst, NULL);
+  idmap_tree(w, tree, 0, m->dst, NULL);
+  long dst = CHECK(w, MP_SYS3(SYS_open, m->dst, O_PATH | O_DIRECTORY | O_CLOEXEC, 0), "open", m->dst, NULL);
+  attach(w, tree, dst, m->dst, m->dst);
+}
+
 /* fsopen + fsconfig + fsmount: a detached mount of a new filesystem instance. When the
  * kernel rejects a parameter it leaves a message in the fs context; we pass it on. */
 static long new_fs(struct walk *w, const char *type, const char *source, const struct mp_mount_opt *opts, int nopts,
@@ -253,6 +276,7 @@ static void do_bind(struct walk *w, const struct mp_mount_op *m) {
   if (tree < 0) mp_die(w, "open_tree", tree, m->source, m->dst);
   long dst = resolve(w, m->dst, is_dir(tree) ? CREATE_DIR : CREATE_FILE);
   if (dst < 0) mp_die(w, "openat2", dst, m->source, m->dst);
+  if (m->idmap) idmap_tree(w, tree, m->recursive, m->source, m->dst);
   setattr(w, tree, m->attrs, m->recursive, m->source, m->dst);
   attach(w, tree, dst, m->source, m->dst);
 }
@@ -330,6 +354,11 @@ void mp_do_mounts(struct walk *w) {
     mp_set_step(w, "mounts", i, m->name);
     if (m->kind == MP_M_PROPAGATION) {
       CHECK(w, MP_SYS5(SYS_mount, NULL, "/", NULL, m->propagation, NULL), "mount", "/", NULL);
+      continue;
+    }
+    if (m->kind == MP_M_IDMAP) {
+      if (w->rootfd >= 0) mp_die(w, "plan", -EINVAL, "(an idmap step comes before the rootfs)", m->dst);
+      do_idmap(w, m);
       continue;
     }
     if (m->kind == MP_M_ROOTFS_OVERLAY || m->kind == MP_M_ROOTFS_BIND || m->kind == MP_M_ROOTFS_TMPFS) {

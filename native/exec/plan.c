@@ -101,6 +101,7 @@ static char **str_array(struct ctx *c, const struct mp_json *arr, const char *wh
 static const struct { const char *name; int flag; } ns_types[] = {
     {"mnt", CLONE_NEWNS}, {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC},
     {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP},
+    {"user", CLONE_NEWUSER},
 };
 
 static int ns_flag(const char *t) {
@@ -230,8 +231,9 @@ static int decode_mount(struct ctx *c, const struct mp_json *j, struct mp_mount_
     m->attrs = attrs_from(c, mp_json_get(j, "flags"));
     mount_options(c, j, m);
   } else if (!strcmp(op, "bind")) {
-    static const char *const keys[] = {"op", "source", "dst", "readOnly", "recursive", "flags", "optional", "sourceRoot", "createSource", NULL};
+    static const char *const keys[] = {"op", "source", "dst", "readOnly", "recursive", "flags", "optional", "sourceRoot", "createSource", "idmap", NULL};
     only_keys(c, j, "bind", keys);
+    m->idmap = req_bool(c, j, "idmap", "bind", 0);
     m->kind = MP_M_BIND;
     m->source = req_str(c, j, "source", "bind");
     m->dst = req_str(c, j, "dst", "bind");
@@ -272,6 +274,15 @@ static int decode_mount(struct ctx *c, const struct mp_json *j, struct mp_mount_
     only_keys(c, j, op, keys);
     m->kind = op[0] == 'm' ? MP_M_MASK : MP_M_READONLY;
     m->dst = req_str(c, j, "dst", op);
+  } else if (!strcmp(op, "idmap")) {
+    /* A host directory remounted over itself, idmapped, in this mount namespace only (the
+     * overlay's layers: the image's owners then read as the container's ids). */
+    static const char *const keys[] = {"op", "path", NULL};
+    only_keys(c, j, "idmap", keys);
+    m->kind = MP_M_IDMAP;
+    m->dst = req_str(c, j, "path", "idmap");
+    m->idmap = 1;
+    if (m->dst && (m->dst[0] != '/' || !strcmp(m->dst, "/"))) return bad(c, "plan: idmap path \"%s\" must be an absolute directory other than /%s", m->dst, "");
   } else if (!strcmp(op, "pivot")) {
     static const char *const keys[] = {"op", NULL};
     only_keys(c, j, "pivot", keys);
@@ -289,6 +300,7 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
                    void *rctx, char *err, size_t errlen) {
   struct ctx c = {a, err, errlen, 0};
   memset(p, 0, sizeof(*p));
+  p->userns = -1;
   if (!j || j->type != MP_JOBJ) return bad(&c, "plan: a process plan must be an object%s%s", "", "");
   static const char *const keys[] = {"pod", "container", "namespaces", "loopbackUp", "hostname", "mounts", "user",
                                      "capabilities", "noNewPrivileges", "cwd", "argv", "env", "setsid",
@@ -305,7 +317,7 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
   for (struct mp_json *e = ns->child; e; e = e->next) {
     if (p->nns == MP_MAX_NS) return bad(&c, "plan: too many namespace steps%s%s", "", "");
     if (e->type != MP_JOBJ) return bad(&c, "plan: namespaces[] entries must be objects%s%s", "", "");
-    static const char *const nskeys[] = {"type", "action", "path", NULL};
+    static const char *const nskeys[] = {"type", "action", "path", "after", NULL};
     if (only_keys(&c, e, "namespaces[]", nskeys)) return -1;
     struct mp_ns_op *o = &p->ns[p->nns++];
     o->pidfd = -1;
@@ -313,6 +325,16 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
     const char *action = req_str(&c, e, "action", "namespaces[]");
     if (c.failed) return -1;
     if (!(o->flag = ns_flag(o->type))) return bad(&c, "plan: unknown namespace type \"%s\"%s", o->type, "");
+    const char *after = mp_json_str(e, "after", NULL);
+    if (mp_json_get(e, "after")) {
+      if (!after || strcmp(after, "mounts")) return bad(&c, "plan: namespace \"%s\": after must be \"mounts\"%s", o->type, "");
+      /* A pid or mount namespace must exist before the workload stage and its mounts. */
+      if (o->flag == CLONE_NEWPID || o->flag == CLONE_NEWNS) return bad(&c, "plan: namespace \"%s\" cannot come after the mounts%s", o->type, "");
+      o->after_mounts = 1;
+    }
+    /* A user namespace is made by the supervisor, with its id mappings (the pod plan's
+     * userNamespace), and joined: one created here would have no mapping at all. */
+    if (o->flag == CLONE_NEWUSER && strcmp(action, "join")) return bad(&c, "plan: a user namespace is joined, not created%s%s", "", "");
     for (int k = 0; k < p->nns - 1; k++)
       if (p->ns[k].flag == o->flag) return bad(&c, "plan: namespace \"%s\" is named twice%s", o->type, "");
     if (!strcmp(action, "create")) {
@@ -331,6 +353,7 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
       return bad(&c, "plan: namespace action must be create or join, not \"%s\"%s", action, "");
     }
     if (o->flag == CLONE_NEWNS) newns = 1;
+    if (o->flag == CLONE_NEWUSER) p->userns = p->nns - 1;
   }
   p->loopback_up = req_bool(&c, j, "loopbackUp", "the process plan", 0);
   p->hostname = mp_json_str(j, "hostname", NULL);
@@ -345,6 +368,13 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
     for (struct mp_json *e = mounts->child; e; e = e->next) {
       struct mp_mount_op *m = &p->mounts[p->nmounts++];
       if (decode_mount(&c, e, m)) return -1;
+      /* Over a host path: without a private / first, the mount would propagate to the host. */
+      if (m->kind == MP_M_IDMAP) {
+        int private = 0;
+        for (int k = 0; k < p->nmounts - 1; k++) private |= p->mounts[k].kind == MP_M_PROPAGATION;
+        if (!private) return bad(&c, "plan: the idmap of \"%s\" needs a propagation step before it%s", m->dst, "");
+      }
+      if (m->idmap && p->userns < 0) return bad(&c, "plan: the idmapped mount of \"%s\" needs a user namespace to join%s", m->dst ? m->dst : "?", "");
       if ((m->kind == MP_M_ROOTFS_OVERLAY || m->kind == MP_M_ROOTFS_BIND || m->kind == MP_M_ROOTFS_TMPFS) && m->readonly)
         p->rootfs_readonly = 1;
     }

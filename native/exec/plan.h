@@ -23,7 +23,10 @@ struct mp_ns_op {
   enum mp_ns_action action;
   const char *path;   /* join: the namespace file, or the "@who/type" reference (for messages) */
   int pidfd;          /* join by reference: a pidfd of the process whose namespace it is (the
-                         caller's; setns(pidfd, flag)), else -1 */
+                         caller's; setns(pidfd, flag)), or the namespace's own fd ("@pod/user":
+                         the supervisor's), else -1 */
+  int after_mounts;   /* "after": "mounts": done in the workload stage once the mount steps
+                         (pivot included) are done, not before them */
 };
 
 enum mp_mount_kind {
@@ -39,6 +42,7 @@ enum mp_mount_kind {
   MP_M_MASK,
   MP_M_READONLY,
   MP_M_PIVOT,
+  MP_M_IDMAP,
 };
 
 struct mp_mount_opt {
@@ -59,6 +63,7 @@ struct mp_mount_op {
   const char *link_target;
   unsigned long attrs;   /* MP_MOUNT_ATTR_* */
   int readonly, recursive, optional, create_source;
+  int idmap;             /* bind: an idmapped mount with the user namespace the plan joins */
   unsigned long propagation; /* MS_PRIVATE / MS_SLAVE */
   mode_t mode;
   int dev_kind;          /* 'c' or 'b' */
@@ -72,6 +77,7 @@ struct mp_proc {
   const char *pod, *container;
   struct mp_ns_op ns[MP_MAX_NS];
   int nns;
+  int userns;          /* index in ns[] of the user namespace join, -1: none */
   int loopback_up;
   const char *hostname;
   struct mp_mount_op *mounts;

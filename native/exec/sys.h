@@ -101,6 +101,7 @@ static inline long mp_sys6(long n, long a, long b, long c, long d, long e, long 
 #define MP_MOUNT_ATTR_NODEV 0x4
 #define MP_MOUNT_ATTR_NOEXEC 0x8
 #define MP_MOUNT_ATTR_NOATIME 0x10
+#define MP_MOUNT_ATTR_IDMAP 0x00100000
 #define MP_RESOLVE_NO_XDEV 0x01
 #define MP_RESOLVE_NO_MAGICLINKS 0x02
 #define MP_RESOLVE_NO_SYMLINKS 0x04

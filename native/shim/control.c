@@ -187,10 +187,16 @@ static const char *check_plan(const struct mp_json *proc, const char *name, cons
   if (mounts && (mounts->type != MP_JARR || mounts->len)) return "an exec'd process mounts nothing";
   char want[200];
   int n = snprintf(want, sizeof want, "@container:%s/", name);
+  int user = 0;
   for (const struct mp_json *e = ns->child; e; e = e->next) {
     const char *path = mp_json_str(e, "path", "");
     if (strcmp(mp_json_str(e, "action", ""), "join") || strncmp(path, want, (size_t)n)) return "the process may only join the named container's namespaces";
+    user |= !strcmp(path + n, "user");
   }
+  /* In a pod with a user namespace, what enters a container enters that too: never host root. */
+  const struct mp_json *own = mp_json_get(ct->process, "namespaces");
+  for (const struct mp_json *e = own ? own->child : NULL; e; e = e->next)
+    if (!strcmp(mp_json_str(e, "type", ""), "user") && !user) return "the process must join the container's user namespace";
   return NULL;
 }
 

@@ -159,6 +159,9 @@ int layers_prepare(struct pod *p, struct ctr *c, int index) {
   for (int k = 0; k < 2 && rc == 0; k++) {
     snprintf(name, sizeof(name), "%s-%d", k ? "work" : "upper", index);
     if (mkdirat(dirfd, name, 0755) < 0) rc = -1;
+    /* With a user namespace, the upper's root is the container root's (the overlay's own
+     * root directory is the upper's): an empty directory, not a chown of the image. */
+    else if (k == 0 && c->layer_uid > 0 && fchownat(dirfd, name, (uid_t)c->layer_uid, (gid_t)c->layer_gid, AT_SYMLINK_NOFOLLOW) < 0) rc = -1;
   }
   close(dirfd);
   if (rc < 0) return -1;

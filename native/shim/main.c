@@ -158,6 +158,13 @@ static int load_containers(struct pod *p, struct mp_arena *a, const struct mp_js
     c->pidfd = c->logfd = c->out.fd = c->err.fd = c->mntns = -1;
     c->layer_index = -1;
     c->layer_dir = mp_json_str(j, "layerDir", NULL);
+    const struct mp_json *owner = mp_json_get(j, "layerOwner");
+    c->layer_uid = owner ? (long)mp_json_num(owner, "uid", -1) : -1;
+    c->layer_gid = owner ? (long)mp_json_num(owner, "gid", -1) : -1;
+    if (owner && (c->layer_uid < 1 || c->layer_gid < 1 || c->layer_uid > 4294967294L || c->layer_gid > 4294967294L)) {
+      fprintf(stderr, "minipod-shim: container %s: layerOwner needs uid and gid above 0\n", c->name);
+      return -1;
+    }
     struct mp_json *ops = mp_json_get(c->process, "mounts");
     for (struct mp_json *m = ops ? ops->child : NULL; m; m = m->next) {
       if (strcmp(mp_json_str(m, "op", ""), "rootfs") || strcmp(mp_json_str(m, "kind", ""), "overlay")) continue;
@@ -214,6 +221,7 @@ int main(int argc, char **argv) {
   memset(p, 0, sizeof(*p));
   p->run_dir = argv[1];
   p->pause_pidfd = -1;
+  p->userns_fd = -1;
   p->host_netfd = p->pod_netfd = -1;
   p->self_start = proc_start(getpid());
   p->pause_start = -1;
@@ -259,6 +267,7 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
+  p->userns_spec = mp_json_get(plan, "userNamespace");
   p->grace_ms = (int)(mp_json_num(plan, "terminationGracePeriodSeconds", 30) * 1000);
   p->state_file = mp_json_str(sup, "stateFile", NULL);
   p->attach = mp_json_bool(sup, "attach", 0);
@@ -316,6 +325,13 @@ int main(int argc, char **argv) {
     ctl_send(p, "error cgroups %s", msg);
     snprintf(p->phase, sizeof(p->phase), "Failed");
     snprintf(p->reason, sizeof(p->reason), "CgroupSetupError");
+    p->pause_dead = 1;
+    p->stopping = 1;
+  } else if (p->userns_spec && (p->userns_fd = userns_make(p->userns_spec, err, sizeof err)) < 0) {
+    logmsg(p, "the pod's user namespace could not be made: %s", err);
+    ctl_send(p, "error userns %s", err);
+    snprintf(p->phase, sizeof(p->phase), "Failed");
+    snprintf(p->reason, sizeof(p->reason), "UserNamespaceError");
     p->pause_dead = 1;
     p->stopping = 1;
   } else {

@@ -31,10 +31,12 @@ void pidfd_signal(int pidfd, int sig) {
   if (pidfd >= 0) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-/* "@pause/..." and "@container:NAME/..." references: the pidfd the supervisor holds. */
+/* "@pause/..." and "@container:NAME/..." references: the pidfd the supervisor holds;
+ * "@pod/user": the pod's user namespace. */
 int pod_resolve(void *ctx, const char *who) {
   struct pod *p = ctx;
   if (!strcmp(who, "pause")) return p->pause_dead ? -1 : p->pause_pidfd;
+  if (!strcmp(who, "pod")) return p->userns_fd; /* "@pod/user": the namespace's own fd */
   if (!strncmp(who, "container:", 10))
     for (int i = 0; i < p->nctrs; i++)
       if (!strcmp(p->ctrs[i].name, who + 10)) return p->ctrs[i].state == CS_RUNNING ? p->ctrs[i].pidfd : -1;

@@ -110,6 +110,7 @@ struct ctr {
   const char *log_dir;
   const char *layer_dir;  /* upper-N / work-N for start N live here (layers.c) */
   struct mp_json *upper_node, *work_node; /* the plan's rootfs upper and work, rewritten per start */
+  long layer_uid, layer_gid; /* the plan's layerOwner: who owns each fresh upper-N (-1: root) */
   char upper_path[4096], work_path[4096];
   int layer_index;        /* the layer of the current run; -1: none */
   int mntns;              /* the current run's mount namespace (held: its inode stays), -1 */
@@ -223,6 +224,8 @@ struct pod {
   int host_netfd, pod_netfd; /* network namespaces: ours, and pause's (probe sockets) */
   struct mp_hostops hostops; /* the pod's network wiring, run right after pause starts */
   struct cg_ops cg;       /* the pod's cgroups, made before pause starts */
+  const struct mp_json *userns_spec; /* the plan's userNamespace (hostUsers: false); NULL: none */
+  int userns_fd;          /* that user namespace ("@pod/user"), made before pause; -1: none */
 
   /* state.json: what was there before us (TypeScript's host record, its journal), kept and
    * written back verbatim around the keys the supervisor owns. */
@@ -254,6 +257,9 @@ void layers_on_end(struct pod *p, struct ctr *c);
 int ns_kill_all(int nsfd);
 int ns_kill_all_kind(int nsfd, const char *kind);   /* the same for /proc/PID/ns/KIND */
 int rm_tree_at(int dirfd, const char *name, dev_t dev, int depth);
+
+/* userns.c: makes a user namespace with the plan's mappings; its fd, or -1 with err */
+int userns_make(const struct mp_json *spec, char *err, size_t en);
 
 /* pod.c */
 void pod_start_pause(struct pod *p);

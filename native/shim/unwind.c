@@ -156,7 +156,7 @@ static void release_lease(struct pod *p, const struct jop *o) {
   if (unlink(o->a) == 0) {
     char copy[4096];
     snprintf(copy, sizeof copy, "%s", o->a);
-    say(p, 0, "released address %s", basename(copy));
+    say(p, 0, strstr(o->a, "/userns/") ? "released user ids %s" : "released address %s", basename(copy));
   }
 }
 

@@ -197,7 +197,8 @@ export function containerPlan(ctx: PodContext, c: Container, field: string, init
     ...systemMounts(shmDir(ctx.dirs), privileged),
     ...byDepth(ctx.extraMounts?.get(c.name) ?? []),
     ...(cwd !== '/' ? [{ op: 'mkdir', dst: cwd, mode: 0o755 } as MountOp] : []),
-    ...protectionMounts(privileged),
+    // procMount: Unmasked (hostUsers: false only, lsm.ts): no masked or read-only /proc paths.
+    ...protectionMounts(privileged || c.securityContext?.procMount === 'Unmasked'),
     { op: 'pivot' },
   ];
 

@@ -23,8 +23,10 @@ function mountLine(m: MountOp): string {
     case 'bind': {
       const flags = [m.readOnly ? 'ro' : 'rw', ...(m.flags ?? []), ...(m.recursive ? ['rbind'] : []), ...(m.optional ? ['optional'] : [])];
       const src = m.sourceRoot ? `${m.sourceRoot} beneath: ${m.source}` : m.source;
-      return `bind ${src} -> ${m.dst} (${flags.join(',')})`;
+      return `bind ${src} -> ${m.dst} (${[...flags, ...(m.idmap ? ['idmap'] : [])].join(',')})`;
     }
+    case 'idmap':
+      return `idmap ${m.path} (over itself, with the pod's user namespace, this mount namespace only)`;
     case 'mknod':
       return `mknod ${m.dst} ${m.kind} ${m.major}:${m.minor} mode ${m.mode.toString(8)}`;
     case 'symlink':
@@ -45,7 +47,7 @@ function processLines(p: ProcessPlan, indent: string): string[] {
   if (p.cgroups?.length) out.push(`${indent}cgroups: ${p.cgroups.join(' ')}`);
   if (p.oomScoreAdj !== undefined) out.push(`${indent}oom_score_adj: ${p.oomScoreAdj}`);
   if (p.seccomp) out.push(`${indent}seccomp: ${p.seccomp.profile} (default ${p.seccomp.defaultAction.action === 'errno' ? `errno ${p.seccomp.defaultAction.errno}` : p.seccomp.defaultAction.action}, ${p.seccomp.rules.length} rules)`);
-  out.push(`${indent}namespaces: ${p.namespaces.map((n) => (n.action === 'join' ? `join ${n.type} ${n.path}` : `create ${n.type}`)).join(', ') || '(the host\'s)'}`);
+  out.push(`${indent}namespaces: ${p.namespaces.map((n) => (n.action === 'join' ? `join ${n.type} ${n.path}` : `create ${n.type}`) + (n.after ? ' (after the mounts)' : '')).join(', ') || '(the host\'s)'}`);
   if (p.hostname) out.push(`${indent}hostname: ${p.hostname}`);
   if (p.loopbackUp) out.push(`${indent}loopback: up`);
   if (p.mounts.length) {
@@ -108,6 +110,10 @@ export function describePlan(p: PodPlan): string {
   if (p.cgroups) {
     lines.push(`cgroups (v${p.cgroups.version}, QoS class ${p.cgroups.qosClass}; made by the supervisor before pause starts, "pod" ones journaled):`);
     for (const o of p.cgroups.ops) lines.push(`  ${o.create === 'pod' ? 'mkdir' : 'mkdir -p'} ${o.path}${o.set.map((s) => `; ${s.file}=${s.value}${s.optional ? ' (if present)' : ''}`).join('')}`);
+  }
+  if (p.userNamespace) {
+    const m = (l: { containerID: number; hostID: number; size: number }[]) => l.map((x) => `${x.containerID}->${x.hostID} (${x.size})`).join(', ');
+    lines.push(`user namespace (made by the supervisor before pause; "@pod/user"): uid ${m(p.userNamespace.uidMap)}, gid ${m(p.userNamespace.gidMap)}`);
   }
   lines.push(`pause ${p.pause.argv[0]}`, ...processLines(p.pause, '  '));
   for (const c of p.initContainers) lines.push(...containerLines(c, 'init container'));

@@ -5,6 +5,7 @@
 //   seLinuxOptions, appArmorProfile (but type Unconfined)  the host's LSM list must have it;
 //                                                          minipod applies neither yet
 //   procMount: Unmasked                                    Kubernetes requires hostUsers: false
+//                                                          (then /proc is not masked at all)
 
 import { existsSync, readFileSync } from 'node:fs';
 
@@ -40,8 +41,9 @@ export function checkLsmFields(pod: Pod, lsms = hostLsms()): void {
     if (aa !== undefined && aa.type !== 'Unconfined') {
       throw new FieldError(`${field}.appArmorProfile`, lsms.includes('apparmor') ? 'AppArmor profiles are not applied by minipod yet' : 'this host has no AppArmor (its LSMs: ' + (lsms.join(', ') || 'none') + ')');
     }
-    if (sc.procMount !== undefined && sc.procMount !== 'Default') {
-      throw new FieldError(`${field}.procMount`, sc.procMount === 'Unmasked' ? 'Unmasked needs hostUsers: false (a user namespace), which minipod does not have yet' : 'must be Default or Unmasked');
+    if (sc.procMount !== undefined && sc.procMount !== 'Default' && sc.procMount !== 'Unmasked') throw new FieldError(`${field}.procMount`, 'must be Default or Unmasked');
+    if (sc.procMount === 'Unmasked' && pod.spec.hostUsers !== false) {
+      throw new FieldError(`${field}.procMount`, 'Unmasked needs hostUsers: false: only a container in a user namespace may see an unmasked /proc (as Kubernetes requires)');
     }
   }
 }

@@ -7,6 +7,8 @@ import { containerPlan, type PodContext } from './container.ts';
 import type { HostOp } from './host-ops.ts';
 import type { PodCgroups } from '../cgroups/plan.ts';
 import type { HostStep, PodPlan, ProcessPlan } from './types.ts';
+import { applyUserNamespace } from './userns.ts';
+import { cleanPath } from '../volumes/names.ts';
 
 /** Kubernetes: spec.hostname, else metadata.name (both DNS labels, at most 63 chars). */
 export function podHostname(pod: Pod): string {
@@ -67,6 +69,8 @@ export interface PodPlanInput extends PodContext {
   hostOps?: HostOp[];
   /** The pod's cgroups (src/cgroups/plan.ts); absent: none. */
   cgroups?: PodCgroups;
+  /** hostUsers: false: the first host id of the pod's 65536 (src/state/userns-ids.ts). */
+  userBase?: number;
 }
 
 /** Every process of the pod joins its cgroup: pause, each container, and what enters a container (exec probes and hooks). */
@@ -118,5 +122,9 @@ export function buildPodPlan(input: PodPlanInput): PodPlan {
     terminationGracePeriodSeconds: pod.spec.terminationGracePeriodSeconds ?? 30,
     restartPolicy: pod.spec.restartPolicy ?? 'Always',
   };
-  return input.cgroups ? applyCgroups(plan, input.cgroups) : plan;
+  const withCgroups = input.cgroups ? applyCgroups(plan, input.cgroups) : plan;
+  if (pod.spec.hostUsers !== false) return withCgroups;
+  if (input.userBase === undefined) throw new Error('a pod with hostUsers: false needs its ids (userBase)');
+  const hostPaths = (pod.spec.volumes ?? []).flatMap((v) => (v.hostPath ? [cleanPath(v.hostPath.path)] : []));
+  return applyUserNamespace(withCgroups, input.userBase, hostPaths);
 }

@@ -9,7 +9,7 @@
 import type { HooksPlan, ProbesPlan } from './probes.ts';
 
 /** Namespace kinds, named as in /proc/PID/ns. */
-export type NamespaceType = 'mnt' | 'uts' | 'ipc' | 'net' | 'pid' | 'cgroup';
+export type NamespaceType = 'mnt' | 'uts' | 'ipc' | 'net' | 'pid' | 'cgroup' | 'user';
 
 /**
  * One namespace step. Joins run first, in list order, from fds the parent opened before the
@@ -19,11 +19,16 @@ export type NamespaceType = 'mnt' | 'uts' | 'ipc' | 'net' | 'pid' | 'cgroup';
  * another process by the time it is opened:
  *   "@pause/net"             -> pause's pidfd, its network namespace
  *   "@container:web/mnt"     -> container web's pidfd, its mount namespace
+ *   "@pod/user"              -> the pod's user namespace (hostUsers: false), held by the supervisor
  * The type after the slash must be the step's own.
+ *
+ * `after: 'mounts'` moves a step to once the mount steps are done (src/plan/userns.ts): the
+ * user namespace is joined there, so the container's mount namespace stays host root's.
+ * A user namespace is only ever joined (the supervisor makes it with the pod's mappings).
  */
 export type NamespaceOp =
-  | { type: NamespaceType; action: 'create' }
-  | { type: NamespaceType; action: 'join'; path: string };
+  | { type: NamespaceType; action: 'create'; after?: 'mounts' }
+  | { type: NamespaceType; action: 'join'; path: string; after?: 'mounts' };
 
 /** Mount flags that map 1:1 onto MOUNT_ATTR_* / MS_* bits. */
 export type MountFlag = 'ro' | 'nosuid' | 'nodev' | 'noexec' | 'relatime' | 'noatime';
@@ -67,7 +72,15 @@ export type MountOp =
       optional?: boolean;
       sourceRoot?: string;
       createSource?: boolean;
+      /** An idmapped mount with the pod's user namespace (hostUsers: false; src/plan/userns.ts). */
+      idmap?: boolean;
     }
+  /**
+   * A host directory remounted over itself, idmapped with the pod's user namespace, in this
+   * mount namespace only (after a private propagation step, before the rootfs): the overlay's
+   * layers under it then show the image's owners as the container's ids.
+   */
+  | { op: 'idmap'; path: string }
   /** Create a device node (only inside a tmpfs /dev we mounted). */
   | { op: 'mknod'; dst: string; kind: 'c' | 'b'; major: number; minor: number; mode: number; uid?: number; gid?: number }
   | { op: 'symlink'; target: string; dst: string }
@@ -134,6 +147,7 @@ import type { HostOp } from './host-ops.ts';
 import type { CgroupOp, ContainerCgroup } from '../cgroups/plan.ts';
 import type { QosClass } from '../cgroups/resources.ts';
 import type { SeccompPlan } from './seccomp.ts';
+import type { UserNamespacePlan } from './userns.ts';
 
 export interface PodPlan {
   pod: string;
@@ -153,6 +167,8 @@ export interface PodPlan {
   restartPolicy: 'Always' | 'OnFailure' | 'Never';
   /** The pod's cgroups: created by the supervisor before pause starts, in order (journaled). */
   cgroups?: { version: 1 | 2; path: string; qosClass: QosClass; ops: CgroupOp[] };
+  /** hostUsers: false: the user namespace the supervisor makes before pause ("@pod/user"). */
+  userNamespace?: UserNamespacePlan;
 }
 
 export interface ContainerPlan {
@@ -177,6 +193,8 @@ export interface ContainerPlan {
   origins?: { argv: string; user: string; cwd: string; stopSignal: string };
   /** Its cgroup: the supervisor kills through it what a run leaves, and reads its OOM kills there. */
   cgroup?: ContainerCgroup;
+  /** Host ids that own each start's fresh upper directory (the container's root, with a user namespace). */
+  layerOwner?: { uid: number; gid: number };
 }
 
 /** A host-side action, e.g. `ip link add ...`, shown by `minipod plan`. */

@@ -49,7 +49,11 @@ export function execPlan(info: PodInfo, c: ContainerPlan, status: ContainerStatu
     pod: info.name,
     container: c.name,
     // By reference: the supervisor resolves it to the pidfd it holds for the container.
-    namespaces: (['ipc', 'uts', 'net', 'pid', 'mnt', ...(p.namespaces.some((n) => n.type === 'cgroup') ? (['cgroup'] as const) : [])] as const).map((type) => ({ type, action: 'join' as const, path: `@container:${c.name}/${type}` })),
+    namespaces: [
+      ...(['ipc', 'uts', 'net', 'pid', 'mnt', ...(p.namespaces.some((n) => n.type === 'cgroup') ? (['cgroup'] as const) : [])] as const).map((type) => ({ type, action: 'join' as const, path: `@container:${c.name}/${type}` })),
+      // hostUsers: false: its user namespace too, last (the supervisor refuses an exec without it).
+      ...(p.namespaces.some((n) => n.type === 'user') ? [{ type: 'user' as const, action: 'join' as const, path: `@container:${c.name}/user`, after: 'mounts' as const }] : []),
+    ],
     loopbackUp: false,
     mounts: [],
     user: p.user,

@@ -3,7 +3,7 @@
 // A pod is left behind when its supervisor is gone and its host side was never undone
 // (supervisor killed, host crash). gc removes all of it: processes (everything in the
 // pod's IPC namespace), mounts, the network, layers, state. It also removes half-created pod
-// directories and stray lib directories, and reclaims the address leases of dead pods.
+// directories and stray lib directories, and reclaims the address and user-id leases of dead pods.
 
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { NativeBinding } from '../native/binding.ts';
 import { podsLibDir, podsRunDir, type StateRoots } from '../state/paths.ts';
 import { reclaimLeases } from '../net/undo.ts';
+import { reclaimIdLeases } from '../state/userns-ids.ts';
 import { podInfo, podNames } from './pods.ts';
 import { mountsUnder, teardownPod } from './teardown.ts';
 
@@ -43,6 +44,7 @@ export async function gc(native: NativeBinding, roots: StateRoots, o: GcOptions 
   }
   const alive = (pod: string) => existsSync(path.join(podsRunDir(roots), pod)) && podInfo(roots, pod).liveness !== 'stale';
   await reclaimLeases(roots, alive, report); // address leases of pods that are gone
+  reclaimIdLeases(roots, (pod, uid) => alive(pod) && podInfo(roots, pod).host?.uid === uid, report); // and their user ids
   const locks = path.join(roots.run, 'locks');
   for (const f of existsSync(locks) ? readdirSync(locks) : []) {
     if (!alive(f.replace(/\.lock$/, ''))) rmSync(path.join(locks, f), { force: true });

@@ -25,6 +25,8 @@ import { layerDir, logDir, shmDir } from '../plan/container.ts';
 import { SHM_SIZE } from '../plan/defaults.ts';
 import { buildPodPlan, pauseRootDir, podHostname } from '../plan/pod.ts';
 import { checkLsmFields } from '../plan/lsm.ts';
+import { checkUserNamespace, USERNS_SIZE } from '../plan/userns.ts';
+import { allocateIds, peekIds } from '../state/userns-ids.ts';
 import { sysctlOps } from '../plan/sysctls.ts';
 import type { PodPlan } from '../plan/types.ts';
 import type { ConfigMap, Pod, Secret } from '../spec/types.ts';
@@ -146,6 +148,7 @@ export function planPod(pod: Pod, ctx: PlanContext): PodPlan {
   const cgroups = podCgroups(pod, ctx);
   checkHostNamespaces(pod, cgroups);
   checkLsmFields(pod);
+  checkUserNamespace(pod);
   const shm = shmDir(ctx.dirs);
   return buildPodPlan({
     pod,
@@ -163,6 +166,7 @@ export function planPod(pod: Pod, ctx: PlanContext): PodPlan {
     seccomp: { seccompDefault: ctx.seccompDefault ?? process.env.MINIPOD_SECCOMP_DEFAULT === '1', profileDir: path.join(ctx.roots.lib, 'seccomp') },
     hostOps: [...(extra.hostOps ?? []), ...sysctlOps(pod, ctx.allowUnsafeSysctls ?? (process.env.MINIPOD_ALLOW_UNSAFE_SYSCTLS ?? '').split(',').filter(Boolean))],
     cgroups,
+    ...(pod.spec.hostUsers === false ? { userBase: ctx.userBase ?? peekIds(ctx.roots) } : {}),
   });
 }
 
@@ -210,6 +214,14 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
   let link: SupervisorLink | undefined;
   try {
     writeJsonAtomic(path.join(dirs.run, 'pod.json'), pod); // the manifest, for inspect
+    if (pod.spec.hostUsers === false) {
+      // The lease file is made and named in one step and names its owner: should we die
+      // before the journal has it, gc finds it by its owner.
+      const lease = allocateIds(o.roots, { pod: name, uid: ctx.uid });
+      journal(host, { op: 'lease', file: lease.file, uid: ctx.uid });
+      recordHost(host, (r) => (r.userNamespace = { hostID: lease.base, size: USERNS_SIZE }));
+      ctx.userBase = lease.base;
+    }
     // The network first: the volumes' env fieldRefs (status.podIP) read its facts.
     Object.assign(ctx.facts, await prepareNetwork(ctx, host));
     prepareVolumes(ctx, host);

@@ -9,8 +9,10 @@ import { MinipodError } from '../errors.ts';
 import { parseStream, type Diagnostic, type Located, type RawDocument } from './parse.ts';
 import { configMapFields, podFields, secretFields, type Fields } from './schema.ts';
 import { checkFields, isObject, type Issue } from './structure.ts';
-import type { ConfigMap, Pod, Secret } from './types.ts';
-import { validateConfigMap, validatePod, validateSecret } from './validate.ts';
+import type { ConfigMap, PersistentVolumeClaim, Pod, Secret, Workload } from './types.ts';
+import { validateConfigMap, validatePod, validatePvc, validateSecret } from './validate.ts';
+import { daemonSetFields, deploymentFields, jobFields, pvcFields, replicaSetFields } from './workload-schema.ts';
+import { expandWorkload, validateWorkload, type JobParams } from './workloads.ts';
 
 export type { Diagnostic, Located, Position } from './parse.ts';
 export { parseQuantity } from './quantity.ts';
@@ -20,10 +22,14 @@ export interface ParseOptions {
   strict?: boolean;
 }
 
+/** A Pod of the stream: written as one, or made from a workload's template (then its owner and, for a Job, its share). */
+export type StreamPod = Located<Pod> & { job?: JobParams };
+
 export interface ParsedManifests {
-  pods: Located<Pod>[];
+  pods: StreamPod[];
   configMaps: Located<ConfigMap>[];
   secrets: Located<Secret>[];
+  claims: Located<PersistentVolumeClaim>[];
   warnings: Diagnostic[];
 }
 
@@ -50,6 +56,17 @@ function dropNulls(v: unknown): unknown {
   return out;
 }
 
+/** `hostPort: 0` means no host port, as in Kubernetes (generated manifests carry it). */
+function normalize(v: Record<string, unknown>): Record<string, unknown> {
+  const spec = (v.kind === 'Pod' ? v.spec : (v.spec as { template?: { spec?: unknown } } | undefined)?.template?.spec) as { containers?: unknown; initContainers?: unknown } | undefined;
+  for (const list of [spec?.containers, spec?.initContainers]) {
+    for (const c of Array.isArray(list) ? list : []) {
+      for (const p of Array.isArray(c?.ports) ? c.ports : []) if (p && p.hostPort === 0) delete p.hostPort;
+    }
+  }
+  return v;
+}
+
 /** The API server's defaults that minipod's behaviour depends on, made visible in `plan -o json`. */
 function withDefaults(pod: Pod): Pod {
   pod.metadata.namespace ??= 'default';
@@ -65,6 +82,11 @@ const KINDS: Record<string, { fields: Fields; check: (v: never, out: Issue[]) =>
   Pod: { fields: podFields, check: validatePod as (v: never, out: Issue[]) => void },
   ConfigMap: { fields: configMapFields, check: validateConfigMap as (v: never, out: Issue[]) => void },
   Secret: { fields: secretFields, check: validateSecret as (v: never, out: Issue[]) => void },
+  PersistentVolumeClaim: { fields: pvcFields, check: validatePvc as (v: never, out: Issue[]) => void },
+  Deployment: { fields: deploymentFields, check: validateWorkload as (v: never, out: Issue[]) => void },
+  ReplicaSet: { fields: replicaSetFields, check: validateWorkload as (v: never, out: Issue[]) => void },
+  DaemonSet: { fields: daemonSetFields, check: validateWorkload as (v: never, out: Issue[]) => void },
+  Job: { fields: jobFields, check: validateWorkload as (v: never, out: Issue[]) => void },
 };
 
 /**
@@ -80,7 +102,7 @@ export function parseManifests(text: string, file: string, opts: ParseOptions = 
   const stream = parseStream(text, file);
   const errors: Diagnostic[] = [...stream.errors];
   const warnings: Diagnostic[] = [];
-  const result: ParsedManifests = { pods: [], configMaps: [], secrets: [], warnings };
+  const result: ParsedManifests = { pods: [], configMaps: [], secrets: [], claims: [], warnings };
 
   const diag = (doc: RawDocument, i: Issue): void => {
     const p = doc.pos(i.path) ?? { line: 1, col: 1 };
@@ -98,10 +120,10 @@ export function parseManifests(text: string, file: string, opts: ParseOptions = 
     const known = typeof kind === 'string' && Object.hasOwn(KINDS, kind) ? KINDS[kind] : undefined;
     if (!known) {
       const what = typeof kind === 'string' ? `kind ${kind}` : 'a document without kind';
-      diag(doc, { path: 'kind', kind: typeof kind === 'string' ? 'unsupported' : 'error', message: `${what}: minipod runs Pods and reads ConfigMaps and Secrets; this document is ignored` });
+      diag(doc, { path: 'kind', kind: typeof kind === 'string' ? 'unsupported' : 'error', message: `${what}: minipod runs Pods (and Deployments, ReplicaSets, DaemonSets and Jobs as pods) and reads ConfigMaps, Secrets and PersistentVolumeClaims; this document is ignored` });
       continue;
     }
-    const value = dropNulls(doc.value) as Record<string, unknown>;
+    const value = normalize(dropNulls(doc.value) as Record<string, unknown>);
     const issues: Issue[] = [];
     checkFields(value, known.fields, '', issues);
     // Semantic checks trust the types, so they only run on a structurally sound document.
@@ -111,7 +133,13 @@ export function parseManifests(text: string, file: string, opts: ParseOptions = 
     const located = <T>(v: T): Located<T> => ({ value: v, file, doc: doc.doc, pos: doc.pos });
     if (kind === 'Pod') result.pods.push(located(withDefaults(value as unknown as Pod)));
     else if (kind === 'ConfigMap') result.configMaps.push(located(value as unknown as ConfigMap));
-    else result.secrets.push(located(value as unknown as Secret));
+    else if (kind === 'Secret') result.secrets.push(located(value as unknown as Secret));
+    else if (kind === 'PersistentVolumeClaim') result.claims.push(located(value as unknown as PersistentVolumeClaim));
+    else {
+      for (const wp of expandWorkload(value as unknown as Workload)) {
+        result.pods.push({ value: withDefaults(wp.pod), file, doc: doc.doc, pos: (p) => doc.pos(wp.path(p)), ...(wp.job ? { job: wp.job } : {}) });
+      }
+    }
   }
   if (!stream.docs.length && !errors.length) errors.push({ severity: 'error', file, line: 1, col: 1, path: '', message: 'no manifest in this file (empty)' });
   checkDuplicates(result, errors);
@@ -121,7 +149,7 @@ export function parseManifests(text: string, file: string, opts: ParseOptions = 
 
 /** Two objects of one kind with one name in one stream: the second would shadow the first. */
 function checkDuplicates(r: ParsedManifests, errors: Diagnostic[]): void {
-  for (const list of [r.configMaps, r.secrets] as Located<ConfigMap | Secret>[][]) {
+  for (const list of [r.configMaps, r.secrets, r.pods, r.claims] as Located<ConfigMap | Secret | Pod | PersistentVolumeClaim>[][]) {
     const seen = new Set<string>();
     for (const o of list) {
       const n = o.value.metadata.name;

@@ -193,7 +193,7 @@ const volume: Fields = {
   configMap: configMapSource,
   secret: secretSource,
   downwardAPI: downwardAPISource,
-  persistentVolumeClaim: no(),
+  persistentVolumeClaim: f({ obj: { claimName: f('string', { required: true }), readOnly: bool } }),
   projected: f({
     obj: {
       sources: f({ arr: { obj: { configMap: configMapSource, secret: secretSource, downwardAPI: downwardAPISource, serviceAccountToken: f('any'), clusterTrustBundle: f('any'), podCertificate: f('any') } } }),
@@ -215,7 +215,7 @@ export const podSpec: Fields = {
   volumes: f({ arr: { obj: volume } }),
   restartPolicy: str,
   terminationGracePeriodSeconds: int,
-  activeDeadlineSeconds: no('int'),
+  activeDeadlineSeconds: int,
   hostname: str,
   subdomain: no('string'),
   hostNetwork: bool,
@@ -260,7 +260,7 @@ export const podSpec: Fields = {
   readinessGates: no(),
   overhead: no(),
   os: no(),
-  hostUsers: no('bool', 'no user namespace is used'),
+  hostUsers: bool,
   resourceClaims: no(),
   schedulingGates: no(),
   resources: no(),

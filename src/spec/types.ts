@@ -8,6 +8,8 @@ export interface ObjectMeta {
   uid?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** Set by minipod on the pods it makes from a workload (src/spec/workloads.ts). */
+  ownerReferences?: { apiVersion: string; kind: string; name: string; controller?: boolean }[];
 }
 
 export interface KeyToPath {
@@ -248,6 +250,8 @@ export interface Volume {
   downwardAPI?: DownwardAPIVolumeSource;
   /** Several of those in one directory (serviceAccountToken is refused: there is no API server). */
   projected?: { sources?: { configMap?: ConfigMapVolumeSource; secret?: SecretVolumeSource; downwardAPI?: DownwardAPIVolumeSource; [source: string]: unknown }[]; defaultMode?: number };
+  /** A named local volume of the claim's name (src/volumes/named.ts). */
+  persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
   /** Any other volume source is reported as unsupported. */
   [source: string]: unknown;
 }
@@ -311,6 +315,34 @@ export interface Pod {
   metadata: ObjectMeta;
   spec: PodSpec;
   status?: unknown;
+}
+
+export interface PersistentVolumeClaim {
+  apiVersion: 'v1';
+  kind: 'PersistentVolumeClaim';
+  metadata: ObjectMeta;
+  spec: { accessModes?: string[]; resources?: { requests?: Record<string, string> }; volumeMode?: string };
+}
+
+export interface PodTemplate {
+  metadata?: Omit<ObjectMeta, 'name'> & { name?: string };
+  spec: PodSpec;
+}
+
+/** Deployment, ReplicaSet, DaemonSet and Job, as far as minipod reads them. */
+export interface Workload {
+  apiVersion: string;
+  kind: 'Deployment' | 'ReplicaSet' | 'DaemonSet' | 'Job';
+  metadata: ObjectMeta;
+  spec: {
+    replicas?: number;
+    selector?: { matchLabels?: Record<string, string> };
+    template: PodTemplate;
+    completions?: number;
+    parallelism?: number;
+    backoffLimit?: number;
+    activeDeadlineSeconds?: number;
+  };
 }
 
 export type KubeObject = Pod | ConfigMap | Secret;

@@ -6,7 +6,7 @@ import { Buffer } from 'node:buffer';
 
 import { validateVolumes } from '../volumes/validate.ts';
 import type { Issue } from './structure.ts';
-import type { ConfigMap, Container, Pod, Secret } from './types.ts';
+import type { ConfigMap, Container, PersistentVolumeClaim, Pod, Secret } from './types.ts';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -152,6 +152,10 @@ export function validatePod(pod: Pod, out: Issue[]): void {
     const e = durationError(s.terminationGracePeriodSeconds);
     if (e) out.push({ path: 'spec.terminationGracePeriodSeconds', kind: 'error', message: e });
   }
+  if (s.activeDeadlineSeconds !== undefined) {
+    const e = s.activeDeadlineSeconds < 1 ? 'must be at least 1' : durationError(s.activeDeadlineSeconds);
+    if (e) out.push({ path: 'spec.activeDeadlineSeconds', kind: 'error', message: e });
+  }
   const psc = s.securityContext;
   for (const k of ['runAsUser', 'runAsGroup', 'fsGroup'] as const) {
     const e = idError(psc?.[k]);
@@ -241,4 +245,11 @@ export function validateSecret(s: Secret, out: Issue[]): void {
       }
     }
   }
+}
+
+/** A claim names a local volume (a directory): a DNS label, as a volume name. */
+export function validatePvc(c: PersistentVolumeClaim, out: Issue[]): void {
+  if (c.apiVersion !== 'v1') out.push({ path: 'apiVersion', kind: 'error', message: `must be v1 for a PersistentVolumeClaim, not "${c.apiVersion}"` });
+  metadata(c.metadata, out, true);
+  if (c.spec.volumeMode !== undefined && c.spec.volumeMode !== 'Filesystem') out.push({ path: 'spec.volumeMode', kind: 'error', message: 'only Filesystem: a claim is a local directory' });
 }

@@ -57,6 +57,8 @@ export interface HostRecord {
   pause?: ProcRef & { ipcNs?: number; ipcPin?: string };
   /** Where the pod's cgroups are (`top` and `inspect` read them without the plan). */
   cgroups?: { version: 1 | 2; path: string; containers: string[] };
+  /** hostUsers: false: the host ids the pod's 0..size-1 are (src/state/userns-ids.ts). */
+  userNamespace?: { hostID: number; size: number };
   /** The pod's address (the host's with hostNetwork), once allocated. */
   podIP?: string;
   /** The inverse of every host change made so far, in order. */

@@ -20,6 +20,7 @@ export type VolumeInput = Pick<HookContext, 'pod' | 'uid' | 'dirs' | 'configMaps
 function sourceOf(v: Volume): string {
   if (v.emptyDir) return v.emptyDir.medium === 'Memory' ? 'emptyDir, medium Memory' : 'emptyDir';
   if (v.hostPath) return `hostPath${v.hostPath.type ? `, type ${v.hostPath.type}` : ''}`;
+  if (v.persistentVolumeClaim) return `persistentVolumeClaim "${v.persistentVolumeClaim.claimName}" (named volume)`;
   if (v.configMap) return `ConfigMap "${v.configMap.name}"${v.configMap.optional ? ', optional' : ''}`;
   if (v.secret) return `Secret "${v.secret.secretName}"${v.secret.optional ? ', optional' : ''}`;
   if (v.projected) return `projected: ${(v.projected.sources ?? []).map((s) => sourceOf({ name: v.name, ...s } as Volume)).join(', ')}`;

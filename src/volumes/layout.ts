@@ -6,6 +6,7 @@
 //   configMap, downwardAPI LIB/pods/POD/volumes/NAME      plain files, read-only in containers
 //   projected             as secret when one of its sources is a Secret, else as configMap
 //   hostPath              the path itself
+//   persistentVolumeClaim LIB/volumes/CLAIM/_data          a named volume (named.ts): outlives the pod
 //
 // Everything under the pod's directories goes with the pod (teardown unmounts and removes
 // them); a hostPath stays.
@@ -15,10 +16,11 @@ import path from 'node:path';
 import { FieldError } from '../errors.ts';
 import type { PodDirs } from '../state/paths.ts';
 import type { Volume } from '../spec/types.ts';
+import { claimSource } from './named.ts';
 import { cleanPath, dnsLabelProblem } from './names.ts';
 import { parseQuantity, wholeUnits } from './quantity.ts';
 
-export type VolumeKind = 'emptyDir' | 'memory' | 'hostPath' | 'configMap' | 'secret' | 'downwardAPI';
+export type VolumeKind = 'emptyDir' | 'memory' | 'hostPath' | 'configMap' | 'secret' | 'downwardAPI' | 'claim';
 
 export interface VolumeLayout {
   name: string;
@@ -33,7 +35,7 @@ export interface VolumeLayout {
   sizeBytes?: number;
 }
 
-export const VOLUME_KINDS = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected'] as const;
+export const VOLUME_KINDS = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected', 'persistentVolumeClaim'] as const;
 
 /** The sources a volume declares: its keys other than name (any other source counts, to be reported). */
 export function declaredSources(vol: Volume): string[] {
@@ -58,6 +60,7 @@ export function volumeLayout(dirs: PodDirs, vol: Volume, field: string): VolumeL
     return { ...base, kind: 'emptyDir', source: under(false) };
   }
   if (vol.hostPath) return { ...base, kind: 'hostPath', source: cleanPath(vol.hostPath.path) };
+  if (vol.persistentVolumeClaim) return { ...base, kind: 'claim', source: claimSource(dirs.lib, vol.persistentVolumeClaim.claimName), forceReadOnly: vol.persistentVolumeClaim.readOnly === true };
   if (vol.secret) return { ...base, kind: 'secret', source: under(true), forceReadOnly: true };
   if (vol.configMap) return { ...base, kind: 'configMap', source: under(false), forceReadOnly: true };
   if (vol.downwardAPI) return { ...base, kind: 'downwardAPI', source: under(false), forceReadOnly: true };

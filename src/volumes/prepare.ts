@@ -2,9 +2,10 @@
 // mounts (each journaled in state.json before it is made, so the unwind finds it after a
 // crash), projected files, hostPaths the *OrCreate types ask for.
 
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+import { FieldError } from '../errors.ts';
 import type { HookContext } from '../runtime/phases.ts';
 import { journal, type HostRecord } from '../state/host.ts';
 import { checkHostPath, createHostPath, type HostPathAction } from './hostpath.ts';
@@ -54,6 +55,13 @@ function prepareOne(ctx: HookContext, host: HostRecord, l: VolumeLayout, files: 
   switch (l.kind) {
     case 'hostPath':
       createHostPath(vol.hostPath!, action);
+      return;
+    case 'claim':
+      // A named volume: made by the stream's PersistentVolumeClaim or `minipod volume create`.
+      if (!existsSync(l.source)) {
+        const claim = vol.persistentVolumeClaim!.claimName;
+        throw new FieldError(`${l.field}.persistentVolumeClaim.claimName`, `no volume named "${claim}": create it with \`minipod volume create ${claim}\`, or put a PersistentVolumeClaim named "${claim}" in the manifest`);
+      }
       return;
     case 'emptyDir':
       mkdirSync(l.source, { recursive: true });

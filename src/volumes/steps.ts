@@ -23,6 +23,7 @@ export function volumeHostSteps(l: VolumeLayout, files: ProjectedFile[] | undefi
   const what = `volume "${l.name}" (${from})`;
   switch (l.kind) {
     case 'hostPath':
+    case 'claim':
       return [{ what, command: ['bind-source', l.source] }];
     case 'emptyDir':
       return [{ what, command: ['mkdir', '-m', '0777', l.source] }];

@@ -60,6 +60,9 @@ function checkVolume(pod: Pod, vol: Volume, f: string, report: Report): void {
     if (h.type !== undefined && !(HOSTPATH_TYPES as readonly string[]).includes(h.type)) {
       report(`${f}.hostPath.type`, `unknown hostPath type "${h.type}"; one of ${HOSTPATH_TYPES.map((t) => `"${t}"`).join(', ')}`);
     }
+  } else if (vol.persistentVolumeClaim) {
+    const n = vol.persistentVolumeClaim.claimName;
+    report(`${f}.persistentVolumeClaim.claimName`, !n ? 'claimName is required' : dnsLabelProblem(n));
   } else if (vol.configMap) {
     report(`${f}.configMap.name`, vol.configMap.name ? undefined : 'the ConfigMap name is required');
     report(`${f}.configMap.defaultMode`, modeProblem(vol.configMap.defaultMode));

@@ -93,6 +93,15 @@ describe('the plan decoder (C)', { skip: haveCc ? false : 'needs a C compiler (c
     ['an unknown namespace action', (p) => (p.namespaces = [{ type: 'mnt', action: 'share' }]), /namespace action must be create or join/],
     ['a namespace named twice', (p) => (p.namespaces = [{ type: 'mnt', action: 'create' }, { type: 'mnt', action: 'create' }]), /named twice/],
     ['a join of a process that is not running', (p) => (p.namespaces = [{ type: 'mnt', action: 'join', path: '@container:web/mnt' }]), /is not running/],
+    ['a user namespace created (it would have no mapping)', (p) => (p.namespaces = [{ type: 'mnt', action: 'create' }, { type: 'user', action: 'create' }]), /a user namespace is joined, not created/],
+    ['a mount namespace after the mounts', (p) => (p.namespaces = [{ type: 'mnt', action: 'create', after: 'mounts' }]), /"mnt" cannot come after the mounts/],
+    ['a namespace step after something else', (p) => (p.namespaces = [{ type: 'mnt', action: 'create' }, { type: 'net', action: 'create', after: 'pivot' }]), /after must be "mounts"/],
+    ['an idmapped bind without a user namespace', (p) => (p.mounts = [{ op: 'propagation', mode: 'rprivate' }, { op: 'bind', source: '/a', dst: '/b', readOnly: true, recursive: false, idmap: true }]), /needs a user namespace to join/],
+    ['an idmap of a host path before the mounts are private (it would reach the host)', (p) => {
+      p.namespaces = [{ type: 'mnt', action: 'create' }, { type: 'user', action: 'join', path: '/proc/self/ns/user', after: 'mounts' }];
+      p.mounts = [{ op: 'idmap', path: '/var/lib/minipod/images' }];
+    }, /needs a propagation step before it/],
+    ['an idmap of /', (p) => (p.mounts = [{ op: 'idmap', path: '/' }]), /must be an absolute directory other than \//],
     ['an unknown parent-death signal', (p) => (p.parentDeathSignal = 'SIGHUP'), /parentDeathSignal must be/],
     ['an empty argv', (p) => (p.argv = []), /argv must not be empty/],
     ['a NUL in argv', (p) => (p.argv = ['/bin/sh\u0000-c']), /NUL in string/],

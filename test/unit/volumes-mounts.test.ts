@@ -137,6 +137,8 @@ test('a missing ConfigMap or Secret fails while planning, naming the volume fiel
 test('validation problems stop planning with the first one', () => {
   const pod = podOf({ volumes: [{ name: 'v', emptyDir: {} }], containers: [{ name: 'a', image: 'busybox', volumeMounts: [{ name: 'w', mountPath: '/w' }] }] });
   assert.throws(() => contribute(pod), (e: FieldError) => e instanceof FieldError && e.field === 'spec.containers[0].volumeMounts[0].name');
-  const unsupported = podOf({ volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'x' } }], containers: [{ name: 'a', image: 'busybox' }] });
-  assert.throws(() => contribute(unsupported), (e: FieldError) => e.field === 'spec.volumes[0].persistentVolumeClaim' && /not supported/.test(e.message));
+  const unsupported = podOf({ volumes: [{ name: 'v', nfs: { server: 'x', path: '/' } }], containers: [{ name: 'a', image: 'busybox' }] });
+  assert.throws(() => contribute(unsupported), (e: FieldError) => e.field === 'spec.volumes[0].nfs' && /not supported/.test(e.message));
+  const claim = podOf({ volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'Bad_Name' } }], containers: [{ name: 'a', image: 'busybox' }] });
+  assert.throws(() => contribute(claim), (e: FieldError) => e.field === 'spec.volumes[0].persistentVolumeClaim.claimName');
 });
