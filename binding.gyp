@@ -58,6 +58,7 @@
         "native/shim/devices.c",
         "native/shim/readfile.c",
         "native/shim/userns.c",
+        "native/shim/events.c",
         "native/net/nl.c",
         "native/net/hostops.c",
         "native/net/ct.c",

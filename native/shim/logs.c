@@ -66,7 +66,8 @@ static void emit(struct pod *p, struct ctr *c, int is_err, const char *tag, cons
   }
   if (p->attach) {
     char pre[300];
-    int k = snprintf(pre, sizeof(pre), "[%s] ", c->name);
+    int k = p->prefix_pod ? snprintf(pre, sizeof(pre), "[%s/%s] ", p->name, c->name) : snprintf(pre, sizeof(pre), "[%s] ", c->name);
+    if (k >= (int)sizeof(pre)) k = (int)sizeof(pre) - 1;
     /* A partial line continues on the next write without a second prefix. */
     struct iovec v[3] = {{pre, (size_t)k}, {(void *)data, len}, {"\n", 1}};
     if (writev(is_err ? 2 : 1, v, tag[0] == 'P' ? 2 : 3) < 0) {

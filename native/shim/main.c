@@ -268,6 +268,18 @@ int main(int argc, char **argv) {
     }
   }
   p->userns_spec = mp_json_get(plan, "userNamespace");
+  const struct mp_json *job = mp_json_get(plan, "job");
+  if (job) {
+    p->job_completions = (int)mp_json_num(job, "completions", 0);
+    p->job_backoff_limit = (int)mp_json_num(job, "backoffLimit", -1);
+    if (p->job_completions < 1 || p->job_completions > 1000000 || p->job_backoff_limit < 0) {
+      fprintf(stderr, "minipod-shim: %s: job needs completions >= 1 and backoffLimit >= 0\n", path);
+      return 1;
+    }
+  }
+  double ads = mp_json_num(plan, "activeDeadlineSeconds", 0);
+  if (ads > 0) p->deadline = now_ms() + (int64_t)(ads * 1000);
+  p->prefix_pod = mp_json_bool(sup, "prefixPod", 0);
   p->grace_ms = (int)(mp_json_num(plan, "terminationGracePeriodSeconds", 30) * 1000);
   p->state_file = mp_json_str(sup, "stateFile", NULL);
   p->attach = mp_json_bool(sup, "attach", 0);

@@ -54,6 +54,9 @@ static void set_reason(struct ctr *c, const char *reason, const char *msg) {
 }
 
 static void terminated(struct pod *p, struct ctr *c);
+static void schedule_restart(struct pod *p, struct ctr *c, int failed);
+static int job_next(struct pod *p, int failed);
+static void set_phase(struct pod *p, const char *phase);
 
 static void start_ctr(struct pod *p, struct ctr *c) {
   c->next_start = 0;
@@ -112,9 +115,12 @@ static void start_ctr(struct pod *p, struct ctr *c) {
     c->has_error = 1;
     c->error = err;
     set_reason(c, "StartError", msg);
+    pod_event(p, 1, "Failed", c, "Error: %s", msg);
     terminated(p, c);
     return;
   }
+  pod_event(p, 0, "Created", c, "Created container %s", c->name);
+  pod_event(p, 0, "Started", c, "Started container %s", c->name);
   c->state = CS_RUNNING;
   set_reason(c, NULL, NULL);
   epoll_add(p, c->pidfd, TAG(T_PIDFD, c->pidfd));
@@ -160,7 +166,12 @@ static void terminated(struct pod *p, struct ctr *c) {
     state_write(p);
     return;
   }
-  /* Keep this run as lastState and wait out the backoff. */
+  schedule_restart(p, c, 1);
+}
+
+/* Keeps this run as lastState and waits out the backoff (failed) or restarts at once (a
+ * Job's next completion). */
+static void schedule_restart(struct pod *p, struct ctr *c, int failed) {
   c->last.valid = 1;
   c->last.exit_code = c->exit_code;
   c->last.signal = c->signal;
@@ -168,6 +179,13 @@ static void terminated(struct pod *p, struct ctr *c) {
   snprintf(c->last.message, sizeof(c->last.message), "%s", c->message);
   snprintf(c->last.started_at, sizeof(c->last.started_at), "%s", c->started_at);
   snprintf(c->last.finished_at, sizeof(c->last.finished_at), "%s", c->finished_at);
+  c->state = CS_WAITING;
+  if (!failed) {
+    c->next_start = now_ms();
+    set_reason(c, "ContainerCreating", NULL);
+    state_write(p);
+    return;
+  }
   int64_t ran = now_ms() - c->started_mono;
   if (ran >= p->backoff_reset) c->backoff_n = 0;
   int64_t delay = p->backoff_initial;
@@ -175,10 +193,10 @@ static void terminated(struct pod *p, struct ctr *c) {
   if (delay > p->backoff_max) delay = p->backoff_max;
   c->backoff_n++;
   c->next_start = now_ms() + delay;
-  c->state = CS_WAITING;
   char msg[300];
   snprintf(msg, sizeof(msg), "back-off %llds restarting failed container=%s", (long long)(delay / 1000), c->name);
   set_reason(c, "CrashLoopBackOff", msg);
+  pod_event(p, 1, "BackOff", c, "Back-off restarting failed container %s in pod %s", c->name, p->name);
   logmsg(p, "[%s] restarting in %lld ms (restart %d)", c->name, (long long)delay, c->restart_count + 1);
   state_write(p);
 }
@@ -275,6 +293,7 @@ void ctr_kill(struct pod *p, struct ctr *c, int grace_ms) {
   if (c->stopping) return;
   c->stopping = 1;
   c->kill_at = now_ms() + grace_ms;
+  pod_event(p, 0, "Killing", c, "%s", c->kill_message[0] ? c->kill_message : "Stopping container");
   probes_on_kill(p, c);
   if (hooks_pre_stop(p, c)) return; /* ctr_stop_signal() follows when preStop ends */
   pidfd_signal(c->pidfd, c->stop_signal);
@@ -300,7 +319,7 @@ void pod_stop(struct pod *p, const char *why) {
 }
 
 int64_t pod_next_deadline(struct pod *p) {
-  int64_t next = 0;
+  int64_t next = p->stopping ? 0 : p->deadline;
   for (int i = 0; i < p->nctrs; i++) {
     struct ctr *c = &p->ctrs[i];
     int64_t t = c->kill_at ? c->kill_at : c->next_start;
@@ -313,6 +332,14 @@ int64_t pod_next_deadline(struct pod *p) {
 
 void pod_on_deadline(struct pod *p) {
   int64_t now = now_ms();
+  if (p->deadline && now >= p->deadline && !p->stopping) {
+    /* activeDeadlineSeconds: the pod fails, as the kubelet's active deadline handler does. */
+    p->deadline = 0;
+    snprintf(p->reason, sizeof(p->reason), "DeadlineExceeded");
+    pod_event(p, 1, "DeadlineExceeded", NULL, "Pod was active on the node longer than the specified deadline");
+    set_phase(p, "Failed");
+    pod_stop(p, "activeDeadlineSeconds passed");
+  }
   for (int i = 0; i < p->nctrs; i++) {
     struct ctr *c = &p->ctrs[i];
     if (c->kill_at && now >= c->kill_at) {
@@ -380,8 +407,27 @@ void pod_step(struct pod *p) {
     set_phase(p, "Running");
     return;
   }
+  if (p->job_completions && job_next(p, failed)) return;
   set_phase(p, failed ? "Failed" : "Succeeded");
   pod_stop(p, failed ? "all containers ended, some failed" : "all containers completed");
+}
+
+/* A Job's pod after a run of its app containers: its next completion, a retry within
+ * backoffLimit, or its end. 1: the containers run again. */
+static int job_next(struct pod *p, int failed) {
+  if (failed) p->job_failed++;
+  else p->job_succeeded++;
+  if (!failed && p->job_succeeded >= p->job_completions) {
+    pod_event(p, 0, "Completed", NULL, "Job completions done (%d/%d)", p->job_succeeded, p->job_completions);
+    return 0;
+  }
+  if (failed && p->job_failed > p->job_backoff_limit) {
+    snprintf(p->reason, sizeof(p->reason), "BackoffLimitExceeded");
+    pod_event(p, 1, "BackoffLimitExceeded", NULL, "Job has reached the specified backoff limit (%d)", p->job_backoff_limit);
+    return 0;
+  }
+  for (int i = p->ninit; i < p->nctrs; i++) schedule_restart(p, &p->ctrs[i], failed);
+  return 1;
 }
 
 void pod_start_pause(struct pod *p) {

@@ -159,6 +159,7 @@ static void hook_done(struct pod *p, struct ctr *c, struct action *a) {
     if (c->state != CS_RUNNING || c->stopping) { c->post_start_done = 1; return; }
     if (a->ok) { post_start_ended(p, c); return; }
     logmsg(p, "[%s] postStart hook failed: %s", c->name, a->msg);
+    pod_event(p, 1, "FailedPostStartHook", c, "PostStartHook failed: %s", a->msg);
     c->post_start_done = 1;
     snprintf(c->kill_reason, sizeof(c->kill_reason), "FailedPostStartHook");
     snprintf(c->kill_message, sizeof(c->kill_message), "postStart hook failed: %s", a->msg);
@@ -193,6 +194,7 @@ static void probe_done(struct pod *p, struct ctr *c, int k, struct action *a) {
   pr->successes = 0;
   snprintf(pr->message, sizeof(pr->message), "%s probe failed: %s", probe_titles[k], a->msg);
   if (pr->failures == 1) logmsg(p, "[%s] %s", c->name, pr->message);
+  pod_event(p, 1, "Unhealthy", c, "%s", pr->message);
   if (pr->failures >= pr->failure_threshold && pr->result != 0) {
     pr->result = 0;
     if (k == PR_READINESS) {

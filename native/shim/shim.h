@@ -225,6 +225,11 @@ struct pod {
   struct mp_hostops hostops; /* the pod's network wiring, run right after pause starts */
   struct cg_ops cg;       /* the pod's cgroups, made before pause starts */
   const struct mp_json *userns_spec; /* the plan's userNamespace (hostUsers: false); NULL: none */
+  int job_completions;    /* a Job's pod: successful runs it owes (0: not a Job's); the plan's job */
+  int job_backoff_limit;  /* failed runs it may have before it fails (BackoffLimitExceeded) */
+  int job_succeeded, job_failed;
+  int64_t deadline;       /* activeDeadlineSeconds, as a monotonic ms; 0: none */
+  int prefix_pod;         /* attached output as "[pod/container]" (a stream of several pods) */
   int userns_fd;          /* that user namespace ("@pod/user"), made before pause; -1: none */
 
   /* state.json: what was there before us (TypeScript's host record, its journal), kept and
@@ -257,6 +262,9 @@ void layers_on_end(struct pod *p, struct ctr *c);
 int ns_kill_all(int nsfd);
 int ns_kill_all_kind(int nsfd, const char *kind);   /* the same for /proc/PID/ns/KIND */
 int rm_tree_at(int dirfd, const char *name, dev_t dev, int depth);
+
+/* events.c: one event of the pod (a container's, or the pod's with c NULL), for describe */
+void pod_event(struct pod *p, int warning, const char *reason, const struct ctr *c, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* userns.c: makes a user namespace with the plan's mappings; its fd, or -1 with err */
 int userns_make(const struct mp_json *spec, char *err, size_t en);

@@ -92,7 +92,7 @@ static void container(struct jw *w, struct pod *p, struct ctr *c) {
 static int owned(const struct pod *p, const char *k) {
   static const char *const sup[] = {"version", "pod", "uid", "phase", "reason", "supervisorPid", "supervisor", "pausePid",
                                     "pause", "startedAt", "finishedAt", "allStarted", "stopping", "containers",
-                                    "journal", "torndown", NULL};
+                                    "journal", "torndown", "job", NULL};
   static const char *const unwinder[] = {"version", "journal", "torndown", NULL};
   for (const char *const *o = p->unwind_only ? unwinder : sup; *o; o++)
     if (!strcmp(*o, k)) return 1;
@@ -186,6 +186,10 @@ void state_write(struct pod *p) {
   jw_key(&w, "finishedAt"); jw_str(&w, p->finished_at);
   jw_key(&w, "allStarted"); jw_put(&w, p->started ? "true" : "false", p->started ? 4 : 5);
   jw_key(&w, "stopping"); jw_put(&w, p->stopping ? "true" : "false", p->stopping ? 4 : 5);
+  if (p->job_completions) {
+    jw_key(&w, "job");
+    jw_putf(&w, "{\"completions\":%d,\"succeeded\":%d,\"failed\":%d,\"backoffLimit\":%d}", p->job_completions, p->job_succeeded, p->job_failed, p->job_backoff_limit);
+  }
   jw_key(&w, "containers");
   jw_put(&w, "[", 1);
   for (int i = 0; i < p->nctrs; i++) {

@@ -15,9 +15,12 @@ interface VerbEntry {
 
 const verbs: VerbEntry[] = [
   { name: 'run', summary: 'run a pod from a manifest', load: async () => (await import('./run.ts')).run},
+  { name: 'down', summary: 'remove the pods a manifest file created', load: async () => (await import('./down.ts')).down },
   { name: 'plan', summary: 'print what running a manifest would do', load: async () => (await import('./plan.ts')).plan},
   { name: 'ps', summary: 'list pods', load: async () => (await import('./ps.ts')).ps },
   { name: 'inspect', summary: "show a pod's full status", load: async () => (await import('./inspect.ts')).inspect },
+  { name: 'describe', summary: 'show a pod, its containers and its events, as kubectl describe', load: async () => (await import('./describe.ts')).describe },
+  { name: 'events', summary: 'list the events of pods (-w: follow them)', load: async () => (await import('./describe.ts')).events },
   { name: 'logs', summary: "print a container's logs", load: async () => (await import('./logs.ts')).logs },
   { name: 'exec', summary: 'run a command in a running container', load: async () => (await import('./exec.ts')).exec },
   { name: 'top', summary: 'show the CPU and memory use of pods', load: async () => (await import('./top.ts')).top },
@@ -27,6 +30,7 @@ const verbs: VerbEntry[] = [
   { name: 'image', summary: 'pull, import, list, inspect, tag and remove images', load: async () => (await import('./image.ts')).image },
   { name: 'login', summary: 'keep credentials for a registry', load: async () => (await import('./login.ts')).login },
   { name: 'logout', summary: 'forget the credentials for a registry', load: async () => (await import('./login.ts')).logout },
+  { name: 'volume', summary: 'create, list, inspect and remove named volumes (PersistentVolumeClaims)', load: async () => (await import('./volume.ts')).volumeVerb },
   { name: 'network', summary: 'list or remove the pod bridge and its addresses', load: async () => (await import('./network.ts')).networkVerb},
 ];
 const hidden: VerbEntry[] = []; // internal verbs, not in --help

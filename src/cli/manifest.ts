@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 
 import { FieldError, MinipodError } from '../errors.ts';
-import { formatDiagnostic, parseManifests, type Located, type ParsedManifests } from '../spec/index.ts';
+import { formatDiagnostic, parseManifests, type Located, type ParsedManifests, type StreamPod } from '../spec/index.ts';
 import type { Pod } from '../spec/types.ts';
 
 export interface LoadedManifest extends ParsedManifests {
@@ -23,15 +23,10 @@ export function loadManifest(file: string, strict: boolean, warn: (s: string) =>
   return { ...parsed, file };
 }
 
-/** The one pod of a manifest (minipod runs one pod per command). */
-export function onePod(m: LoadedManifest): Located<Pod> {
-  if (m.pods.length === 1) return m.pods[0];
-  if (m.pods.length === 0) throw new MinipodError(`${m.file}: no Pod in this file (found ${m.configMaps.length} ConfigMap(s), ${m.secrets.length} Secret(s))`);
-  const second = m.pods[1];
-  const pos = second.pos('metadata.name');
-  throw new MinipodError(
-    `${m.file}:${pos?.line ?? 1}:${pos?.col ?? 1} metadata.name: a second Pod ("${second.value.metadata.name}"); minipod runs one pod per command`,
-  );
+/** The pods of a manifest, in stream order (refused when there is none). */
+export function streamPods(m: LoadedManifest): StreamPod[] {
+  if (m.pods.length === 0) throw new MinipodError(`${m.file}: no Pod in this file, nor a Deployment, ReplicaSet, DaemonSet or Job (found ${m.configMaps.length} ConfigMap(s), ${m.secrets.length} Secret(s), ${m.claims.length} PersistentVolumeClaim(s))`);
+  return m.pods;
 }
 
 /** Adds FILE:LINE:COL to a FieldError raised while planning or starting. */

@@ -9,7 +9,8 @@ import { help, outputFormat, parse, rootsFrom, table, toYaml, type Verb } from '
 const usage = `
 Usage: minipod ps [options]
 
-Lists pods like \`kubectl get pods\`: NAME READY STATUS RESTARTS AGE IP.
+Lists pods like \`kubectl get pods\`: NAME READY STATUS RESTARTS AGE IP (and COMPLETIONS,
+succeeded/wanted, when a Job's pod is listed).
 Without -a only pods whose supervisor runs are shown.
 
 Options:
@@ -35,8 +36,10 @@ export const ps: Verb = {
       return 0;
     }
     const rows = pods.map(psRow);
-    const headers = ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', ...(format === 'wide' ? ['CONTAINERS', 'SUPERVISOR'] : [])];
-    const cells = rows.map((r) => [r.name, r.ready, r.status, r.restarts, r.age, r.ip, ...(format === 'wide' ? [r.containers, r.supervisor] : [])]);
+    // COMPLETIONS when a Job's pod is listed, as `kubectl get jobs` has it.
+    const jobs = rows.some((r) => r.completions);
+    const headers = ['NAME', 'READY', 'STATUS', 'RESTARTS', ...(jobs ? ['COMPLETIONS'] : []), 'AGE', 'IP', ...(format === 'wide' ? ['CONTAINERS', 'SUPERVISOR'] : [])];
+    const cells = rows.map((r) => [r.name, r.ready, r.status, r.restarts, ...(jobs ? [r.completions ?? '-'] : []), r.age, r.ip, ...(format === 'wide' ? [r.containers, r.supervisor] : [])]);
     if (!rows.length) {
       process.stderr.write(values.all ? 'No pods found.\n' : 'No running pods found (minipod ps -a shows ended ones).\n');
       return 0;

@@ -1,25 +1,38 @@
-// minipod run [-d [--wait [--timeout S]]] [--strict] [--configmap FILE]... [network options] POD.yaml
+// minipod run [-d [--wait [--timeout S]]] [--replace] [--strict] [--configmap FILE]... [network options] FILE
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 
 import { startFailureExit } from '../errors.ts';
 import { loadNative } from '../native/load.ts';
-import { runForeground } from '../runtime/foreground.ts';
+import { runForeground, runForegroundAll } from '../runtime/foreground.ts';
+import { removePod } from '../runtime/control.ts';
+import { findPod } from '../runtime/pods.ts';
+import { createVolume } from '../volumes/named.ts';
 import { waitPodReady } from '../runtime/ready.ts';
 import type { PullMode } from '../runtime/images.ts';
-import { startPod } from '../runtime/start.ts';
+import { preflightPod, startPod } from '../runtime/start.ts';
 import { podDirs, type PodDirs } from '../state/paths.ts';
 import { readState, type StartFailure } from '../state/status.ts';
 import { pullRenderer } from './progress.ts';
-import { help, parse, report, requireRoot, rootsFrom, UsageError, warn, type Verb } from './common.ts';
-import { loadManifest, locate, onePod } from './manifest.ts';
+import { help, parse, report, requireRoot, rootsFrom, UsageError, type Verb } from './common.ts';
+import { locate, streamPods } from './manifest.ts';
+import { loadWithObjects, PLAN_OPTIONS, PLAN_OPTIONS_HELP, planOptions } from './run-options.ts';
 
 const usage = `
-Usage: minipod run [options] POD.yaml
+Usage: minipod run [options] FILE
 
-Runs the Pod in POD.yaml ("-" reads stdin): pause holds the pod's network, IPC and UTS
-namespaces; every container joins them with its own mount namespace over its image.
+Runs every Pod in FILE ("-" reads stdin), as kubectl apply -f and podman kube play do: pause
+holds each pod's network, IPC and UTS namespaces; every container joins them with its own
+mount namespace over its image. Deployments and ReplicaSets become their replicas, a
+DaemonSet one pod, a Job its pods (completions, parallelism, backoffLimit,
+activeDeadlineSeconds), each from its template, once: nothing reconciles them later.
+ConfigMaps and Secrets in FILE are what its pods read; a PersistentVolumeClaim creates the
+named volume of its name when there is none (see minipod volume). Other kinds are named in
+a warning and skipped. Every pod is checked (images pulled, plans made) before any starts.
 
-In the foreground (default) container output is shown as "[container] line"; Ctrl-C stops
-the pod (stop signal, then SIGKILL after terminationGracePeriodSeconds; Ctrl-C again kills
+In the foreground (default) container output is shown as "[container] line" ("[pod/container]"
+with several pods); Ctrl-C stops the pods (stop signal, then SIGKILL after terminationGracePeriodSeconds; Ctrl-C again kills
 at once) and removes everything of it. Exit status: 0 when every container ended with 0,
 else the exit code of the first container that did not; 125 when minipod itself failed.
 
@@ -30,25 +43,12 @@ Options:
       --timeout SECONDS how long --wait waits (default 60), and how long run -d waits for
                         init containers (default: as long as they run); on timeout the pod
                         stays, exit 1
-      --configmap FILE  ConfigMaps and Secrets the pod refers to (repeatable; the manifest's
-                        own stream may carry them too); --secret is the same flag
-      --bridge NAME     host bridge for the pod network (default minipod0; env MINIPOD_BRIDGE)
-      --subnet CIDR     pod subnet of that bridge (default 10.90.0.0/16; env MINIPOD_SUBNET)
-      --no-masquerade   do not masquerade the pod's traffic leaving the subnet
-      --cgroup-parent PATH  the cgroup the pod's cgroup is made under (default /minipod;
-                        env MINIPOD_CGROUP_PARENT)
-      --allow-unsafe-sysctls PATTERNS  namespaced sysctls outside Kubernetes' safe set the
-                        pod may set: names or "prefix.*", comma-separated (the kubelet's flag;
-                        env MINIPOD_ALLOW_UNSAFE_SYSCTLS)
-      --seccomp-default RuntimeDefault seccomp for containers whose manifest does not set a
-                        seccompProfile (the kubelet's flag; env MINIPOD_SECCOMP_DEFAULT=1)
-      --cgroups enabled|disabled  disabled: no cgroups, as podman's --cgroups=disabled
-                        (refused for a pod with cpu or memory resources; env MINIPOD_CGROUPS)
+${PLAN_OPTIONS_HELP}
+      --replace         remove pods of the same names first (podman's --replace)
       --pull POLICY     images whose container sets no imagePullPolicy: missing (pull when
                         not present; default), always, or never
       --registries-conf FILE  mirrors and plain-HTTP registries for those pulls
                         (default /etc/minipod/registries.yaml; env MINIPOD_REGISTRIES_CONF)
-      --strict          treat "not supported yet" manifest fields as errors
       --backoff-base MS restart backoff base in ms (Kubernetes: 10000)
       --root DIR        state root (default /var/lib/minipod and /run/minipod; env MINIPOD_ROOT)
   -h, --help            this help
@@ -66,12 +66,6 @@ function startFailures(dirs: PodDirs): { name: string; message: string; error: S
   return out;
 }
 
-function cgroupsOption(v: string | undefined): boolean | undefined {
-  if (v === undefined) return undefined;
-  if (v === 'enabled' || v === 'disabled') return v === 'enabled';
-  throw new UsageError(`--cgroups: enabled or disabled, not "${v}"`);
-}
-
 export const run: Verb = {
   name: 'run',
   summary: 'run a pod from a manifest',
@@ -81,38 +75,20 @@ export const run: Verb = {
       detach: { type: 'boolean', short: 'd' },
       pull: { type: 'string' },
       'registries-conf': { type: 'string' },
-      strict: { type: 'boolean' },
       'backoff-base': { type: 'string' },
       wait: { type: 'boolean' },
       timeout: { type: 'string' },
-      configmap: { type: 'string', multiple: true },
-      secret: { type: 'string', multiple: true },
-      bridge: { type: 'string' },
-      subnet: { type: 'string' },
-      'no-masquerade': { type: 'boolean' },
-      'cgroup-parent': { type: 'string' },
-      cgroups: { type: 'string' },
-      'allow-unsafe-sysctls': { type: 'string', multiple: true },
-      'seccomp-default': { type: 'boolean' },
+      replace: { type: 'boolean' },
+      ...PLAN_OPTIONS,
     });
     if (values.help) return help(this);
     if (positionals.length !== 1) throw new UsageError('run needs exactly one manifest file (see minipod run --help)');
     const roots = rootsFrom(values);
-    // The network reads these (so does the supervisor's teardown, which inherits them).
-
     if (values.wait && !values.detach) throw new UsageError('--wait goes with -d (a foreground run already waits for the pod to end)');
     const timeoutS = values.timeout === undefined ? 60 : Number(values.timeout);
     if (!(timeoutS > 0)) throw new UsageError(`--timeout: not a number of seconds: ${values.timeout}`);
-    const manifest = loadManifest(positionals[0], !!values.strict, warn);
-    const pod = onePod(manifest);
-    const configMaps = manifest.configMaps.map((c) => c.value);
-    const secrets = manifest.secrets.map((s) => s.value);
-    for (const file of [...(values.configmap ?? []), ...(values.secret ?? [])]) {
-      const extra = loadManifest(file, !!values.strict, warn);
-      if (extra.pods.length) throw new UsageError(`--configmap ${file}: holds a Pod; give ConfigMaps and Secrets only`);
-      configMaps.push(...extra.configMaps.map((c) => c.value));
-      secrets.push(...extra.secrets.map((s) => s.value));
-    }
+    const { manifest, configMaps, secrets } = loadWithObjects(positionals[0], values);
+    const pods = streamPods(manifest);
     requireRoot('minipod run');
     const base = values['backoff-base'] ?? process.env.MINIPOD_BACKOFF_BASE_MS;
     const backoffInitialMs = base === undefined ? undefined : Number(base);
@@ -124,38 +100,61 @@ export const run: Verb = {
     const opts = {
       native,
       roots,
-      manifest: manifest.file === '-' ? undefined : manifest.file,
+      manifest: manifest.file === '-' ? undefined : path.resolve(manifest.file),
       backoffInitialMs,
       configMaps,
       secrets,
       pull: pull as PullMode,
       onPull: (e: Parameters<typeof progress.event>[0]) => progress.event(e),
       registries: values['registries-conf'],
-      network: { bridge: values.bridge, subnet: values.subnet, ...(values['no-masquerade'] && { masquerade: false }) },
-      cgroupParent: values['cgroup-parent'],
-      cgroups: cgroupsOption(values.cgroups),
-      allowUnsafeSysctls: values['allow-unsafe-sysctls']?.flatMap((v) => v.split(',')).filter(Boolean),
-      ...(values['seccomp-default'] ? { seccompDefault: true } : {}),
+      ...planOptions(values),
     };
+    let current: (typeof pods)[number] | undefined;
     try {
-      if (!values.detach) return await runForeground(pod.value, opts, (l) => process.stderr.write(`${l}\n`));
-      const started = await startPod(pod.value, {
-        ...opts,
-        mode: 'detached',
-        onWaiting: (l) => process.stderr.write(`minipod: ${l}\n`),
-        ...(values.timeout !== undefined ? { initTimeoutMs: timeoutS * 1000 } : {}),
-      });
-      await started.link.detach();
-      // A container that could not be started at all: say so and fail, as `podman run -d`
-      // does (127 for a command not found, 126 not runnable, else 125). The pod stays, as
-      // its restartPolicy may retry; `minipod rm` removes it.
-      const failed = startFailures(podDirs(roots, started.name));
-      if (!failed.length && values.wait) await waitPodReady(roots, started.name, timeoutS * 1000);
-      process.stdout.write(`${started.name}${started.facts.podIP ? ` ${started.facts.podIP}` : ''}\n`);
-      for (const f of failed) process.stderr.write(`minipod: pod "${started.name}" container "${f.name}" failed to start: ${f.message}\n`);
-      return failed.length ? startFailureExit(failed[0].error) : 0;
+      // Everything is checked before anything starts: a bad pod of the stream leaves nothing.
+      for (const p of pods) {
+        current = p;
+        await preflightPod(p.value, { ...opts, ...(p.job ? { job: p.job } : {}) }, !!values.replace);
+      }
+      current = undefined;
+      for (const c of manifest.claims) createVolume(roots, c.value.metadata.name, { ifMissing: true, claim: c.value.metadata.name, labels: c.value.metadata.labels });
+      if (values.replace) {
+        for (const p of pods) {
+          if (!existsSync(podDirs(roots, p.value.metadata.name).run)) continue;
+          await removePod(native, roots, await findPod(native, roots, p.value.metadata.name), true);
+          process.stderr.write(`minipod: replaced pod "${p.value.metadata.name}"\n`);
+        }
+      }
+      if (!values.detach) {
+        if (pods.length === 1 && !pods[0].job) {
+          current = pods[0];
+          return await runForeground(pods[0].value, opts, (l) => process.stderr.write(`${l}\n`));
+        }
+        return await runForegroundAll(pods.map((p) => ({ pod: p.value, job: p.job })), opts, (l) => process.stderr.write(`${l}\n`));
+      }
+      let rc = 0;
+      for (const p of pods) {
+        current = p;
+        const started = await startPod(p.value, {
+          ...opts,
+          mode: 'detached',
+          ...(p.job ? { job: p.job } : {}),
+          onWaiting: (l) => process.stderr.write(`minipod: ${pods.length > 1 ? `pod "${p.value.metadata.name}": ` : ''}${l}\n`),
+          ...(values.timeout !== undefined ? { initTimeoutMs: timeoutS * 1000 } : {}),
+        });
+        await started.link.detach();
+        // A container that could not be started at all: say so and fail, as `podman run -d`
+        // does (127 for a command not found, 126 not runnable, else 125). The pod stays, as
+        // its restartPolicy may retry; `minipod rm` removes it.
+        const failed = startFailures(podDirs(roots, started.name));
+        if (!failed.length && values.wait) await waitPodReady(roots, started.name, timeoutS * 1000);
+        process.stdout.write(`${started.name}${started.facts.podIP ? ` ${started.facts.podIP}` : ''}\n`);
+        for (const f of failed) process.stderr.write(`minipod: pod "${started.name}" container "${f.name}" failed to start: ${f.message}\n`);
+        if (failed.length && !rc) rc = startFailureExit(failed[0].error);
+      }
+      return rc;
     } catch (e) {
-      return report(locate(e, pod));
+      return report(locate(e, current));
     }
   },
 };

@@ -71,6 +71,8 @@ export interface PodPlanInput extends PodContext {
   cgroups?: PodCgroups;
   /** hostUsers: false: the first host id of the pod's 65536 (src/state/userns-ids.ts). */
   userBase?: number;
+  /** A Job's pod (src/spec/workloads.ts): its completions and backoffLimit. */
+  job?: { completions: number; backoffLimit: number };
 }
 
 /** Every process of the pod joins its cgroup: pause, each container, and what enters a container (exec probes and hooks). */
@@ -121,7 +123,13 @@ export function buildPodPlan(input: PodPlanInput): PodPlan {
     hostOps: input.hostOps ?? [],
     terminationGracePeriodSeconds: pod.spec.terminationGracePeriodSeconds ?? 30,
     restartPolicy: pod.spec.restartPolicy ?? 'Always',
+    ...(pod.spec.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: pod.spec.activeDeadlineSeconds } : {}),
   };
+  if (input.job) {
+    // The supervisor re-runs a Job's containers itself (completions, backoffLimit).
+    plan.job = { ...input.job };
+    for (const c of plan.containers) c.restartPolicy = 'Never';
+  }
   const withCgroups = input.cgroups ? applyCgroups(plan, input.cgroups) : plan;
   if (pod.spec.hostUsers !== false) return withCgroups;
   if (input.userBase === undefined) throw new Error('a pod with hostUsers: false needs its ids (userBase)');

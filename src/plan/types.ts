@@ -169,6 +169,13 @@ export interface PodPlan {
   cgroups?: { version: 1 | 2; path: string; qosClass: QosClass; ops: CgroupOp[] };
   /** hostUsers: false: the user namespace the supervisor makes before pause ("@pod/user"). */
   userNamespace?: UserNamespacePlan;
+  /**
+   * A Job's pod: the supervisor runs its app containers again until `completions` runs
+   * succeeded, or more than `backoffLimit` failed (their own restartPolicy is then Never).
+   */
+  job?: { completions: number; backoffLimit: number };
+  /** spec.activeDeadlineSeconds: the pod fails (DeadlineExceeded) this long after its start. */
+  activeDeadlineSeconds?: number;
 }
 
 export interface ContainerPlan {

@@ -61,3 +61,60 @@ export async function runForeground(pod: Pod, o: Omit<StartOptions, 'mode'>, say
     for (const s of signals) process.off(s, onSignal);
   }
 }
+
+/**
+ * Several pods of one stream in the foreground, as `podman kube play` without -d would run
+ * them: each with its own supervisor, output as "[pod/container] line"; Ctrl-C stops them
+ * all (again: kills); every pod is removed when it ends. The exit status is the first
+ * non-zero one of the pods, in stream order. A pod that fails to start stops the others.
+ */
+export async function runForegroundAll(pods: { pod: Pod; job?: StartOptions['job'] }[], o: Omit<StartOptions, 'mode'>, say: (line: string) => void): Promise<number> {
+  let interrupts = 0;
+  const links: Awaited<ReturnType<typeof startPod>>['link'][] = [];
+  let stopped = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    stopped = true;
+    if (interrupts === 1) say(`minipod: ${sig}: stopping ${pods.length} pods (Ctrl-C again to kill now)`);
+    for (const l of links) if (!l.exited) l.send(interrupts > 1 && sig === 'SIGINT' ? 'kill' : 'stop');
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  const ends: Promise<number>[] = [];
+  let failure: unknown;
+  try {
+    for (const { pod, job } of pods) {
+      if (stopped) break;
+      let started: Awaited<ReturnType<typeof startPod>>;
+      try {
+        started = await startPod(pod, { ...o, mode: 'foreground', prefixPod: true, ...(job ? { job } : {}) });
+      } catch (e) {
+        failure = e;
+        for (const l of links) if (!l.exited) l.send('stop');
+        break;
+      }
+      const link = started.link;
+      links.push(link);
+      if (stopped) link.send('stop');
+      say(`minipod: pod "${started.name}" running${started.facts.podIP ? `, IP ${started.facts.podIP}` : ''}`);
+      ends.push(
+        (async () => {
+          const done = link.waitFor('done').catch(() => undefined);
+          await link.waitExit();
+          link.close();
+          const end = await done;
+          const dirs = podDirs(o.roots, started.name);
+          const state = end ? undefined : readState(dirs);
+          if (existsSync(dirs.run) || existsSync(dirs.lib)) await teardownPod(o.native, o.roots, started.name);
+          say(`minipod: pod "${started.name}" ${end?.phase ?? state?.phase ?? 'ended'}; removed`);
+          return end ? end.code : podExitCode(state);
+        })(),
+      );
+    }
+    const codes = await Promise.all(ends);
+    if (failure) throw failure;
+    return codes.find((c) => c !== 0) ?? 0;
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+  }
+}

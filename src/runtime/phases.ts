@@ -37,6 +37,8 @@ export interface HookContext {
   allowUnsafeSysctls?: string[];
   /** RuntimeDefault seccomp by default (else MINIPOD_SECCOMP_DEFAULT=1). */
   seccompDefault?: boolean;
+  /** A Job's pod: its completions and backoffLimit (src/spec/workloads.ts). */
+  job?: { completions: number; backoffLimit: number };
   /** hostUsers: false: the pod's first host id, once leased (while planning: the next free one). */
   userBase?: number;
   /** Facts learnt while starting (prepareNetwork's NetworkFacts); empty while planning. */

@@ -30,8 +30,10 @@ import { allocateIds, peekIds } from '../state/userns-ids.ts';
 import { sysctlOps } from '../plan/sysctls.ts';
 import type { PodPlan } from '../plan/types.ts';
 import type { ConfigMap, Pod, Secret } from '../spec/types.ts';
+import type { JobParams } from '../spec/workloads.ts';
 import { writeJsonAtomic } from '../state/files.ts';
-import { journal, recordHost, type HostRecord } from '../state/host.ts';
+import { journal, readHost, recordHost, type HostRecord } from '../state/host.ts';
+import { podLiveness } from './liveness.ts';
 import { podDirs, type PodDirs, type StateRoots } from '../state/paths.ts';
 import { readState, stateFile } from '../state/status.ts';
 import type { PullEvent } from '../image/index.ts';
@@ -44,6 +46,7 @@ import { contributeVolumes } from '../volumes/contribute.ts';
 import { prepareVolumes } from '../volumes/prepare.ts';
 import { mergeContributions, type HookContext, type PlanContext } from './phases.ts';
 import { InitFailed, watchInit } from './init-watch.ts';
+import { recordEvent, type PodEvent } from './events.ts';
 import { reservePod } from './reserve.ts';
 import { PodEndedEarly, SupervisorLink } from './supervisor.ts';
 import { teardownPod } from './teardown.ts';
@@ -88,6 +91,10 @@ export interface StartOptions {
    */
   onWaiting?: (line: string) => void;
   initTimeoutMs?: number;
+  /** A Job's pod (src/spec/workloads.ts): its share of completions and its backoffLimit. */
+  job?: JobParams;
+  /** Foreground output as "[pod/container] line" (several pods run at once). */
+  prefixPod?: boolean;
 }
 
 export interface StartedPod {
@@ -167,6 +174,37 @@ export function planPod(pod: Pod, ctx: PlanContext): PodPlan {
     hostOps: [...(extra.hostOps ?? []), ...sysctlOps(pod, ctx.allowUnsafeSysctls ?? (process.env.MINIPOD_ALLOW_UNSAFE_SYSCTLS ?? '').split(',').filter(Boolean))],
     cgroups,
     ...(pod.spec.hostUsers === false ? { userBase: ctx.userBase ?? peekIds(ctx.roots) } : {}),
+    ...(ctx.job ? { job: ctx.job } : {}),
+  });
+}
+
+/**
+ * What of a start can refuse the pod, done before anything of it is on the host: its name
+ * (taken by a pod that exists), its images (pulled when the policy says), its plan. `run` of
+ * a stream checks every pod so before it starts any.
+ */
+export async function preflightPod(pod: Pod, o: Omit<StartOptions, 'mode'>, replace = false): Promise<void> {
+  const name = pod.metadata.name;
+  const dirs = podDirs(o.roots, name);
+  if (!replace && existsSync(dirs.run)) {
+    const live = podLiveness(readHost(dirs), dirs);
+    if (live !== 'stale') throw new MinipodError(`pod "${name}" already exists${live === 'ended' ? ' (it has ended)' : ''}; remove it with \`minipod rm ${name}\`, or run with --replace`, { code: 'EEXIST' });
+  }
+  await ensureImages(o.roots, pod, o.pull ?? 'missing', o.onPull, o.registries);
+  planPod(pod, {
+    pod,
+    uid: '(preflight)',
+    roots: o.roots,
+    dirs,
+    configMaps: o.configMaps ?? [],
+    secrets: o.secrets ?? [],
+    network: o.network,
+    cgroupParent: o.cgroupParent,
+    cgroups: o.cgroups,
+    allowUnsafeSysctls: o.allowUnsafeSysctls,
+    seccompDefault: o.seccompDefault,
+    ...(o.job ? { job: o.job } : {}),
+    facts: {},
   });
 }
 
@@ -194,11 +232,24 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
     cgroups: o.cgroups,
     allowUnsafeSysctls: o.allowUnsafeSysctls,
     seccompDefault: o.seccompDefault,
+    ...(o.job ? { job: o.job } : {}),
     facts: {},
   };
   const shimBinary = helperBinary('minipod-shim');
   // Images first: a pull is the only slow, fallible step that touches nothing of the pod.
-  await ensureImages(o.roots, pod, o.pull ?? 'missing', o.onPull, o.registries);
+  // What it did becomes the pod's first events, once the pod has a directory.
+  const early: Omit<PodEvent, 'time'>[] = [];
+  const pulling = new Map<string, { container: string; t0: number }>();
+  await ensureImages(o.roots, pod, o.pull ?? 'missing', (e) => {
+    if (e.type === 'pulling') {
+      pulling.set(e.ref, { container: e.container, t0: Date.now() });
+      early.push({ type: 'Normal', reason: 'Pulling', container: e.container, message: `Pulling image "${e.ref}"` });
+    } else if (e.type === 'stored') {
+      for (const [ref, p] of pulling) early.push({ type: 'Normal', reason: 'Pulled', container: p.container, message: `Successfully pulled image "${ref}" in ${((Date.now() - p.t0) / 1000).toFixed(3)}s` });
+      pulling.clear();
+    }
+    o.onPull?.(e);
+  }, o.registries);
   // Plan once before touching the host: every manifest error is reported with nothing to
   // undo. The host is then prepared (an address, files) and the plan is rebuilt.
   let plan = planPod(pod, ctx);
@@ -214,6 +265,11 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
   let link: SupervisorLink | undefined;
   try {
     writeJsonAtomic(path.join(dirs.run, 'pod.json'), pod); // the manifest, for inspect
+    recordEvent(dirs, { type: 'Normal', reason: 'Scheduled', container: null, message: `Successfully assigned ${pod.metadata.namespace ?? 'default'}/${name} to ${os.hostname()}` });
+    for (const e of early) recordEvent(dirs, e);
+    for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
+      if (!early.some((e) => e.container === c.name)) recordEvent(dirs, { type: 'Normal', reason: 'Pulled', container: c.name, message: `Container image "${c.image}" already present on machine` });
+    }
     if (pod.spec.hostUsers === false) {
       // The lease file is made and named in one step and names its owner: should we die
       // before the journal has it, gc finds it by its owner.
@@ -249,6 +305,7 @@ export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
       pod: plan,
       supervisor: {
         attach: o.mode === 'foreground',
+        ...(o.prefixPod ? { prefixPod: true } : {}),
         stateFile: stateFile(dirs),
         waitForGo: true,
         backoff: { initialMs: o.backoffInitialMs ?? 10_000, maxMs: 300_000, resetMs: 600_000 },

@@ -43,6 +43,8 @@ export interface PodStatusView {
   qosClass?: 'Guaranteed' | 'Burstable' | 'BestEffort';
   initContainerStatuses: K8sContainerStatus[];
   containerStatuses: K8sContainerStatus[];
+  /** A Job's pod: its completions so far (minipod's; Kubernetes keeps them in the Job's status). */
+  job?: { completions: number; succeeded: number; failed: number; backoffLimit: number };
 }
 
 function terminated(t: Termination): K8sContainerState {
@@ -93,6 +95,7 @@ export function statusView(info: PodInfo): PodStatusView {
       cond('Ready', ready, 'ContainersNotReady'),
     ],
     ...(info.host?.lost ? { reason: 'SupervisorLost' } : info.state?.reason ? { reason: info.state.reason } : {}),
+    ...(info.state?.job ? { job: info.state.job } : {}),
     ...(info.host?.podIP ? { podIP: info.host.podIP } : {}),
     hostIP: (info.host?.network as { hostIP?: string } | undefined)?.hostIP,
     ...(info.state?.startedAt ? { startTime: info.state.startedAt } : {}),
@@ -183,6 +186,8 @@ export interface PsRow {
   ip: string;
   containers: string;
   supervisor: string;
+  /** A Job's pod: succeeded/completions, as `kubectl get jobs` shows them. */
+  completions?: string;
 }
 
 export function psRow(info: PodInfo): PsRow {
@@ -198,5 +203,6 @@ export function psRow(info: PodInfo): PsRow {
     ip: info.host?.podIP ?? '<none>',
     containers: cs.map((c) => c.name).join(','),
     supervisor: info.liveness === 'running' ? String(info.host?.supervisor?.pid ?? '') : '-',
+    ...(info.state?.job ? { completions: `${info.state.job.succeeded}/${info.state.job.completions}` } : readPlan(info.dirs)?.job ? { completions: `0/${readPlan(info.dirs)!.job!.completions}` } : {}),
   };
 }

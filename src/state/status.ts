@@ -72,6 +72,8 @@ export interface PodState {
   allStarted: boolean;
   stopping: boolean;
   containers: ContainerStatus[];
+  /** A Job's pod: its runs so far (native/shim/state.c). */
+  job?: { completions: number; succeeded: number; failed: number; backoffLimit: number };
 }
 
 export function stateFile(dirs: PodDirs): string {

@@ -41,6 +41,18 @@ void ctl_send(struct pod *p, const char *fmt, ...) {
 void epoll_add(struct pod *p, int fd, uint64_t tag) { (void)p; (void)fd; (void)tag; }
 void epoll_del(struct pod *p, int fd) { (void)p; (void)fd; }
 void state_write(struct pod *p) { (void)p; }
+static char events[16][32]; /* the reasons of the last events, oldest first */
+static int nevents;
+void pod_event(struct pod *p, int warning, const char *reason, const struct ctr *c, const char *fmt, ...) {
+  (void)p; (void)warning; (void)c; (void)fmt;
+  if (nevents == 16) { memmove(events, events + 1, sizeof events[0] * 15); nevents--; }
+  snprintf(events[nevents++], sizeof events[0], "%s", reason);
+}
+__attribute__((unused)) static int count_events(const char *reason) {
+  int n = 0;
+  for (int i = 0; i < nevents; i++) n += !strcmp(events[i], reason);
+  return n;
+}
 int logs_open(struct pod *p, struct ctr *c, int fds[2][2]) { (void)p; (void)c; (void)fds; return 0; }
 void logs_close(struct pod *p, struct ctr *c) { (void)p; (void)c; }
 int layers_prepare(struct pod *p, struct ctr *c, int index) { (void)p; (void)c; (void)index; return 0; }
@@ -119,6 +131,7 @@ static void setup(int ninit, int napps, enum restart_policy apps, enum restart_p
   pod.host_netfd = pod.pod_netfd = -1;
   snprintf(pod.phase, sizeof pod.phase, "Pending");
   last_ctl[0] = 0;
+  nevents = 0;
   for (int i = 0; i < pod.nctrs; i++) {
     plans[i].type = MP_JNUM;
     plans[i].num = i;
@@ -148,6 +161,72 @@ static void advance(int64_t ms) {
 }
 
 #ifndef MP_REAL_PROBES
+static void a_job_pod_retries_within_its_backoff_limit_then_succeeds(void) {
+  setup(0, 1, RP_NEVER, RP_NEVER);
+  pod.job_completions = 1;
+  pod.job_backoff_limit = 3;
+  next_exit[0] = 1;
+  pod_step(&pod);
+  for (int n = 1; n <= 2; n++) {
+    ends(0);
+    CHECK(ctrs[0].state == CS_WAITING && !strcmp(ctrs[0].reason, "CrashLoopBackOff"), "failure %d: retried after a backoff (%s)", n, ctrs[0].reason);
+    CHECK(pod.job_failed == n && !pod.stopping, "failure %d counted, the pod goes on", n);
+    if (n == 2) next_exit[0] = 0; /* the third run succeeds */
+    advance(ctrs[0].next_start - clock_ms);
+    CHECK(ctrs[0].state == CS_RUNNING && ctrs[0].restart_count == n, "run %d", n + 1);
+  }
+  ends(0);
+  CHECK(!strcmp(pod.phase, "Succeeded") && pod.job_succeeded == 1 && pod.stopping, "succeeded on the third run: %s", pod.phase);
+  CHECK(count_events("BackOff") == 2 && count_events("Completed") == 1 && count_events("Started") == 3, "events: %d BackOff, %d Started", count_events("BackOff"), count_events("Started"));
+  puts("ok a Job pod retries within its backoffLimit, then succeeds");
+}
+
+static void a_job_pod_fails_past_its_backoff_limit(void) {
+  setup(0, 1, RP_NEVER, RP_NEVER);
+  pod.job_completions = 1;
+  pod.job_backoff_limit = 1;
+  next_exit[0] = 2;
+  pod_step(&pod);
+  ends(0);
+  CHECK(ctrs[0].state == CS_WAITING, "one retry");
+  advance(ctrs[0].next_start - clock_ms);
+  ends(0);
+  CHECK(!strcmp(pod.phase, "Failed") && !strcmp(pod.reason, "BackoffLimitExceeded") && pod.job_failed == 2, "failed: %s %s", pod.phase, pod.reason);
+  puts("ok a Job pod fails past its backoffLimit (BackoffLimitExceeded)");
+}
+
+static void a_job_pod_runs_its_completions_in_turn(void) {
+  setup(0, 2, RP_NEVER, RP_NEVER);
+  pod.job_completions = 3;
+  pod.job_backoff_limit = 0;
+  next_exit[0] = next_exit[1] = 0;
+  pod_step(&pod);
+  for (int n = 1; n <= 3; n++) {
+    CHECK(ctrs[0].state == CS_RUNNING && ctrs[1].state == CS_RUNNING, "run %d: both containers run", n);
+    ends(0);
+    CHECK(pod.job_succeeded == n - 1, "one container done is not a completion");
+    ends(1);
+    CHECK(pod.job_succeeded == n, "completion %d", n);
+    if (n < 3) advance(0);
+  }
+  CHECK(!strcmp(pod.phase, "Succeeded") && ctrs[0].restart_count == 2, "three completions, then Succeeded: %s", pod.phase);
+  puts("ok a Job pod runs its completions in turn, all of its containers each time");
+}
+
+static void active_deadline_fails_the_pod(void) {
+  setup(0, 1, RP_ALWAYS, RP_ALWAYS);
+  pod.deadline = clock_ms + 5000;
+  next_exit[0] = -1;
+  pod_step(&pod);
+  CHECK(pod_next_deadline(&pod) == pod.deadline, "the deadline is the loop's next wake-up");
+  advance(4999);
+  CHECK(!pod.stopping, "not before");
+  advance(1);
+  CHECK(pod.stopping && !strcmp(pod.phase, "Failed") && !strcmp(pod.reason, "DeadlineExceeded"), "failed at the deadline: %s %s", pod.phase, pod.reason);
+  CHECK(count_events("DeadlineExceeded") == 1 && count_events("Killing") == 1, "said so, and the container is being stopped");
+  puts("ok activeDeadlineSeconds fails the pod (DeadlineExceeded)");
+}
+
 static void backoff_doubles_to_its_cap_and_resets_after_a_long_run(void) {
   setup(0, 1, RP_ALWAYS, RP_ALWAYS);
   next_exit[0] = 1;
@@ -488,6 +567,10 @@ int main(void) {
   an_init_failure_under_never_fails_the_pod();
   a_sidecar_keeps_running_and_is_restarted();
   an_oom_kill_is_oomkilled_137_and_restarts_per_policy();
+  a_job_pod_retries_within_its_backoff_limit_then_succeeds();
+  a_job_pod_fails_past_its_backoff_limit();
+  a_job_pod_runs_its_completions_in_turn();
+  active_deadline_fails_the_pod();
 #else
   liveness_kills_after_failure_threshold_and_the_container_restarts();
   liveness_under_never_kills_without_a_restart();

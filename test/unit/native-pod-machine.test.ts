@@ -26,6 +26,10 @@ const machine = [
   'an init container failing under Never fails the pod',
   'a sidecar keeps running, is restarted, and does not decide the phase',
   'an OOM kill ends the container OOMKilled with 137, and OnFailure restarts it',
+  'a Job pod retries within its backoffLimit, then succeeds',
+  'a Job pod fails past its backoffLimit (BackoffLimitExceeded)',
+  'a Job pod runs its completions in turn, all of its containers each time',
+  'activeDeadlineSeconds fails the pod (DeadlineExceeded)',
 ];
 // With the real probes.c (its handlers replaced: each run is given its result): probe
 // thresholds and lifecycle hooks.
