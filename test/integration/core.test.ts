@@ -174,7 +174,7 @@ describe('core runtime', { skip: needsRoot }, () => {
       ['dup.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: {name: dup}\nspec:\n  containers:\n  - {name: web, image: busybox}\n  - {name: web, image: busybox}\n', /dup\.yaml:7:6 spec\.containers\[1\]\.name: "web" is used twice/],
       ['syntax.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: [oops\n', /syntax\.yaml:\d+:\d+ /],
       ['noimage.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: {name: noimage}\nspec:\n  containers:\n  - {name: web, image: nosuchimage}\n', /noimage\.yaml:6:\d+ spec\.containers\[0\]\.image: .*"nosuchimage"/],
-      ['unsupported.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: {name: strict}\nspec:\n  activeDeadlineSeconds: 30\n  containers:\n  - {name: web, image: busybox}\n', /unsupported\.yaml:5:3 spec\.activeDeadlineSeconds: not supported yet/],
+      ['unsupported.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: {name: strict}\nspec:\n  os: {name: linux}\n  containers:\n  - {name: web, image: busybox}\n', /unsupported\.yaml:5:3 spec\.os: not supported yet/],
     ];
     for (const [name, text, re] of cases) {
       const r = await h.cli(['run', '--strict', '-d', h.manifest(name, text)]);
