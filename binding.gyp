@@ -11,6 +11,7 @@
       "target_name": "minipod",
       "sources": [
         "native/addon/addon.cc",
+        "native/addon/oci.cc",
         "native/exec/json.c",
         "native/exec/plan.c",
         "native/exec/spawn.c",

@@ -38,6 +38,7 @@ extern "C" {
 #include "../exec/describe.h"
 #include "../net/nl.h"
 }
+#include "oci.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -105,6 +106,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
   mp_spawn_io io;
   memset(&io, 0, sizeof(io));
+  io.gate_fd = -1;
+  // spawn(..., refs, gateFd): an OCI create (src/oci): the init waits on the gate.
+  if (info.Length() > 4 && info[4].IsNumber()) io.gate_fd = info[4].As<Napi::Number>().Int32Value();
   for (int i = 0; i < 3; i++) io.stdio[i] = ToFd(stdio.Get(i));
   io.extra = extra;
   io.nextra = nextra;
@@ -552,6 +556,7 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  mp_oci_init(env, exports);
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("watch", Napi::Function::New(env, WatchExit));
   exports.Set("signal", Napi::Function::New(env, Signal));

@@ -10,8 +10,8 @@
  *   non-dumpable -> close every fd not passed on -> signals -> setns joins -> unshare ->
  *   [fork into the pid namespace] -> parent-death signal -> setsid -> mounts (in plan
  *   order, ending with pivot_root) -> the namespace steps "after mounts" (the user
- *   namespace) -> loopback up -> hostname -> cwd -> capabilities + ids
- *   (inheritable always empty) -> no_new_privs -> stdio and fds -> [sync] -> execve
+ *   namespace) -> loopback up -> hostname -> cwd -> stdio and fds -> capabilities + ids
+ *   (inheritable always empty) -> no_new_privs -> [sync] -> execve
  */
 #define _GNU_SOURCE
 #include "child.h"
@@ -54,8 +54,41 @@ __attribute__((noreturn)) void mp_die(struct walk *w, const char *sys, long neg_
 
 /* ---- identity ---- */
 
+/* The five sets exactly as an OCI config gives them (runc's order: bounding, ids with
+ * KEEPCAPS, then the sets, then ambient). */
+static void do_identity_sets(struct walk *w) {
+  const struct mp_proc *p = w->c->p;
+  mp_set_step(w, "user", -1, NULL);
+  for (int cap = 0; cap <= w->c->cap_last; cap++)
+    if (!(p->cap_bounding & (1ULL << cap)))
+      CHECK(w, MP_SYS5(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl(PR_CAPBSET_DROP)", NULL, NULL);
+  CHECK(w, MP_SYS2(SYS_setgroups, p->ngroups, p->groups), "setgroups", NULL, NULL);
+  CHECK(w, MP_SYS3(SYS_setresgid, p->gid, p->gid, p->gid), "setresgid", NULL, NULL);
+  CHECK(w, MP_SYS5(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0), "prctl(PR_SET_KEEPCAPS)", NULL, NULL);
+  CHECK(w, MP_SYS3(SYS_setresuid, p->uid, p->uid, p->uid), "setresuid", NULL, NULL);
+  CHECK(w, MP_SYS5(SYS_prctl, PR_SET_KEEPCAPS, 0, 0, 0, 0), "prctl(PR_SET_KEEPCAPS)", NULL, NULL);
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  for (int i = 0; i < 2; i++) {
+    data[i].effective = (unsigned)(p->cap_effective >> (32 * i));
+    data[i].permitted = (unsigned)(p->cap_permitted >> (32 * i));
+    data[i].inheritable = (unsigned)(p->cap_inheritable >> (32 * i));
+  }
+  CHECK(w, MP_SYS2(SYS_capset, &hdr, data), "capset", NULL, NULL);
+  CHECK(w, MP_SYS5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl(PR_CAP_AMBIENT)", NULL, NULL);
+  for (int cap = 0; cap <= w->c->cap_last; cap++)
+    if (p->cap_ambient & (1ULL << cap))
+      CHECK(w, MP_SYS5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0), "prctl(PR_CAP_AMBIENT_RAISE)", NULL, NULL);
+  if (p->no_new_privs)
+    CHECK(w, MP_SYS5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)", NULL, NULL);
+}
+
 static void do_identity(struct walk *w) {
   const struct mp_proc *p = w->c->p;
+  if (p->cap_sets) {
+    do_identity_sets(w);
+    return;
+  }
   mp_set_step(w, "user", -1, NULL);
   if (!p->keep_all_caps) {
     for (int cap = 0; cap <= w->c->cap_last; cap++)
@@ -208,6 +241,18 @@ static int stage2(void *arg) {
     mp_set_step(&w, "setsid", -1, NULL);
     CHECK(&w, MP_SYS0(SYS_setsid), "setsid", NULL, NULL);
   }
+  /* sysctls, while /proc is still the host's: /proc/sys/net and the IPC ones are those of
+   * the namespaces this process is in (an OCI config's linux.sysctl). */
+  for (int i = 0; i < p->nsysctls; i++) {
+    mp_set_step(&w, "sysctls", i, NULL);
+    char path[PATHBUF] = "/proc/sys/";
+    size_t at = xlen(path);
+    for (const char *q = p->sysctls[i].name; *q && at < sizeof(path) - 1; q++) path[at++] = *q == '.' ? '/' : *q;
+    path[at] = 0;
+    long fd = CHECK(&w, MP_SYS3(SYS_open, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0), "open", path, NULL);
+    CHECK(&w, MP_SYS3(SYS_write, fd, p->sysctls[i].value, xlen(p->sysctls[i].value)), "write", path, NULL);
+    MP_SYS1(SYS_close, fd);
+  }
   mp_do_mounts(&w);
   /* What comes after the mounts: the user namespace (the mount namespace stays the host
    * root's, so nothing in the container can mount or unmount in it), and what pause then
@@ -234,9 +279,16 @@ static int stage2(void *arg) {
    * goes in now, before the privileges are dropped (the filter must then allow the few
    * calls left: setresuid, capset, prctl, close_range, execve: RuntimeDefault does); with
    * no_new_privs it is the very last step before execve. */
+  for (int i = 0; i < p->nrlimits; i++) {
+    mp_set_step(&w, "rlimits", i, NULL);
+    struct { unsigned long long cur, max; } lim = {p->rlimits[i].soft, p->rlimits[i].hard};
+    CHECK(&w, MP_SYS4(SYS_prlimit64, 0, p->rlimits[i].resource, &lim, NULL), "prlimit64", NULL, NULL);
+  }
+  /* stdio and fds first: a profile need not allow dup3 or close_range (docker's older one
+   * does not), and without no_new_privs the filter goes in before the identity step. */
+  do_fds(&w);
   if (c->seccomp.len && !p->no_new_privs) install_seccomp(&w);
   do_identity(&w);
-  do_fds(&w);
   if (syncfd >= 0) {
     /* The spawner wants our mount namespace (the supervisor keeps it to find what a
      * container leaves behind): it opens it while we wait, then lets us go on. */

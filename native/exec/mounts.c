@@ -294,7 +294,7 @@ static void do_node(struct walk *w, const struct mp_mount_op *m) {
   long dir = resolve_parent(w, m->dst, parent, &base);
   if (dir < 0) mp_die(w, "openat2", dir, m->dst, NULL);
   if (m->kind == MP_M_MKNOD) {
-    mode_t type = m->dev_kind == 'b' ? S_IFBLK : S_IFCHR;
+    mode_t type = m->dev_kind == 'b' ? S_IFBLK : m->dev_kind == 'p' ? S_IFIFO : S_IFCHR;
     CHECK(w, MP_SYS4(SYS_mknodat, dir, base, type | m->mode, makedev(m->major, m->minor)), "mknodat", m->dst, NULL);
     if (m->uid >= 0 || m->gid >= 0)
       CHECK(w, MP_SYS5(SYS_fchownat, dir, base, m->uid, m->gid, AT_SYMLINK_NOFOLLOW), "fchownat", m->dst, NULL);
@@ -331,7 +331,7 @@ static void do_readonly(struct walk *w, const struct mp_mount_op *m) {
   attach(w, tree, dst, m->dst, m->dst);
 }
 
-static void do_pivot(struct walk *w) {
+static void do_pivot(struct walk *w, const struct mp_mount_op *m) {
   const struct mp_proc *p = w->c->p;
   CHECK(w, MP_SYS1(SYS_fchdir, w->rootfd), "fchdir", "(new root)", NULL);
   /* pivot_root(".", "."): the old root ends up stacked on top of the new one and is then
@@ -339,6 +339,7 @@ static void do_pivot(struct walk *w) {
   CHECK(w, MP_SYS2(SYS_pivot_root, ".", "."), "pivot_root", ".", NULL);
   CHECK(w, MP_SYS2(SYS_umount2, ".", MNT_DETACH), "umount2", "(old root)", NULL);
   CHECK(w, MP_SYS1(SYS_chdir, "/"), "chdir", "/", NULL);
+  if (m->propagation) CHECK(w, MP_SYS5(SYS_mount, NULL, "/", NULL, m->propagation, NULL), "mount", "/ (rootPropagation)", NULL);
   if (p->rootfs_readonly) {
     struct mp_mount_attr a = {MP_MOUNT_ATTR_RDONLY, 0, 0, 0};
     CHECK(w, MP_SYS5(SYS_mount_setattr, -100, "/", 0, &a, sizeof(a)), "mount_setattr", "/", NULL);
@@ -372,7 +373,7 @@ void mp_do_mounts(struct walk *w) {
       case MP_M_MKNOD: case MP_M_SYMLINK: case MP_M_MKDIR: do_node(w, m); break;
       case MP_M_MASK: do_mask(w, m); break;
       case MP_M_READONLY: do_readonly(w, m); break;
-      case MP_M_PIVOT: do_pivot(w); break;
+      case MP_M_PIVOT: do_pivot(w, m); break;
       default: break;
     }
   }

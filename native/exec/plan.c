@@ -251,7 +251,7 @@ static int decode_mount(struct ctx *c, const struct mp_json *j, struct mp_mount_
     m->kind = MP_M_MKNOD;
     m->dst = req_str(c, j, "dst", "mknod");
     m->dev_kind = k ? k[0] : 0;
-    if (!k || k[1] || (m->dev_kind != 'c' && m->dev_kind != 'b')) return bad(c, "plan: mknod kind must be c or b%s%s", "", "");
+    if (!k || k[1] || (m->dev_kind != 'c' && m->dev_kind != 'b' && m->dev_kind != 'p')) return bad(c, "plan: mknod kind must be c, b or p%s%s", "", "");
     m->major = (unsigned)req_int(c, j, "major", "mknod", 0, 4095, 0, 1);
     m->minor = (unsigned)req_int(c, j, "minor", "mknod", 0, 1048575, 0, 1);
     m->mode = (mode_t)req_int(c, j, "mode", "mknod", 0, 07777, 0666, 0);
@@ -284,10 +284,16 @@ static int decode_mount(struct ctx *c, const struct mp_json *j, struct mp_mount_
     m->idmap = 1;
     if (m->dst && (m->dst[0] != '/' || !strcmp(m->dst, "/"))) return bad(c, "plan: idmap path \"%s\" must be an absolute directory other than /%s", m->dst, "");
   } else if (!strcmp(op, "pivot")) {
-    static const char *const keys[] = {"op", NULL};
+    static const char *const keys[] = {"op", "rootPropagation", NULL};
     only_keys(c, j, "pivot", keys);
     m->kind = MP_M_PIVOT;
     m->dst = "/";
+    /* The new root's propagation once it is /, as an OCI config's rootfsPropagation says. */
+    const char *rp = mp_json_str(j, "rootPropagation", NULL);
+    static const struct { const char *n; unsigned long f; } props[] = {{"shared", MS_SHARED}, {"slave", MS_SLAVE}, {"private", MS_PRIVATE}, {"unbindable", MS_UNBINDABLE},
+                                                                      {"rshared", MS_SHARED | MS_REC}, {"rslave", MS_SLAVE | MS_REC}, {"rprivate", MS_PRIVATE | MS_REC}, {"runbindable", MS_UNBINDABLE | MS_REC}};
+    for (size_t k = 0; rp && k < sizeof props / sizeof props[0]; k++) if (!strcmp(rp, props[k].n)) m->propagation = props[k].f;
+    if (rp && !m->propagation) return bad(c, "plan: pivot rootPropagation \"%s\" is not a propagation type%s", rp, "");
   } else {
     return bad(c, "plan: unknown mount op \"%s\"%s", op, "");
   }
@@ -304,7 +310,7 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
   if (!j || j->type != MP_JOBJ) return bad(&c, "plan: a process plan must be an object%s%s", "", "");
   static const char *const keys[] = {"pod", "container", "namespaces", "loopbackUp", "hostname", "mounts", "user",
                                      "capabilities", "noNewPrivileges", "cwd", "argv", "env", "setsid",
-                                     "controllingTty", "parentDeathSignal", "cgroups", "oomScoreAdj", "seccomp", NULL};
+                                     "controllingTty", "parentDeathSignal", "cgroups", "oomScoreAdj", "seccomp", "rlimits", "sysctls", "capabilitySets", NULL};
   if (only_keys(&c, j, "the process plan", keys)) return -1;
   p->pod = mp_json_str(j, "pod", "");
   p->container = mp_json_str(j, "container", "");
@@ -411,6 +417,26 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
       p->caps |= 1ULL << n;
     }
   }
+  const struct mp_json *sets = mp_json_get(j, "capabilitySets");
+  if (sets) {
+    static const char *const names[] = {"bounding", "effective", "permitted", "inheritable", "ambient", NULL};
+    unsigned long long *dst[] = {&p->cap_bounding, &p->cap_effective, &p->cap_permitted, &p->cap_inheritable, &p->cap_ambient};
+    if (sets->type != MP_JOBJ || p->keep_all_caps) return bad(&c, "plan: capabilitySets must be an object, with capabilities a list%s%s", "", "");
+    if (only_keys(&c, sets, "capabilitySets", names)) return -1;
+    for (int k = 0; names[k]; k++) {
+      const struct mp_json *l = mp_json_get(sets, names[k]);
+      if (!l || l->type != MP_JARR) return bad(&c, "plan: capabilitySets.%s must be a list%s", names[k], "");
+      for (const struct mp_json *e = l->child; e; e = e->next) {
+        int n = e->type == MP_JSTR ? mp_cap_from_name(e->str) : -1;
+        if (n < 0) return bad(&c, "plan: unknown capability \"%s\"%s", e->type == MP_JSTR ? e->str : "?", "");
+        *dst[k] |= 1ULL << n;
+      }
+    }
+    /* What the kernel would refuse anyway, said before the clone. */
+    if ((p->cap_effective & ~p->cap_permitted) || (p->cap_ambient & ~(p->cap_permitted & p->cap_inheritable)))
+      return bad(&c, "plan: capabilitySets: effective must be within permitted, ambient within permitted and inheritable%s%s", "", "");
+    p->cap_sets = 1;
+  }
   struct mp_json *nnp = mp_json_get(j, "noNewPrivileges");
   if (!nnp || nnp->type != MP_JBOOL) return bad(&c, "plan: \"noNewPrivileges\" must be true or false%s%s", "", "");
   p->no_new_privs = nnp->boolean;
@@ -441,6 +467,40 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
       return bad(&c, "plan: oomScoreAdj must be an integer from -1000 to 1000%s%s", "", "");
     p->set_oom = 1;
     p->oom_score_adj = (int)oom->num;
+  }
+  const struct mp_json *rl = mp_json_get(j, "rlimits");
+  if (rl) {
+    static const char *const names[] = {"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
+                                        "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
+                                        "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
+    if (rl->type != MP_JARR || rl->len > 16) return bad(&c, "plan: \"rlimits\" must be a list of at most 16%s%s", "", "");
+    for (const struct mp_json *e = rl->child; e; e = e->next) {
+      const char *t = mp_json_str(e, "type", "");
+      int res = -1;
+      for (int k = 0; k < 16; k++) if (!strcmp(t, names[k])) res = k;
+      const struct mp_json *soft = mp_json_get(e, "soft"), *hard = mp_json_get(e, "hard");
+      if (res < 0) return bad(&c, "plan: unknown rlimit \"%s\"%s", t, "");
+      if (!soft || !hard || soft->type != MP_JNUM || hard->type != MP_JNUM || soft->num < 0 || hard->num < 0 || soft->num > hard->num)
+        return bad(&c, "plan: rlimit %s needs soft <= hard, both whole numbers%s", t, "");
+      p->rlimits[p->nrlimits].resource = res;
+      p->rlimits[p->nrlimits].soft = soft->num >= 18446744073709551615.0 ? ~0ULL : (unsigned long long)soft->num;
+      p->rlimits[p->nrlimits].hard = hard->num >= 18446744073709551615.0 ? ~0ULL : (unsigned long long)hard->num;
+      p->nrlimits++;
+    }
+  }
+  const struct mp_json *sc = mp_json_get(j, "sysctls");
+  if (sc) {
+    if (sc->type != MP_JARR || sc->len > 32) return bad(&c, "plan: \"sysctls\" must be a list of at most 32%s%s", "", "");
+    for (const struct mp_json *e = sc->child; e; e = e->next) {
+      const char *n = mp_json_str(e, "name", ""), *v = mp_json_str(e, "value", NULL);
+      /* A name is dots and words: never a path that leads out of /proc/sys. */
+      int ok = n[0] && n[0] != '.' && v && strlen(n) < 200 && !strstr(n, "..");
+      for (const char *q = n; ok && *q; q++) ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '_' || *q == '.' || *q == '-';
+      if (!ok) return bad(&c, "plan: sysctl \"%s\" must be a dotted name with a string value%s", n, "");
+      p->sysctls[p->nsysctls].name = n;
+      p->sysctls[p->nsysctls].value = v;
+      p->nsysctls++;
+    }
   }
   if (!(p->argv = str_array(&c, mp_json_get(j, "argv"), "argv"))) return -1;
   if (!p->argv[0] || !p->argv[0][0]) return bad(&c, "plan: argv must not be empty%s%s", "", "");

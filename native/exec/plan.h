@@ -89,6 +89,8 @@ struct mp_proc {
   int ngroups;
   int keep_all_caps;
   unsigned long long caps; /* bit per CAP_* kept */
+  int cap_sets;            /* capabilitySets given (an OCI config): the five sets below, exactly */
+  unsigned long long cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
   int no_new_privs;
   const char *cwd;
   char **argv;
@@ -100,6 +102,10 @@ struct mp_proc {
   int set_oom;             /* write oom_score_adj */
   int oom_score_adj;
   const struct mp_json *seccomp; /* the filter to install before execve (seccomp.c); NULL: none */
+  struct { int resource; unsigned long long soft, hard; } rlimits[16]; /* set before the identity step */
+  int nrlimits;
+  struct { const char *name, *value; } sysctls[32]; /* written under /proc/sys before the mounts */
+  int nsysctls;
 };
 
 /* Resolves "@pause/net" and "@container:NAME/mnt" style namespace paths to a pid; returns

@@ -134,7 +134,9 @@ int mp_spawn(const struct mp_proc *p, const struct mp_spawn_io *io, struct mp_sp
     goto out;
   }
   c.errfd = pipefd[1];
-  if (io->want_mntns) {
+  if (io->gate_fd >= 0) {
+    c.syncfd = io->gate_fd; /* the child waits on it; nobody here writes it */
+  } else if (io->want_mntns) {
     if (pipe2(syncp, O_CLOEXEC) < 0) {
       parent_fail(err, "spawn", "pipe2", errno, NULL);
       goto out;
@@ -193,8 +195,12 @@ int mp_spawn(const struct mp_proc *p, const struct mp_spawn_io *io, struct mp_sp
       *err = rec.e;
       failed = 1;
     }
+    /* Gated: ready and waiting for its start, which is not ours to give. Whatever it
+     * reports after its start (an execve that fails) goes nowhere: runtimes check the
+     * command before create, as runc does. */
+    if (io->gate_fd >= 0 && ready && workload > 0 && !failed) break;
     /* READY and the middle process's PID record may come in either order. */
-    if (ready && workload > 0 && mntns < 0 && !failed) {
+    if (ready && workload > 0 && mntns < 0 && !failed && io->gate_fd < 0) {
       /* The workload is our child, not reaped, and waits for us: the pid is its. */
       char path[64];
       snprintf(path, sizeof(path), "/proc/%d/ns/mnt", workload);

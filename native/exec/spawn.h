@@ -26,6 +26,9 @@ struct mp_spawn_io {
   const int *extra;    /* fds that become 3, 4, ... in the child */
   int nextra;
   int want_mntns;      /* return an fd of the workload's mount namespace (opened before its execve) */
+  int gate_fd;         /* >= 0: a FIFO (opened O_RDWR by the caller): the workload, ready, waits to
+                          read one byte from it before its execve, and mp_spawn returns at once
+                          (an OCI runtime's create; its start writes the byte). -1: none */
 };
 
 struct mp_spawn_result {

@@ -17,6 +17,8 @@ export interface SpawnRequest {
   extraFds?: number[];
   /** pidfds for "@pause/..." and "@container:NAME/..." namespace references (the caller's; not closed). */
   refs?: Record<string, number>;
+  /** An OCI create (src/oci): a FIFO fd the ready process waits on before its execve; spawn returns at once. */
+  gateFd?: number;
 }
 
 export interface Spawned {
@@ -88,11 +90,19 @@ export interface NativeBinding {
   linkAddrs(name: string): string[];
   /** A link's kind over rtnetlink ("bridge", "veth", "" for a plain one). */
   linkKind(name: string): string;
+  /** A pty pair of the host's devpts: [master, slave], both CLOEXEC (minipod-oci's terminal). */
+  openpty(): [number, number];
+  /** Sends fd over a unix stream socket in one SCM_RIGHTS message with name as data (runc's console socket). */
+  sendFd(socketPath: string, fd: number, name: string): void;
+  /** Opens an OCI container's start gate (a FIFO) O_RDWR; releaseGate writes the byte its init waits for. */
+  openGate(fifo: string): number;
+  releaseGate(fifo: string): void;
+  mkfifo(path: string, mode: number): void;
 }
 
 /** What the addon exports: the same calls, with the plan as JSON and no defaults. */
 type RawAddon = Omit<NativeBinding, 'spawn' | 'watch' | 'mount'> & {
-  spawn(plan: string, stdio: number[], extra: number[], refs: Record<string, number>): Spawned;
+  spawn(plan: string, stdio: number[], extra: number[], refs: Record<string, number>, gateFd?: number): Spawned;
   watch(pidfd: number, cb: (e: ExitInfo) => void, keepAlive: boolean): void;
   mount(source: string, target: string, fstype: string, flags: string[], data: string): void;
 };
@@ -114,7 +124,7 @@ export function wrapAddon(raw: RawAddon): NativeBinding {
       const stdio = (req.stdio ?? ['null', 'inherit', 'inherit']).map(stdioFd);
       for (const fd of req.extraFds ?? []) if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`bad extra fd ${fd}`);
       if (!req.plan.argv.length) throw new TypeError('plan.argv must not be empty');
-      return raw.spawn(JSON.stringify(req.plan), stdio, req.extraFds ?? [], req.refs ?? {});
+      return req.gateFd === undefined ? raw.spawn(JSON.stringify(req.plan), stdio, req.extraFds ?? [], req.refs ?? {}) : raw.spawn(JSON.stringify(req.plan), stdio, req.extraFds ?? [], req.refs ?? {}, req.gateFd);
     },
     watch: (pidfd, onExit, keepAlive = true) => raw.watch(pidfd, onExit, keepAlive),
     signal: (pidfd, signo, value) => (value === undefined ? raw.signal(pidfd, signo) : raw.signal(pidfd, signo, value)),
@@ -140,5 +150,10 @@ export function wrapAddon(raw: RawAddon): NativeBinding {
     addrAdd: (n, a, p, b) => raw.addrAdd(n, a, p, b),
     linkAddrs: (n) => raw.linkAddrs(n),
     linkKind: (n) => raw.linkKind(n),
+    openpty: () => raw.openpty(),
+    sendFd: (p, fd, name) => raw.sendFd(p, fd, name),
+    openGate: (f) => raw.openGate(f),
+    releaseGate: (f) => raw.releaseGate(f),
+    mkfifo: (p, m) => raw.mkfifo(p, m),
   };
 }

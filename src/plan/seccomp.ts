@@ -137,7 +137,7 @@ const OPS: Record<string, SeccompArg['op']> = {
   SCMP_CMP_EQ: 'eq', SCMP_CMP_NE: 'ne', SCMP_CMP_LT: 'lt', SCMP_CMP_LE: 'le', SCMP_CMP_GT: 'gt', SCMP_CMP_GE: 'ge', SCMP_CMP_MASKED_EQ: 'masked_eq',
 };
 
-interface OciProfile {
+export interface OciProfile {
   defaultAction?: string;
   defaultErrnoRet?: number;
   syscalls?: { names?: string[]; name?: string; action?: string; errnoRet?: number; args?: { index?: number; value?: number; valueTwo?: number; op?: string }[]; includes?: object; excludes?: object }[];
@@ -153,24 +153,31 @@ export function localhostProfile(dir: string, name: string | undefined, field: s
   } catch (e) {
     throw new FieldError(`${field}.localhostProfile`, `${file}: ${(e as Error).message}`);
   }
+  return ociSeccomp(p, `Localhost ${name}`, (msg) => {
+    throw new FieldError(`${field}.localhostProfile`, `${file}: ${msg}`);
+  });
+}
+
+/** A filter in the OCI / docker seccomp JSON format (a Localhost profile, an OCI config's linux.seccomp). */
+export function ociSeccomp(p: OciProfile, profile: string, fail: (msg: string) => never): SeccompPlan {
   const action = (a: string | undefined, errno: number | undefined, where: string): SeccompAction => {
     const f = a ? ACTIONS[a] : undefined;
-    if (!f) throw new FieldError(`${field}.localhostProfile`, `${file}: ${where}: action ${JSON.stringify(a)} is not one of ${Object.keys(ACTIONS).join(', ')}`);
-    return f(errno);
+    if (!f) fail(`${where}: action ${JSON.stringify(a)} is not one of ${Object.keys(ACTIONS).join(', ')}`);
+    return f!(errno);
   };
   const rules = (p.syscalls ?? []).map((s, i): SeccompRule => {
     const where = `syscalls[${i}]`;
-    if (s.includes || s.excludes) throw new FieldError(`${field}.localhostProfile`, `${file}: ${where}: includes/excludes are not supported; write the rules the container gets`);
+    if (s.includes || s.excludes) fail(`${where}: includes/excludes are not supported; write the rules the container gets`);
     const names = s.names ?? (s.name ? [s.name] : []);
-    if (!names.length || !names.every((n) => typeof n === 'string' && /^[a-z0-9_]+$/.test(n))) throw new FieldError(`${field}.localhostProfile`, `${file}: ${where}: needs names of system calls`);
+    if (!names.length || !names.every((n) => typeof n === 'string' && /^[a-z0-9_]+$/.test(n))) fail(`${where}: needs names of system calls`);
     const args = (s.args ?? []).map((a, k): SeccompArg => {
       const op = a.op ? OPS[a.op] : undefined;
-      if (!op || !Number.isInteger(a.index) || a.index! < 0 || a.index! > 5 || typeof a.value !== 'number') throw new FieldError(`${field}.localhostProfile`, `${file}: ${where}.args[${k}]: needs index 0..5, value and op (${Object.keys(OPS).join(', ')})`);
-      return { index: a.index!, op, value: a.value, ...(a.valueTwo !== undefined ? { valueTwo: a.valueTwo } : {}) };
+      if (!op || !Number.isInteger(a.index) || a.index! < 0 || a.index! > 5 || typeof a.value !== 'number') fail(`${where}.args[${k}]: needs index 0..5, value and op (${Object.keys(OPS).join(', ')})`);
+      return { index: a.index!, op: op!, value: a.value!, ...(a.valueTwo !== undefined ? { valueTwo: a.valueTwo } : {}) };
     });
     return { names, action: action(s.action, s.errnoRet, where), ...(args.length ? { args } : {}) };
   });
-  return { profile: `Localhost ${name}`, defaultAction: action(p.defaultAction, p.defaultErrnoRet, 'defaultAction'), rules };
+  return { profile, defaultAction: action(p.defaultAction, p.defaultErrnoRet, 'defaultAction'), rules };
 }
 
 export interface SeccompChoice {

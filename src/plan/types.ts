@@ -82,15 +82,15 @@ export type MountOp =
    */
   | { op: 'idmap'; path: string }
   /** Create a device node (only inside a tmpfs /dev we mounted). */
-  | { op: 'mknod'; dst: string; kind: 'c' | 'b'; major: number; minor: number; mode: number; uid?: number; gid?: number }
+  | { op: 'mknod'; dst: string; kind: 'c' | 'b' | 'p'; major: number; minor: number; mode: number; uid?: number; gid?: number }
   | { op: 'symlink'; target: string; dst: string }
   | { op: 'mkdir'; dst: string; mode: number }
   /** Hide a path: /dev/null over a file, an empty read-only tmpfs over a directory. Missing paths are skipped. */
   | { op: 'mask'; dst: string }
   /** Bind a path onto itself read-only. Missing paths are skipped. */
   | { op: 'readonly'; dst: string }
-  /** pivot_root into the rootfs and detach the old root. Always the last mount step. */
-  | { op: 'pivot' };
+  /** pivot_root into the rootfs and detach the old root. Always the last mount step. rootPropagation: the new /'s afterwards (an OCI config's rootfsPropagation). */
+  | { op: 'pivot'; rootPropagation?: 'shared' | 'slave' | 'private' | 'unbindable' | 'rshared' | 'rslave' | 'rprivate' | 'runbindable' };
 
 export interface ProcessUser {
   uid: number;
@@ -140,6 +140,15 @@ export interface ProcessPlan {
   oomScoreAdj?: number;
   /** The system call filter installed right before execve (src/plan/seccomp.ts); absent: none. */
   seccomp?: SeccompPlan;
+  /** setrlimit before the identity step (an OCI config's process.rlimits). */
+  rlimits?: { type: string; soft: number; hard: number }[];
+  /**
+   * The five capability sets exactly (an OCI config's process.capabilities), instead of the
+   * one list `capabilities` is: the inheritable and ambient sets as the config says.
+   */
+  capabilitySets?: { bounding: string[]; effective: string[]; permitted: string[]; inheritable: string[]; ambient: string[] };
+  /** Written to /proc/sys/NAME (dots as slashes) in the process's namespaces, before its mounts (an OCI config's linux.sysctl). */
+  sysctls?: { name: string; value: string }[];
 }
 
 /** The whole of what `minipod plan` prints for one pod. */

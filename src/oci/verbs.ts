@@ -1,0 +1,336 @@
+// The runc command line's verbs, as containerd 1.6's runc v2 shim calls them (see the
+// README's "minipod under Kubernetes"): create leaves the init waiting at its start gate in
+// its final cgroup, start lets it go, kill, delete, exec, ps, state, pause, resume, update,
+// features. Every error message is what the shim matches ("does not exist", "container not
+// running").
+
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { hostLayout } from '../cgroups/layout.ts';
+import type { NativeBinding } from '../native/binding.ts';
+import { hostLsms } from '../plan/lsm.ts';
+import type { ProcessPlan } from '../plan/types.ts';
+import { cgroupPathOf, cgroupPids, freeze, isFrozen, makeCgroup, removeCgroup, resourceWrites } from './cgroups.ts';
+import { ConfigError, type OciConfig, type OciHook, type OciProcess, type OciResources } from './config.ts';
+import { checkLsm, translate, translateProcess } from './translate.ts';
+import { containerDir, ensureRoot, fifoPath, initAlive, listIds, NotFound, readOciState, removeOciState, startTime, statusOf, writeOciState, type OciState } from './state.ts';
+
+export const OCI_VERSION = '1.0.2';
+
+export interface Globals {
+  root: string;
+  systemdCgroup: boolean;
+  native: NativeBinding;
+  /** A warning for the --log file (and stderr). */
+  warn?: (msg: string) => void;
+}
+
+const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11, USR2: 12, PIPE: 13, ALRM: 14, TERM: 15, STKFLT: 16, CHLD: 17, CONT: 18, STOP: 19, TSTP: 20, TTIN: 21, TTOU: 22, URG: 23, XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, PWR: 30, SYS: 31 };
+
+export function signalNumber(s: string): number {
+  if (/^\d+$/.test(s) && Number(s) > 0 && Number(s) < 65) return Number(s);
+  const n = SIGNALS[s.toUpperCase().replace(/^SIG/, '')];
+  if (!n) throw new Error(`unknown signal "${s}"`);
+  return n;
+}
+
+/** The pid file as runc writes it: digits only, no newline, written aside and renamed. */
+function writePidFile(file: string, pid: number): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, String(pid));
+  renameSync(tmp, file);
+}
+
+/** runc's check before create: the command must be there, so start cannot fail on it. */
+function findExecutable(rootfs: string, argv0: string, env: string[]): void {
+  const inRoot = (p: string) => {
+    try {
+      const st = statSync(path.join(rootfs, p));
+      if (st.isFile()) {
+        accessSync(path.join(rootfs, p), constants.X_OK);
+        return true;
+      }
+    } catch {
+      // not there, or not executable
+    }
+    return false;
+  };
+  if (argv0.includes('/')) {
+    if (!inRoot(argv0)) throw new Error(`exec: "${argv0}": stat ${argv0}: no such file or directory`);
+    return;
+  }
+  const PATH = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  // Symlinks inside the rootfs may point anywhere on the host: this is a hint, the executor resolves inside the root.
+  if (!PATH.split(':').some((d) => inRoot(path.join(d || '.', argv0)))) throw new Error(`exec: "${argv0}": executable file not found in $PATH`);
+}
+
+function stateJson(root: string, s: OciState, layoutFrozen: boolean): Record<string, unknown> {
+  const status = statusOf(root, s, layoutFrozen);
+  return { ociVersion: OCI_VERSION, id: s.id, status, pid: status === 'stopped' ? 0 : s.pid, bundle: s.bundle, annotations: s.annotations, created: s.created };
+}
+
+/** Runs hooks in the runtime's namespaces with the state on stdin (runtime spec "Lifecycle"). */
+function runHooks(kind: string, hooks: OciHook[] | undefined, state: Record<string, unknown>): void {
+  for (const h of hooks ?? []) {
+    const r = spawnSync(h.path, (h.args ?? [h.path]).slice(1), { input: JSON.stringify(state), env: Object.fromEntries((h.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])), timeout: (h.timeout ?? 0) * 1000 || undefined, argv0: h.args?.[0] ?? h.path, stdio: ['pipe', 'inherit', 'pipe'] });
+    if (r.error || r.status !== 0) throw new Error(`${kind} hook ${h.path} failed: ${r.error?.message ?? `exit ${r.status ?? r.signal}`}${r.stderr?.length ? `: ${r.stderr.toString().trim()}` : ''}`);
+  }
+}
+
+export interface CreateOptions {
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+}
+
+export function create(g: Globals, id: string, o: CreateOptions): void {
+  ensureRoot(g.root);
+  const dir = containerDir(g.root, id);
+  if (existsSync(dir)) throw new Error(`container with id "${id}" already exists`);
+  const bundle = path.resolve(o.bundle);
+  let config: OciConfig;
+  try {
+    config = JSON.parse(readFileSync(path.join(bundle, 'config.json'), 'utf8')) as OciConfig;
+  } catch (e) {
+    throw new Error(`${path.join(bundle, 'config.json')}: ${(e as Error).message}`);
+  }
+  if (config.process?.terminal && !o.consoleSocket) throw new ConfigError('process.terminal', 'needs --console-socket');
+  const layout = hostLayout();
+  const cgPath = layout ? cgroupPathOf(config.linux?.cgroupsPath, id, g.systemdCgroup) : undefined;
+  if (config.hooks?.startContainer?.length) throw new ConfigError('hooks.startContainer', 'is not supported yet (it runs inside the container, before its command)');
+  mkdirSync(dir, { mode: 0o700 });
+  let cgDirs: string[] = [];
+  let pid = 0;
+  try {
+    // The config's devices are made in the container: its device cgroup allows them.
+    const resources = config.linux?.resources && { ...config.linux.resources, ...(config.linux.resources.devices?.length ? { devices: [...config.linux.resources.devices, ...(config.linux.devices ?? []).filter((d) => d.type !== 'p').map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major, minor: d.minor, access: 'rwm' }))] } : {}) };
+    if (layout && cgPath) cgDirs = makeCgroup(layout, cgPath, resources);
+    const plan: ProcessPlan = translate({ config, bundle, cgroupDirs: cgDirs, layout, lsms: hostLsms(), id });
+    findExecutable(path.resolve(bundle, config.root!.path), plan.argv[0], plan.env);
+    const fifo = fifoPath(g.root, id);
+    g.native.mkfifo(fifo, 0o600);
+    const gate = g.native.openGate(fifo);
+    let pty: [number, number] | undefined;
+    try {
+      if (config.process?.terminal) pty = g.native.openpty();
+      const stdio = pty ? ([pty[1], pty[1], pty[1]] as const) : (['inherit', 'inherit', 'inherit'] as const);
+      const spawned = g.native.spawn({ plan, stdio: [...stdio], gateFd: gate });
+      pid = spawned.pid;
+      g.native.close(spawned.pidfd);
+      if (pty) g.native.sendFd(o.consoleSocket!, pty[0], '/dev/ptmx');
+    } finally {
+      g.native.close(gate);
+      if (pty) for (const fd of pty) g.native.close(fd);
+    }
+    const state: OciState = {
+      id,
+      bundle,
+      pid,
+      start: startTime(pid) ?? 0,
+      created: new Date().toISOString(),
+      annotations: config.annotations ?? {},
+      ...(cgPath ? { cgroup: { path: cgPath, dirs: cgDirs } } : {}),
+      namespaces: (config.linux?.namespaces ?? []).map((n) => n.type),
+      ...(plan.seccomp ? { seccomp: plan.seccomp } : {}),
+      hooks: { poststart: config.hooks?.poststart, poststop: config.hooks?.poststop },
+    };
+    writeOciState(g.root, state);
+    const sj = stateJson(g.root, state, false);
+    runHooks('prestart', config.hooks?.prestart, sj);
+    runHooks('createRuntime', config.hooks?.createRuntime, sj);
+    runHooks('createContainer', config.hooks?.createContainer, sj);
+    if (o.pidFile) writePidFile(path.resolve(o.pidFile), pid);
+  } catch (e) {
+    if (pid > 0) killPid(g, pid, 9);
+    for (let i = 0; i < 100 && pid > 0 && startTime(pid) !== undefined; i++) spawnSync('sleep', ['0.01']);
+    if (cgDirs.length) removeCgroup(cgDirs);
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function killPid(g: Globals, pid: number, sig: number): void {
+  let fd: number;
+  try {
+    fd = g.native.pidfdOpen(pid);
+  } catch {
+    return; // gone
+  }
+  try {
+    g.native.signal(fd, sig);
+  } catch {
+    // gone since
+  } finally {
+    g.native.close(fd);
+  }
+}
+
+export function start(g: Globals, id: string): void {
+  const s = readOciState(g.root, id);
+  const status = statusOf(g.root, s, false);
+  if (status !== 'created') throw new Error(`cannot start a container that is ${status}`);
+  const fifo = fifoPath(g.root, id);
+  g.native.releaseGate(fifo);
+  rmSync(fifo, { force: true });
+  s.started = true;
+  writeOciState(g.root, s);
+  runHooks('poststart', s.hooks?.poststart, stateJson(g.root, s, false));
+}
+
+export function state(g: Globals, id: string): Record<string, unknown> {
+  const s = readOciState(g.root, id);
+  const layout = hostLayout();
+  return stateJson(g.root, s, !!(layout && s.cgroup && isFrozen(layout, s.cgroup.path)));
+}
+
+export function list(g: Globals): Record<string, unknown>[] {
+  return listIds(g.root).map((id) => state(g, id));
+}
+
+export function kill(g: Globals, id: string, signal: string, all: boolean): void {
+  const s = readOciState(g.root, id);
+  const sig = signalNumber(signal);
+  if (!initAlive(s)) {
+    if (all && s.cgroup && cgroupPids(s.cgroup.dirs).length) {
+      for (const p of cgroupPids(s.cgroup.dirs)) killPid(g, p, sig);
+      return;
+    }
+    throw new Error('container not running');
+  }
+  if (all && s.cgroup) for (const p of cgroupPids(s.cgroup.dirs)) killPid(g, p, sig);
+  else killPid(g, s.pid, sig);
+}
+
+function waitGone(s: OciState, ms: number): boolean {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; ) {
+    const busy = initAlive(s) || (s.cgroup ? cgroupPids(s.cgroup.dirs).length > 0 : false);
+    if (!busy) return true;
+    spawnSync('sleep', ['0.01']);
+  }
+  return false;
+}
+
+export function del(g: Globals, id: string, force: boolean): void {
+  let s: OciState;
+  try {
+    s = readOciState(g.root, id);
+  } catch (e) {
+    if (e instanceof NotFound && force) return;
+    throw e;
+  }
+  const status = statusOf(g.root, s, false);
+  if (status !== 'stopped' && status !== 'created' && !force) throw new Error(`cannot delete container ${id} that is not stopped: ${status}`);
+  if (status !== 'stopped' || (s.cgroup && cgroupPids(s.cgroup.dirs).length)) {
+    if (s.cgroup) {
+      const layout = hostLayout();
+      if (layout && isFrozen(layout, s.cgroup.path)) freeze(layout, s.cgroup.path, false);
+      for (const p of cgroupPids(s.cgroup.dirs)) killPid(g, p, 9);
+    }
+    if (initAlive(s)) killPid(g, s.pid, 9);
+    if (!waitGone(s, 5000)) throw new Error(`container ${id}: processes did not die within 5 s of SIGKILL`);
+  }
+  if (s.cgroup) for (let i = 0; i < 50 && !removeCgroup(s.cgroup.dirs); i++) spawnSync('sleep', ['0.01']);
+  // A failing poststop hook is a warning: the others run and the delete goes on (runtime spec).
+  for (const h of s.hooks?.poststop ?? []) {
+    try {
+      runHooks('poststop', [h], { ...stateJson(g.root, s, false), status: 'stopped' });
+    } catch (e) {
+      g.warn?.((e as Error).message);
+    }
+  }
+  removeOciState(g.root, id);
+}
+
+export function ps(g: Globals, id: string): number[] {
+  const s = readOciState(g.root, id);
+  return s.cgroup ? cgroupPids(s.cgroup.dirs) : initAlive(s) ? [s.pid] : [];
+}
+
+export function pauseResume(g: Globals, id: string, frozen: boolean): void {
+  const s = readOciState(g.root, id);
+  const layout = hostLayout();
+  if (!initAlive(s)) throw new Error('container not running');
+  if (!layout || !s.cgroup) throw new Error('the container has no cgroup');
+  freeze(layout, s.cgroup.path, frozen);
+}
+
+export function update(g: Globals, id: string, resources: OciResources): void {
+  const s = readOciState(g.root, id);
+  const layout = hostLayout();
+  if (!layout || !s.cgroup) throw new Error('the container has no cgroup');
+  const writes = resourceWrites(layout, resources);
+  for (const w of writes) {
+    const dir = layout.version === 2 ? s.cgroup.dirs[0] : layout.mounts[w.controller as 'cpu'] ? path.join(layout.mounts[w.controller as 'cpu']!, s.cgroup.path) : undefined;
+    if (dir && existsSync(path.join(dir, w.file))) writeFileSync(path.join(dir, w.file), w.value);
+  }
+}
+
+export interface ExecOptions {
+  process: string;
+  consoleSocket?: string;
+  detach: boolean;
+  pidFile?: string;
+}
+
+/** exec: a process in every namespace and the cgroup of the container's init. Returns its exit code (0 when detached). */
+export async function exec(g: Globals, id: string, o: ExecOptions): Promise<number> {
+  const s = readOciState(g.root, id);
+  if (statusOf(g.root, s, false) !== 'running') throw new Error('container not running');
+  const p = JSON.parse(readFileSync(o.process, 'utf8')) as OciProcess;
+  checkLsm(p, hostLsms(), 'process.json');
+  const proc = translateProcess(p, 'process.json');
+  if (p.terminal && !o.consoleSocket) throw new ConfigError('process.json terminal', 'needs --console-socket');
+  const map: Record<string, string> = { pid: 'pid', network: 'net', mount: 'mnt', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup' };
+  const order = ['ipc', 'uts', 'network', 'pid', 'mount', 'cgroup'].filter((t) => s.namespaces.includes(t));
+  const initFd = g.native.pidfdOpen(s.pid);
+  let pty: [number, number] | undefined;
+  try {
+    if (startTime(s.pid) !== s.start) throw new Error('container not running');
+    const plan: ProcessPlan = {
+      pod: '',
+      container: id,
+      namespaces: order.map((t) => ({ type: map[t] as 'net', action: 'join' as const, path: `@init/${map[t]}` })),
+      loopbackUp: false,
+      mounts: [],
+      ...proc,
+      ...(s.cgroup ? { cgroups: s.cgroup.dirs } : {}),
+      ...(s.seccomp ? { seccomp: s.seccomp as ProcessPlan['seccomp'] } : {}),
+    };
+    if (p.terminal) pty = g.native.openpty();
+    const stdio = pty ? [pty[1], pty[1], pty[1]] : ['inherit', 'inherit', 'inherit'];
+    const spawned = g.native.spawn({ plan, stdio: stdio as ['inherit', 'inherit', 'inherit'], refs: { init: initFd } });
+    if (pty) {
+      g.native.sendFd(o.consoleSocket!, pty[0], '/dev/ptmx');
+      for (const fd of pty) g.native.close(fd);
+      pty = undefined;
+    }
+    if (o.pidFile) writePidFile(path.resolve(o.pidFile), spawned.pid);
+    if (o.detach) {
+      g.native.close(spawned.pidfd);
+      return 0;
+    }
+    return await new Promise<number>((resolve) => g.native.watch(spawned.pidfd, (e) => resolve(e.code ?? 128 + (e.signal ?? 0)), true));
+  } finally {
+    g.native.close(initFd);
+    if (pty) for (const fd of pty) g.native.close(fd);
+  }
+}
+
+export function features(): Record<string, unknown> {
+  return {
+    ociVersionMin: '1.0.0',
+    ociVersionMax: '1.1.0',
+    hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
+    mountOptions: ['ro', 'rw', 'nosuid', 'nodev', 'noexec', 'noatime', 'relatime', 'bind', 'rbind'],
+    linux: {
+      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts'],
+      capabilities: [],
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
+      seccomp: { enabled: true, actions: ['SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO', 'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_LOG'], operators: ['SCMP_CMP_EQ', 'SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_GT', 'SCMP_CMP_GE', 'SCMP_CMP_MASKED_EQ'] },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+    },
+  };
+}
