@@ -106,9 +106,11 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
   mp_spawn_io io;
   memset(&io, 0, sizeof(io));
-  io.gate_fd = -1;
-  // spawn(..., refs, gateFd): an OCI create (src/oci): the init waits on the gate.
+  io.gate_fd = io.console_fd = -1;
+  // spawn(..., refs, gateFd, consoleFd): an OCI create or exec (src/oci): the init waits on
+  // the gate; with a console socket, it opens its terminal in its own devpts and sends it.
   if (info.Length() > 4 && info[4].IsNumber()) io.gate_fd = info[4].As<Napi::Number>().Int32Value();
+  if (info.Length() > 5 && info[5].IsNumber()) io.console_fd = info[5].As<Napi::Number>().Int32Value();
   for (int i = 0; i < 3; i++) io.stdio[i] = ToFd(stdio.Get(i));
   io.extra = extra;
   io.nextra = nextra;

@@ -1,6 +1,6 @@
-// What minipod-oci (src/oci) needs of the addon beyond spawn: a terminal for a container
-// (the console socket of runc's command line) and handing its master to the caller's
-// socket, and opening the start gate of a created container.
+// What minipod-oci (src/oci) needs of the addon beyond spawn: the start gate of a created
+// container (a FIFO), and a connection to the console socket, over which the executor
+// sends the container's terminal (native/exec/child.c, do_console).
 #include <errno.h>
 #include <fcntl.h>
 #include <napi.h>
@@ -23,37 +23,11 @@ static Napi::Error Fail(Napi::Env env, const char* what, int err, const char* pa
   return e;
 }
 
-// openpty() -> [master, slave]: a pty pair of the host's devpts, both CLOEXEC; the slave
-// becomes the container's stdio and controlling terminal.
-static Napi::Value OpenPty(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (m < 0) throw Fail(env, "posix_openpt", errno);
-  if (grantpt(m) < 0 || unlockpt(m) < 0) {
-    int e = errno;
-    close(m);
-    throw Fail(env, "unlockpt", e);
-  }
-  int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (s < 0) {
-    int e = errno;
-    close(m);
-    throw Fail(env, "ioctl(TIOCGPTPEER)", e);
-  }
-  Napi::Array a = Napi::Array::New(env, 2);
-  a.Set(0u, m);
-  a.Set(1u, s);
-  return a;
-}
-
-// sendFd(socketPath, fd, name): connects to a unix stream socket and sends fd in one
-// sendmsg: exactly one SCM_RIGHTS message with one fd, name as the data (runc's console
-// socket protocol, which containerd's shim reads).
-static Napi::Value SendFd(const Napi::CallbackInfo& info) {
+// connectUnix(path) -> fd: a connected unix stream socket (CLOEXEC), for the executor to
+// send a container's terminal over (the console socket).
+static Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = info[0].As<Napi::String>().Utf8Value();
-  int fd = info[1].As<Napi::Number>().Int32Value();
-  std::string name = info[2].As<Napi::String>().Utf8Value();
   struct sockaddr_un sa;
   memset(&sa, 0, sizeof sa);
   sa.sun_family = AF_UNIX;
@@ -66,26 +40,7 @@ static Napi::Value SendFd(const Napi::CallbackInfo& info) {
     close(s);
     throw Fail(env, "connect", e, path.c_str());
   }
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  memset(cbuf, 0, sizeof cbuf);
-  struct iovec iov = {(void*)name.data(), name.size()};
-  struct msghdr msg;
-  memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  ssize_t n;
-  while ((n = sendmsg(s, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {}
-  int e = errno;
-  close(s);
-  if (n < 0) throw Fail(env, "sendmsg", e, path.c_str());
-  return env.Undefined();
+  return Napi::Number::New(env, s);
 }
 
 // openGate(fifoPath) -> fd: the start gate of a container being created, opened O_RDWR
@@ -122,8 +77,7 @@ static Napi::Value MkFifo(const Napi::CallbackInfo& info) {
 
 void mp_oci_init(Napi::Env env, Napi::Object exports) {
   exports.Set("mkfifo", Napi::Function::New(env, MkFifo));
-  exports.Set("openpty", Napi::Function::New(env, OpenPty));
-  exports.Set("sendFd", Napi::Function::New(env, SendFd));
+  exports.Set("connectUnix", Napi::Function::New(env, ConnectUnix));
   exports.Set("openGate", Napi::Function::New(env, OpenGate));
   exports.Set("releaseGate", Napi::Function::New(env, ReleaseGate));
 }

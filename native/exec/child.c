@@ -146,6 +146,47 @@ static void do_fds(struct walk *w) {
   if (c->p->ctty) CHECK(w, MP_SYS3(SYS_ioctl, 0, TIOCSCTTY, 0), "ioctl(TIOCSCTTY)", NULL, NULL);
 }
 
+/* ---- the console (runc's console socket) ---- */
+
+/* A terminal of the container's own devpts, opened once its root is /: the master goes to
+ * the console socket (one SCM_RIGHTS message with one fd, "/dev/ptmx" as data, as runc
+ * sends it), the slave becomes stdin, stdout and stderr. /dev/pts/ptmx is opened without
+ * following a link, without blocking, and must be the devpts multiplexer (5:2): a rootfs
+ * that planted anything else there gets nothing opened through it. */
+static void do_console(struct walk *w) {
+  struct mp_child *c = w->c;
+  mp_set_step(w, "console", -1, NULL);
+  long m = CHECK(w, MP_SYS3(SYS_open, "/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW, 0), "open", "/dev/pts/ptmx", NULL);
+  struct stat st;
+  CHECK(w, MP_SYS4(SYS_newfstatat, m, "", &st, MP_AT_EMPTY_PATH), "fstat", "/dev/pts/ptmx", NULL);
+  if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2) mp_die(w, "open", -ENOTTY, "/dev/pts/ptmx", "(not the devpts multiplexer)");
+  CHECK(w, MP_SYS3(SYS_fcntl, m, F_SETFL, O_RDWR), "fcntl", "/dev/pts/ptmx", NULL);
+  int unlock = 0;
+  CHECK(w, MP_SYS3(SYS_ioctl, m, TIOCSPTLCK, &unlock), "ioctl(TIOCSPTLCK)", "/dev/pts/ptmx", NULL);
+  long s = CHECK(w, MP_SYS3(SYS_ioctl, m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC), "ioctl(TIOCGPTPEER)", "/dev/pts/ptmx", NULL);
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  xzero(cbuf, sizeof cbuf);
+  char name[] = "/dev/ptmx";
+  struct iovec iov = {name, sizeof name - 1};
+  struct msghdr msg;
+  xzero(&msg, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+  h->cmsg_level = SOL_SOCKET;
+  h->cmsg_type = SCM_RIGHTS;
+  h->cmsg_len = CMSG_LEN(sizeof(int));
+  int mfd = (int)m;
+  xcopy(CMSG_DATA(h), &mfd, sizeof mfd);
+  CHECK(w, MP_SYS3(SYS_sendmsg, c->console_fd, &msg, MSG_NOSIGNAL), "sendmsg", "(console socket)", NULL);
+  MP_SYS1(SYS_close, m);
+  MP_SYS1(SYS_close, c->console_fd);
+  c->console_fd = -1;
+  for (int i = 0; i < 3; i++) c->stdio[i] = (int)s;
+}
+
 /* ---- exec ---- */
 
 static const char *env_get(char **env, const char *name) {
@@ -284,6 +325,7 @@ static int stage2(void *arg) {
     struct { unsigned long long cur, max; } lim = {p->rlimits[i].soft, p->rlimits[i].hard};
     CHECK(&w, MP_SYS4(SYS_prlimit64, 0, p->rlimits[i].resource, &lim, NULL), "prlimit64", NULL, NULL);
   }
+  if (c->console_fd >= 0) do_console(&w);
   /* stdio and fds first: a profile need not allow dup3 or close_range (docker's older one
    * does not), and without no_new_privs the filter goes in before the identity step. */
   do_fds(&w);
@@ -309,11 +351,12 @@ static int stage2(void *arg) {
  * namespaces where a container's processes can look at it. */
 static void close_others(struct walk *w) {
   struct mp_child *c = w->c;
-  int keep[MP_MAX_NS + MP_MAX_CGROUPS + 3 + 16 + 3];
+  int keep[MP_MAX_NS + MP_MAX_CGROUPS + 3 + 16 + 4];
   int n = 0;
   keep[n++] = c->errfd;
   if (c->syncfd >= 0) keep[n++] = c->syncfd;
   if (c->spawner_pidfd >= 0) keep[n++] = c->spawner_pidfd;
+  if (c->console_fd >= 0) keep[n++] = c->console_fd;
   for (int i = 0; i < MP_MAX_NS; i++)
     if (c->nsfd[i] >= 0) keep[n++] = c->nsfd[i];
   for (int i = 0; i < MP_MAX_CGROUPS; i++)

@@ -78,6 +78,7 @@ int mp_spawn(const struct mp_proc *p, const struct mp_spawn_io *io, struct mp_sp
   c.cap_last = cap_last();
   c.syncfd = c.spawner_pidfd = -1;
   for (int i = 0; i < MP_MAX_NS; i++) c.nsfd[i] = -1;
+  c.console_fd = io->console_fd;
   for (int i = 0; i < MP_MAX_CGROUPS; i++) c.cgfd[i] = -1;
   res->pid = 0;
   res->pidfd = res->mntns = -1;

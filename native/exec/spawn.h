@@ -26,6 +26,9 @@ struct mp_spawn_io {
   const int *extra;    /* fds that become 3, 4, ... in the child */
   int nextra;
   int want_mntns;      /* return an fd of the workload's mount namespace (opened before its execve) */
+  int console_fd;      /* >= 0: a connected unix socket: the workload opens a terminal in its own
+                          devpts once its mounts are done, makes it its stdio and controlling
+                          terminal, and sends the master there (runc's console socket). -1: none */
   int gate_fd;         /* >= 0: a FIFO (opened O_RDWR by the caller): the workload, ready, waits to
                           read one byte from it before its execve, and mp_spawn returns at once
                           (an OCI runtime's create; its start writes the byte). -1: none */
@@ -54,6 +57,7 @@ struct mp_child {
   int stdio[3];
   const int *extra;
   int nextra;
+  int console_fd;      /* io->console_fd, or -1 */
   int need_fork;
   int cap_last;
   char *stack2;

@@ -98,7 +98,7 @@ static void exec_start(struct pod *p, struct action *a, const struct handler *h,
     return;
   }
   fcntl(out[0], F_SETFL, O_NONBLOCK);
-  struct mp_spawn_io io = {{MP_STDIO_NULL, out[1], out[1]}, NULL, 0, 0, -1};
+  struct mp_spawn_io io = {{MP_STDIO_NULL, out[1], out[1]}, NULL, 0, 0, -1, -1};
   struct mp_spawn_result res;
   int rc = spawn_plan(p, h->process, &io, &res, &err);
   if (rc == 0) {

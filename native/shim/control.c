@@ -231,7 +231,7 @@ static void start_exec(struct pod *p, struct conn *c, int slot) {
     conn_free(p, c);
     return;
   }
-  struct mp_spawn_io io = {{tty ? slave : c->fds[0], tty ? slave : c->fds[1], tty ? slave : c->fds[2]}, NULL, 0, 0, -1};
+  struct mp_spawn_io io = {{tty ? slave : c->fds[0], tty ? slave : c->fds[1], tty ? slave : c->fds[2]}, NULL, 0, 0, -1, -1};
   struct mp_spawn_result res;
   struct mp_error e;
   int rc = spawn_plan(p, proc, &io, &res, &e);

@@ -91,7 +91,7 @@ static void start_ctr(struct pod *p, struct ctr *c) {
     err.err = errno;
     rc = -1;
   } else {
-    struct mp_spawn_io io = {{MP_STDIO_NULL, fds[0][1], fds[1][1]}, NULL, 0, 1, -1};
+    struct mp_spawn_io io = {{MP_STDIO_NULL, fds[0][1], fds[1][1]}, NULL, 0, 1, -1, -1};
     struct mp_spawn_result res;
     rc = spawn_plan(p, c->process, &io, &res, &err);
     if (rc == 0) {
@@ -434,7 +434,7 @@ void pod_start_pause(struct pod *p) {
   struct mp_error err;
   char msg[512];
   /* No fd of ours in pause: it is PID 1 of a pod's shared pid namespace. */
-  struct mp_spawn_io io = {{MP_STDIO_NULL, MP_STDIO_NULL, MP_STDIO_NULL}, NULL, 0, 0, -1};
+  struct mp_spawn_io io = {{MP_STDIO_NULL, MP_STDIO_NULL, MP_STDIO_NULL}, NULL, 0, 0, -1, -1};
   struct mp_spawn_result res;
   int rc = spawn_plan(p, p->pause_plan, &io, &res, &err);
   if (rc == 0) {

@@ -19,6 +19,8 @@ export interface SpawnRequest {
   refs?: Record<string, number>;
   /** An OCI create (src/oci): a FIFO fd the ready process waits on before its execve; spawn returns at once. */
   gateFd?: number;
+  /** A connected console socket: the process opens a terminal in its own devpts and sends the master there. */
+  consoleFd?: number;
 }
 
 export interface Spawned {
@@ -90,19 +92,17 @@ export interface NativeBinding {
   linkAddrs(name: string): string[];
   /** A link's kind over rtnetlink ("bridge", "veth", "" for a plain one). */
   linkKind(name: string): string;
-  /** A pty pair of the host's devpts: [master, slave], both CLOEXEC (minipod-oci's terminal). */
-  openpty(): [number, number];
-  /** Sends fd over a unix stream socket in one SCM_RIGHTS message with name as data (runc's console socket). */
-  sendFd(socketPath: string, fd: number, name: string): void;
   /** Opens an OCI container's start gate (a FIFO) O_RDWR; releaseGate writes the byte its init waits for. */
   openGate(fifo: string): number;
   releaseGate(fifo: string): void;
   mkfifo(path: string, mode: number): void;
+  /** A connected unix stream socket (CLOEXEC): a console socket the executor sends a terminal over. */
+  connectUnix(path: string): number;
 }
 
 /** What the addon exports: the same calls, with the plan as JSON and no defaults. */
 type RawAddon = Omit<NativeBinding, 'spawn' | 'watch' | 'mount'> & {
-  spawn(plan: string, stdio: number[], extra: number[], refs: Record<string, number>, gateFd?: number): Spawned;
+  spawn(plan: string, stdio: number[], extra: number[], refs: Record<string, number>, gateFd?: number, consoleFd?: number): Spawned;
   watch(pidfd: number, cb: (e: ExitInfo) => void, keepAlive: boolean): void;
   mount(source: string, target: string, fstype: string, flags: string[], data: string): void;
 };
@@ -124,7 +124,8 @@ export function wrapAddon(raw: RawAddon): NativeBinding {
       const stdio = (req.stdio ?? ['null', 'inherit', 'inherit']).map(stdioFd);
       for (const fd of req.extraFds ?? []) if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`bad extra fd ${fd}`);
       if (!req.plan.argv.length) throw new TypeError('plan.argv must not be empty');
-      return req.gateFd === undefined ? raw.spawn(JSON.stringify(req.plan), stdio, req.extraFds ?? [], req.refs ?? {}) : raw.spawn(JSON.stringify(req.plan), stdio, req.extraFds ?? [], req.refs ?? {}, req.gateFd);
+      if (req.gateFd === undefined && req.consoleFd === undefined) return raw.spawn(JSON.stringify(req.plan), stdio, req.extraFds ?? [], req.refs ?? {});
+      return raw.spawn(JSON.stringify(req.plan), stdio, req.extraFds ?? [], req.refs ?? {}, req.gateFd ?? -1, req.consoleFd ?? -1);
     },
     watch: (pidfd, onExit, keepAlive = true) => raw.watch(pidfd, onExit, keepAlive),
     signal: (pidfd, signo, value) => (value === undefined ? raw.signal(pidfd, signo) : raw.signal(pidfd, signo, value)),
@@ -150,10 +151,9 @@ export function wrapAddon(raw: RawAddon): NativeBinding {
     addrAdd: (n, a, p, b) => raw.addrAdd(n, a, p, b),
     linkAddrs: (n) => raw.linkAddrs(n),
     linkKind: (n) => raw.linkKind(n),
-    openpty: () => raw.openpty(),
-    sendFd: (p, fd, name) => raw.sendFd(p, fd, name),
     openGate: (f) => raw.openGate(f),
     releaseGate: (f) => raw.releaseGate(f),
     mkfifo: (p, m) => raw.mkfifo(p, m),
+    connectUnix: (p) => raw.connectUnix(p),
   };
 }

@@ -93,13 +93,12 @@ export class FakeNative implements NativeBinding {
     const i = this.mounts.findIndex((m) => m.target === target);
     if (i >= 0) this.mounts.splice(i, 1);
   }
-  openpty(): [number, number] {
-    return [1000, 1001];
-  }
-  sendFd(): void {}
   openGate(): number {
     return 1002;
   }
   releaseGate(): void {}
   mkfifo(): void {}
+  connectUnix(): number {
+    return 1003;
+  }
 }

@@ -36,7 +36,7 @@ export function resourceWrites(layout: CgroupLayout, r: OciResources | undefined
   if (!r) return out;
   const v2 = layout.version === 2;
   const cpu = r.cpu;
-  if (cpu?.shares !== undefined) out.push(v2 ? { controller: 'cpu', file: 'cpu.weight', value: String(Math.max(1, Math.min(10000, Math.round(1 + ((cpu.shares - 2) * 9999) / 262142)))) } : { controller: 'cpu', file: 'cpu.shares', value: String(cpu.shares) });
+  if (cpu?.shares !== undefined) out.push(v2 ? { controller: 'cpu', file: 'cpu.weight', value: String(Math.max(1, Math.min(10000, 1 + Math.floor(((cpu.shares - 2) * 9999) / 262142)))) } : { controller: 'cpu', file: 'cpu.shares', value: String(cpu.shares) });
   if (cpu?.period !== undefined && !v2) out.push({ controller: 'cpu', file: 'cpu.cfs_period_us', value: String(cpu.period) });
   if (cpu?.quota !== undefined) out.push(v2 ? { controller: 'cpu', file: 'cpu.max', value: `${cpu.quota > 0 ? cpu.quota : 'max'} ${cpu.period ?? 100000}` } : { controller: 'cpu', file: 'cpu.cfs_quota_us', value: String(cpu.quota) });
   const mem = r.memory;

@@ -112,17 +112,16 @@ export function create(g: Globals, id: string, o: CreateOptions): void {
     const fifo = fifoPath(g.root, id);
     g.native.mkfifo(fifo, 0o600);
     const gate = g.native.openGate(fifo);
-    let pty: [number, number] | undefined;
+    // With a terminal, the init opens it in its own devpts and sends the master to the
+    // console socket itself, before create returns (as runc's init does).
+    const console = config.process?.terminal ? g.native.connectUnix(o.consoleSocket!) : undefined;
     try {
-      if (config.process?.terminal) pty = g.native.openpty();
-      const stdio = pty ? ([pty[1], pty[1], pty[1]] as const) : (['inherit', 'inherit', 'inherit'] as const);
-      const spawned = g.native.spawn({ plan, stdio: [...stdio], gateFd: gate });
+      const spawned = g.native.spawn({ plan, stdio: console === undefined ? ['inherit', 'inherit', 'inherit'] : ['null', 'null', 'null'], gateFd: gate, ...(console !== undefined ? { consoleFd: console } : {}) });
       pid = spawned.pid;
       g.native.close(spawned.pidfd);
-      if (pty) g.native.sendFd(o.consoleSocket!, pty[0], '/dev/ptmx');
     } finally {
       g.native.close(gate);
-      if (pty) for (const fd of pty) g.native.close(fd);
+      if (console !== undefined) g.native.close(console);
     }
     const state: OciState = {
       id,
@@ -285,7 +284,7 @@ export async function exec(g: Globals, id: string, o: ExecOptions): Promise<numb
   const map: Record<string, string> = { pid: 'pid', network: 'net', mount: 'mnt', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup' };
   const order = ['ipc', 'uts', 'network', 'pid', 'mount', 'cgroup'].filter((t) => s.namespaces.includes(t));
   const initFd = g.native.pidfdOpen(s.pid);
-  let pty: [number, number] | undefined;
+  const console = p.terminal ? g.native.connectUnix(o.consoleSocket!) : undefined;
   try {
     if (startTime(s.pid) !== s.start) throw new Error('container not running');
     const plan: ProcessPlan = {
@@ -298,14 +297,7 @@ export async function exec(g: Globals, id: string, o: ExecOptions): Promise<numb
       ...(s.cgroup ? { cgroups: s.cgroup.dirs } : {}),
       ...(s.seccomp ? { seccomp: s.seccomp as ProcessPlan['seccomp'] } : {}),
     };
-    if (p.terminal) pty = g.native.openpty();
-    const stdio = pty ? [pty[1], pty[1], pty[1]] : ['inherit', 'inherit', 'inherit'];
-    const spawned = g.native.spawn({ plan, stdio: stdio as ['inherit', 'inherit', 'inherit'], refs: { init: initFd } });
-    if (pty) {
-      g.native.sendFd(o.consoleSocket!, pty[0], '/dev/ptmx');
-      for (const fd of pty) g.native.close(fd);
-      pty = undefined;
-    }
+    const spawned = g.native.spawn({ plan, stdio: console === undefined ? ['inherit', 'inherit', 'inherit'] : ['null', 'null', 'null'], refs: { init: initFd }, ...(console !== undefined ? { consoleFd: console } : {}) });
     if (o.pidFile) writePidFile(path.resolve(o.pidFile), spawned.pid);
     if (o.detach) {
       g.native.close(spawned.pidfd);
@@ -314,7 +306,7 @@ export async function exec(g: Globals, id: string, o: ExecOptions): Promise<numb
     return await new Promise<number>((resolve) => g.native.watch(spawned.pidfd, (e) => resolve(e.code ?? 128 + (e.signal ?? 0)), true));
   } finally {
     g.native.close(initFd);
-    if (pty) for (const fd of pty) g.native.close(fd);
+    if (console !== undefined) g.native.close(console);
   }
 }
 

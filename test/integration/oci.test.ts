@@ -1,0 +1,229 @@
+// minipod-oci, the runc command line, on real namespaces: bundles made here (a busybox
+// rootfs and a config.json per case), driven as containerd's runc v2 shim drives a runtime:
+// create (the init waits at its gate, in its cgroup, the pid file without a newline), start,
+// state, kill, delete, exec (with and without a terminal through the console socket),
+// hooks, the --log JSON lines and the error words the shim matches.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { attackTools } from './attack.ts';
+import { busyboxRootfs, cgroupDirsOf, needsRoot, ownCgroup, repo, waitFor } from './helpers.ts';
+
+const oci = path.join(repo, 'bin', 'minipod-oci');
+
+describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
+  let dir: string;
+  let root: string;
+  let cgParent: string;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-test-oci-'));
+    root = path.join(dir, 'state');
+    cgParent = path.posix.join(ownCgroup(), `minipod-test-oci-${process.pid}`);
+  });
+  after(() => {
+    for (const id of ['a', 'b', 'c', 'hooked', 'tty', 'cwd', 'link', 'err']) run(['delete', '--force', id]);
+    const left = existsSync(root) ? spawnSync('ls', [root], { encoding: 'utf8' }).stdout.trim() : '';
+    for (const d of cgroupDirsOf(cgParent)) spawnSync('sh', ['-c', `find ${d} -depth -type d -exec rmdir {} + 2>/dev/null`]);
+    const cgLeft = cgroupDirsOf(cgParent).filter((d) => existsSync(d));
+    rmSync(dir, { recursive: true, force: true });
+    assert.deepEqual({ left, cgLeft }, { left: '', cgLeft: [] }, 'no container state or cgroup is left');
+  });
+
+  /**
+   * One call, its stdout and stderr in files: the container inherits them (as it inherits
+   * the shim's pipes), and a pipe would keep spawnSync waiting until the container ends.
+   */
+  let calls = 0;
+  const run = (args: string[]) => {
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    const base = path.join(dir, `call-${++calls}`);
+    const out = openSync(`${base}.out`, 'w');
+    const err = openSync(`${base}.err`, 'w');
+    try {
+      const r = spawnSync(oci, ['--root', root, '--log', path.join(dir, 'log.json'), '--log-format', 'json', ...args], { env, timeout: 30_000, stdio: ['ignore', out, err] });
+      return { status: r.status, stdout: readFileSync(`${base}.out`, 'utf8'), stderr: readFileSync(`${base}.err`, 'utf8') };
+    } finally {
+      closeSync(out);
+      closeSync(err);
+    }
+  };
+
+  /** A bundle: a copy of the busybox tree as rootfs, and this config. */
+  const bundle = (name: string, proc: object, extra: Record<string, unknown> = {}, linux: Record<string, unknown> = {}) => {
+    const b = path.join(dir, name);
+    mkdirSync(b, { recursive: true });
+    if (!existsSync(path.join(b, 'rootfs'))) cpSync(busyboxRootfs(), path.join(b, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+    const config = {
+      ociVersion: '1.0.2',
+      process: { terminal: false, user: { uid: 0, gid: 0 }, cwd: '/', env: ['PATH=/bin:/sbin:/usr/bin'], capabilities: { bounding: ['CAP_KILL'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'] }, ...proc },
+      root: { path: 'rootfs', readonly: true },
+      hostname: name,
+      mounts: [
+        { destination: '/proc', type: 'proc', source: 'proc' },
+        { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+        { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
+        { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] },
+      ],
+      linux: { namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }], cgroupsPath: `${cgParent}/${name}`, resources: { pids: { limit: 50 } }, maskedPaths: ['/proc/kcore'], readonlyPaths: ['/proc/sys'], ...linux },
+      ...extra,
+    };
+    writeFileSync(path.join(b, 'config.json'), JSON.stringify(config));
+    return b;
+  };
+  const state = (id: string) => JSON.parse(run(['state', id]).stdout) as { status: string; pid: number; id: string; bundle: string };
+
+  test('create leaves the init waiting in its cgroup with the pid file written (no newline); start runs it; kill stops it; delete removes it', async () => {
+    const b = bundle('a', { args: ['sh', '-c', 'echo started > /tmp/x; cat /tmp/x; hostname; sleep 1000'] });
+    const pidFile = path.join(dir, 'a.pid');
+    const c = run(['create', '--bundle', b, '--pid-file', pidFile, 'a']);
+    assert.equal(c.status, 0, c.stderr);
+    assert.equal(c.stdout, '', 'nothing on stdout: it would go to the container log');
+    const pidText = readFileSync(pidFile, 'utf8');
+    assert.match(pidText, /^\d+$/, 'digits only, no trailing newline');
+    const s = state('a');
+    assert.deepEqual([s.status, s.pid, s.bundle], ['created', Number(pidText), b]);
+    assert.match(readFileSync(`/proc/${s.pid}/cgroup`, 'utf8'), new RegExp(`${cgParent}/a$`, 'm'), 'in its final cgroup before start');
+    assert.equal(run(['start', 'a']).status, 0);
+    assert.equal(state('a').status, 'running');
+    assert.deepEqual(JSON.parse(run(['ps', '--format', 'json', 'a']).stdout), [s.pid]);
+    assert.match(readFileSync(`/proc/${s.pid}/status`, 'utf8'), /^CapEff:\s+0+20$/m, 'exactly CAP_KILL (bit 5)');
+    assert.notEqual(spawnSync('readlink', [`/proc/${s.pid}/ns/net`], { encoding: 'utf8' }).stdout, spawnSync('readlink', ['/proc/self/ns/net'], { encoding: 'utf8' }).stdout, 'a network namespace of its own');
+    const second = run(['start', 'a']);
+    assert.notEqual(second.status, 0, 'start only from created');
+    assert.equal(run(['kill', 'a', '9']).status, 0);
+    await waitFor(() => state('a').status === 'stopped', 'the init is gone');
+    const k = run(['kill', 'a', '15']);
+    assert.notEqual(k.status, 0);
+    assert.match(k.stderr, /container not running/, 'the words containerd matches');
+    assert.equal(run(['delete', 'a']).status, 0);
+    assert.ok(!existsSync(path.join(root, 'a')));
+    assert.ok(cgroupDirsOf(`${cgParent}/a`).every((d) => !existsSync(d)), 'its cgroup is removed');
+    const gone = run(['state', 'a']);
+    assert.notEqual(gone.status, 0);
+    assert.match(gone.stderr, /does not exist/);
+    const log = readFileSync(path.join(dir, 'log.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(log.every((e) => e.level && e.msg && !Number.isNaN(Date.parse(e.time))), 'every --log line is JSON with level, msg and an RFC 3339 time');
+    assert.ok(log.some((e) => e.level === 'error' && /does not exist/.test(e.msg)));
+  });
+
+  test('the container\'s output goes to the runtime\'s own stdio, unchanged, and its exit is seen by whoever waits for it', () => {
+    const b = bundle('b', { args: ['sh', '-c', 'echo out; echo err >&2; exit 3'] });
+    assert.equal(run(['create', '--bundle', b, 'b']).status, 0);
+    const pid = state('b').pid;
+    // The shim reaps the init as its subreaper; here, the test only waits for it to go.
+    const r = run(['start', 'b']);
+    assert.equal(r.status, 0);
+    return waitFor(() => !existsSync(`/proc/${pid}/stat`) || /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')), 'the init ends').then(() => {
+      assert.equal(state('b').status, 'stopped');
+      assert.equal(run(['delete', 'b']).status, 0);
+    });
+  });
+
+  test('exec --process joins every namespace and the cgroup of the init; its exit code is exec\'s; --detach writes its pid file', async () => {
+    const b = bundle('c', { args: ['sleep', '1000'] });
+    assert.equal(run(['create', '--bundle', b, 'c']).status, 0);
+    assert.equal(run(['start', 'c']).status, 0);
+    const init = state('c').pid;
+    assert.match(readFileSync(`/proc/${init}/cgroup`, 'utf8'), new RegExp(`${cgParent}/c$`, 'm'), 'the init in its cgroup');
+    const proc = path.join(dir, 'process.json');
+    writeFileSync(proc, JSON.stringify({ terminal: false, user: { uid: 0, gid: 0 }, cwd: '/', env: ['PATH=/bin'], args: ['sh', '-c', 'readlink /proc/self/ns/net; readlink /proc/self/ns/mnt; cat /proc/self/cgroup | grep -c /c$; hostname; exit 7'] }));
+    const r = run(['exec', '--process', proc, 'c']);
+    assert.equal(r.status, 7, r.stderr);
+    assert.match(readFileSync(`/proc/${init}/cgroup`, 'utf8'), new RegExp(`${cgParent}/c$`, 'm'), 'the init still in its cgroup after an exec');
+    const ns = (t: string) => spawnSync('readlink', [`/proc/${init}/ns/${t}`], { encoding: 'utf8' }).stdout.trim();
+    const lines = r.stdout.trim().split('\n');
+    assert.deepEqual([lines[0], lines[1], lines[3]], [ns('net'), ns('mnt'), 'c'], 'its namespaces, its hostname');
+    assert.ok(Number(lines[2]) >= 1, 'in the container\'s cgroup');
+    writeFileSync(proc, JSON.stringify({ terminal: false, user: { uid: 0, gid: 0 }, cwd: '/', args: ['sleep', '1000'] }));
+    const pidFile = path.join(dir, 'exec.pid');
+    // Detached, its process outlives the runtime: under a subreaper that reaps it, as the shim is.
+    const reaper = spawn(path.join(attackTools('reaper'), 'reaper'), [oci, '--root', root, 'exec', '--process', proc, '--detach', '--pid-file', pidFile, 'c'], { stdio: 'ignore' });
+    const reaped = new Promise((resolve) => reaper.on('exit', resolve));
+    await waitFor(() => existsSync(pidFile), 'the exec\'s pid file');
+    const epid = Number(readFileSync(pidFile, 'utf8'));
+    assert.ok(JSON.parse(run(['ps', '--format', 'json', 'c']).stdout).includes(epid), 'the exec\'d process is in the container\'s cgroup');
+    const k = run(['kill', '--all', 'c', '9']);
+    assert.equal(k.status, 0, k.stderr);
+    assert.equal(await reaped, 0, 'the detached exec ran, and its process was reaped once killed');
+    await waitFor(() => state('c').status === 'stopped', 'stopped');
+    assert.equal(run(['delete', 'c']).status, 0);
+    const stopped = run(['exec', '--process', proc, 'c']);
+    assert.notEqual(stopped.status, 0, 'exec into a removed container fails');
+  });
+
+  test('with terminal and --console-socket: the pty master is handed over before create returns, and the container writes to it', async () => {
+    const tools = attackTools('console-recv');
+    const sock = path.join(dir, 'console.sock');
+    const recv = spawn(path.join(tools, 'console-recv'), [sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let got = '';
+    recv.stdout.on('data', (d) => (got += d));
+    await waitFor(() => got.includes('listening'), 'the console socket listens');
+    const b = bundle('tty', { terminal: true, args: ['sh', '-c', 'tty -s && echo on-a-tty'] });
+    const c = run(['create', '--bundle', b, '--console-socket', sock, 'tty']);
+    assert.equal(c.status, 0, c.stderr);
+    await waitFor(() => got.includes('name /dev/ptmx'), 'the master came with runc\'s name');
+    assert.equal(run(['start', 'tty']).status, 0);
+    await waitFor(() => got.includes('on-a-tty'), 'output through the pty');
+    recv.kill();
+    await waitFor(() => state('tty').status === 'stopped', 'ended');
+    assert.equal(run(['delete', 'tty']).status, 0);
+  });
+
+  test('hooks: prestart gets the state on stdin before start; poststop runs at delete, and a failing one is a warning', () => {
+    const out = path.join(dir, 'hook-out');
+    const b = bundle('hooked', { args: ['true'] }, {
+      hooks: {
+        prestart: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${out}.prestart`] }],
+        poststop: [{ path: '/bin/false' }, { path: '/bin/sh', args: ['sh', '-c', `cat > ${out}.poststop`] }],
+      },
+    });
+    assert.equal(run(['create', '--bundle', b, 'hooked']).status, 0);
+    const pre = JSON.parse(readFileSync(`${out}.prestart`, 'utf8'));
+    assert.deepEqual([pre.id, pre.status, pre.pid > 0], ['hooked', 'created', true]);
+    const d = run(['delete', '--force', 'hooked']);
+    assert.equal(d.status, 0, d.stderr);
+    assert.match(d.stderr, /warning: poststop hook \/bin\/false failed/);
+    assert.equal(JSON.parse(readFileSync(`${out}.poststop`, 'utf8')).id, 'hooked', 'the hook after the failing one ran');
+  });
+
+  test('attack: process.cwd /proc/self/fd/N (runc CVE-2024-21626) cannot reach a host directory: no fd of the runtime is left', () => {
+    const b = bundle('cwd', { args: ['sh', '-c', 'pwd; ls /proc/self/fd'], cwd: '/proc/self/fd/7' });
+    const c = run(['create', '--bundle', b, 'cwd']);
+    assert.notEqual(c.status, 0, 'refused at create');
+    assert.match(c.stderr, /chdir.*\/proc\/self\/fd\/7.*ENOENT|ENOTDIR/);
+    assert.ok(!existsSync(path.join(root, 'cwd')), 'nothing left');
+  });
+
+  test('attack: a rootfs whose /proc is a symlink to a host path gets proc mounted inside its own root, never on the host', () => {
+    const b = bundle('link', { args: ['true'] });
+    const hostDir = path.join(dir, 'host-target');
+    mkdirSync(hostDir);
+    rmSync(path.join(b, 'rootfs', 'proc'), { recursive: true, force: true });
+    symlinkSync(hostDir, path.join(b, 'rootfs', 'proc'));
+    const c = run(['create', '--bundle', b, 'link']);
+    if (c.status === 0) run(['delete', '--force', 'link']);
+    const mounted = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === hostDir);
+    assert.equal(mounted, false, 'no mount on the host path');
+    assert.equal(spawnSync('ls', ['-A', hostDir], { encoding: 'utf8' }).stdout, '', 'the host directory is untouched');
+  });
+
+  test('bad input: an unknown id, a config that asks for what cannot be given, a bad signal: exit 1, the reason in the log', () => {
+    assert.match(run(['delete', 'nosuch']).stderr, /does not exist/);
+    const b = bundle('err', { args: ['true'] }, {}, { uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }] });
+    const c = run(['create', '--bundle', b, 'err']);
+    assert.equal(c.status, 1);
+    assert.match(c.stderr, /linux\.uidMappings: user namespaces in an OCI config are not supported yet/);
+    assert.ok(!existsSync(path.join(root, 'err')));
+    const missing = bundle('err', { args: ['no-such-command'] });
+    const m = run(['create', '--bundle', missing, 'err']);
+    assert.equal(m.status, 1);
+    assert.match(m.stderr, /exec: "no-such-command": executable file not found in \$PATH/);
+    assert.match(run(['kill', 'nosuch', 'SIGFOO']).stderr, /unknown signal "SIGFOO"/);
+    assert.match(run(['--version']).stdout, /^minipod-oci version \S+\nspec: 1\.\d/);
+  });
+});
