@@ -25,26 +25,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { arg, inSandbox } from './lib/sandbox.ts';
+
 const self = fileURLToPath(import.meta.url);
 const repo = path.resolve(path.dirname(self), '..');
-if (!process.env.MINIPOD_BENCH_SANDBOX) {
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('bench/cgroups.ts needs root\n');
-    process.exit(2);
-  }
-  const env: NodeJS.ProcessEnv = { ...process.env, MINIPOD_BENCH_SANDBOX: '1' };
-  delete env.NODE_EXTRA_CA_CERTS;
-  const r = spawnSync('unshare', ['--net', '--mount', '--pid', '--fork', '--mount-proc', '--propagation', 'private', process.execPath, ...process.execArgv, self, ...process.argv.slice(2)], { stdio: 'inherit', env });
-  process.exit(r.status ?? 1);
-}
+await inSandbox(self, 'bench/cgroups.ts');
 
-const { sandboxMounts } = (await import(path.join(repo, 'scripts', 'sandbox.mjs'))) as { sandboxMounts: () => void };
-sandboxMounts();
-
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-};
 const rounds = Number(arg('rounds', '10'));
 const npods = Number(arg('pods', '50'));
 const rows = arg('rows', 'C1,C2,S1,U1').split(',');

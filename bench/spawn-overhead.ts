@@ -20,22 +20,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { arg, inSandbox } from './lib/sandbox.ts';
+
 const self = fileURLToPath(import.meta.url);
 const repo = path.resolve(path.dirname(self), '..');
-if (!process.env.MINIPOD_BENCH_SANDBOX) {
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('bench/spawn-overhead.ts needs root\n');
-    process.exit(2);
-  }
-  const env: NodeJS.ProcessEnv = { ...process.env, MINIPOD_BENCH_SANDBOX: '1' };
-  delete env.NODE_EXTRA_CA_CERTS;
-  const r = spawnSync('unshare', ['--net', '--mount', '--pid', '--fork', '--mount-proc', '--propagation', 'private', process.execPath, ...process.execArgv, self, ...process.argv.slice(2)], { stdio: 'inherit', env });
-  process.exit(r.status ?? 1);
-}
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-};
+await inSandbox(self, 'bench/spawn-overhead.ts');
 const rounds = Number(arg('rounds', '200'));
 const out = arg('out', path.join(repo, 'bench', 'results', 'spawn-overhead.md'));
 

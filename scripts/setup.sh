@@ -17,8 +17,9 @@ fi
 # gcc and libc6-dev: the tests build small static attack helpers with `cc -static`;
 # umoci and skopeo make the tests' OCI image fixtures, docker-registry serves them on
 # loopback; zstd unpacks zstd layers; strace checks which processes a pod's life starts;
-# libseccomp-dev: the native layer compiles seccomp filters with libseccomp.
-pkgs=(iproute2 iptables nftables conntrack busybox-static util-linux procps make gcc g++ libc6-dev python3 zstd umoci skopeo docker-registry strace libseccomp-dev)
+# libseccomp-dev: the native layer compiles seccomp filters with libseccomp; containerd
+# (Debian's 1.6): a test drives minipod-oci through it with `ctr run`.
+pkgs=(iproute2 iptables nftables conntrack busybox-static util-linux procps make gcc g++ libc6-dev python3 zstd umoci skopeo docker-registry strace libseccomp-dev containerd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -31,6 +32,10 @@ if ((${#missing[@]})); then
   # start their own on loopback inside their sandbox, so the service stays off.
   if [[ " ${missing[*]} " == *" docker-registry "* ]] && command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
     systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+  fi
+  # The same for containerd: the test starts its own, with a throwaway root, in its sandbox.
+  if [[ " ${missing[*]} " == *" containerd "* ]] && command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now containerd.service >/dev/null 2>&1 || true
   fi
 fi
 

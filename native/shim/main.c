@@ -202,6 +202,16 @@ static int load_containers(struct pod *p, struct mp_arena *a, const struct mp_js
   return 0;
 }
 
+/* What the pod needs before pause could not be made: it fails, nothing was started. */
+static void fail_before_pause(struct pod *p, const char *what, const char *reason, const char *msg) {
+  logmsg(p, "the pod's %s could not be made: %s", what, msg);
+  ctl_send(p, "error %s %s", what, msg);
+  snprintf(p->phase, sizeof(p->phase), "Failed");
+  snprintf(p->reason, sizeof(p->reason), "%s", reason);
+  p->pause_dead = 1;
+  p->stopping = 1;
+}
+
 /* Fail closed here too: an atExit we do not know is an error, not "none". */
 static int at_exit_of(const char *s) {
   if (!s || !strcmp(s, "none")) return AT_NOTHING;
@@ -329,23 +339,13 @@ int main(int argc, char **argv) {
 
   control_listen(p); /* `minipod exec` asks here; without it, exec says the pod cannot be reached */
   struct mp_error cgerr;
+  char msg[700];
   if (cgroups_setup(p, &cgerr) < 0) {
     /* No cgroups, no pod: its limits could not be kept. Nothing was started yet. */
-    char msg[700];
     describe_error(&cgerr, msg, sizeof msg);
-    logmsg(p, "the pod's cgroups could not be made: %s", msg);
-    ctl_send(p, "error cgroups %s", msg);
-    snprintf(p->phase, sizeof(p->phase), "Failed");
-    snprintf(p->reason, sizeof(p->reason), "CgroupSetupError");
-    p->pause_dead = 1;
-    p->stopping = 1;
-  } else if (p->userns_spec && (p->userns_fd = userns_make(p->userns_spec, err, sizeof err)) < 0) {
-    logmsg(p, "the pod's user namespace could not be made: %s", err);
-    ctl_send(p, "error userns %s", err);
-    snprintf(p->phase, sizeof(p->phase), "Failed");
-    snprintf(p->reason, sizeof(p->reason), "UserNamespaceError");
-    p->pause_dead = 1;
-    p->stopping = 1;
+    fail_before_pause(p, "cgroups", "CgroupSetupError", msg);
+  } else if (p->userns_spec && (p->userns_fd = userns_make(p->userns_spec, msg, sizeof msg)) < 0) {
+    fail_before_pause(p, "userns", "UserNamespaceError", msg);
   } else {
     pod_start_pause(p);
   }

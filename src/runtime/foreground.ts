@@ -24,6 +24,22 @@ export function podExitCode(state: PodState | undefined): number {
   return state.phase === 'Failed' ? 1 : 0;
 }
 
+/** Waits for a foreground pod's end; its exit status once everything of it is gone. */
+async function untilRemoved(started: Awaited<ReturnType<typeof startPod>>, o: Omit<StartOptions, 'mode'>, say: (line: string) => void): Promise<number> {
+  const link = started.link;
+  // The supervisor says how the pod ended ("done PHASE CODE"), then removes all of it.
+  const done = link.waitFor('done').catch(() => undefined);
+  await link.waitExit();
+  link.close();
+  const end = await done;
+  const dirs = podDirs(o.roots, started.name);
+  // A supervisor that died without finishing: the same unwinder, from here.
+  const state = end ? undefined : readState(dirs);
+  if (existsSync(dirs.run) || existsSync(dirs.lib)) await teardownPod(o.native, o.roots, started.name);
+  say(`minipod: pod "${started.name}" ${end?.phase ?? state?.phase ?? 'ended'}; removed`);
+  return end ? end.code : podExitCode(state);
+}
+
 export async function runForeground(pod: Pod, o: Omit<StartOptions, 'mode'>, say: (line: string) => void): Promise<number> {
   let interrupts = 0;
   let link: Awaited<ReturnType<typeof startPod>>['link'] | undefined;
@@ -46,17 +62,7 @@ export async function runForeground(pod: Pod, o: Omit<StartOptions, 'mode'>, say
     const ip = started.facts.podIP ? `, IP ${started.facts.podIP}` : '';
     say(`minipod: pod "${started.name}" running (${names}${ip})`);
     if (stopEarly) link.send('stop');
-    // The supervisor says how the pod ended ("done PHASE CODE"), then removes all of it.
-    const done = link.waitFor('done').catch(() => undefined);
-    await link.waitExit();
-    link.close();
-    const end = await done;
-    const dirs = podDirs(o.roots, started.name);
-    // A supervisor that died without finishing: the same unwinder, from here.
-    const state = end ? undefined : readState(dirs);
-    if (existsSync(dirs.run) || existsSync(dirs.lib)) await teardownPod(o.native, o.roots, started.name);
-    say(`minipod: pod "${started.name}" ${end?.phase ?? state?.phase ?? 'ended'}; removed`);
-    return end ? end.code : podExitCode(state);
+    return await untilRemoved(started, o, say);
   } finally {
     for (const s of signals) process.off(s, onSignal);
   }
@@ -97,19 +103,7 @@ export async function runForegroundAll(pods: { pod: Pod; job?: StartOptions['job
       links.push(link);
       if (stopped) link.send('stop');
       say(`minipod: pod "${started.name}" running${started.facts.podIP ? `, IP ${started.facts.podIP}` : ''}`);
-      ends.push(
-        (async () => {
-          const done = link.waitFor('done').catch(() => undefined);
-          await link.waitExit();
-          link.close();
-          const end = await done;
-          const dirs = podDirs(o.roots, started.name);
-          const state = end ? undefined : readState(dirs);
-          if (existsSync(dirs.run) || existsSync(dirs.lib)) await teardownPod(o.native, o.roots, started.name);
-          say(`minipod: pod "${started.name}" ${end?.phase ?? state?.phase ?? 'ended'}; removed`);
-          return end ? end.code : podExitCode(state);
-        })(),
-      );
+      ends.push(untilRemoved(started, o, say));
     }
     const codes = await Promise.all(ends);
     if (failure) throw failure;

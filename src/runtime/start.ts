@@ -191,9 +191,14 @@ export async function preflightPod(pod: Pod, o: Omit<StartOptions, 'mode'>, repl
     if (live !== 'stale') throw new MinipodError(`pod "${name}" already exists${live === 'ended' ? ' (it has ended)' : ''}; remove it with \`minipod rm ${name}\`, or run with --replace`, { code: 'EEXIST' });
   }
   await ensureImages(o.roots, pod, o.pull ?? 'missing', o.onPull, o.registries);
-  planPod(pod, {
+  planPod(pod, contextOf(pod, o, '(preflight)', dirs));
+}
+
+/** What planning a pod needs of a start's options. */
+function contextOf(pod: Pod, o: Omit<StartOptions, 'mode'>, uid: string, dirs: PodDirs): PlanContext {
+  return {
     pod,
-    uid: '(preflight)',
+    uid,
     roots: o.roots,
     dirs,
     configMaps: o.configMaps ?? [],
@@ -205,7 +210,7 @@ export async function preflightPod(pod: Pod, o: Omit<StartOptions, 'mode'>, repl
     seccompDefault: o.seccompDefault,
     ...(o.job ? { job: o.job } : {}),
     facts: {},
-  });
+  };
 }
 
 /** The first container that failed, for a message; the state says what the kernel said. */
@@ -219,22 +224,7 @@ function whatFailed(dirs: PodDirs): string {
 export async function startPod(pod: Pod, o: StartOptions): Promise<StartedPod> {
   const name = pod.metadata.name;
   const dirs = podDirs(o.roots, name);
-  const ctx: HookContext = {
-    native: o.native,
-    pod,
-    uid: randomUUID(),
-    roots: o.roots,
-    dirs,
-    configMaps: o.configMaps ?? [],
-    secrets: o.secrets ?? [],
-    network: o.network,
-    cgroupParent: o.cgroupParent,
-    cgroups: o.cgroups,
-    allowUnsafeSysctls: o.allowUnsafeSysctls,
-    seccompDefault: o.seccompDefault,
-    ...(o.job ? { job: o.job } : {}),
-    facts: {},
-  };
+  const ctx: HookContext = { native: o.native, ...contextOf(pod, o, randomUUID(), dirs) };
   const shimBinary = helperBinary('minipod-shim');
   // Images first: a pull is the only slow, fallible step that touches nothing of the pod.
   // What it did becomes the pod's first events, once the pod has a directory.

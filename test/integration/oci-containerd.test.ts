@@ -1,0 +1,95 @@
+// minipod-oci under Debian's containerd 1.6, as Kubernetes would run it: a containerd of
+// the test's own (a throwaway root, state and socket, the CRI plugin off, in the suite's
+// network namespace: nothing is pulled; the image is an OCI archive built here from the
+// busybox tree), and `ctr run --runtime io.containerd.runc.v2 --runc-binary minipod-oci`:
+// the runc v2 shim drives create, start, the exit, delete.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { busyboxRootfs, needsRoot, repo, waitFor } from './helpers.ts';
+
+const have = (b: string) => spawnSync('sh', ['-c', `command -v ${b}`]).status === 0;
+const skip = needsRoot || (!have('containerd') || !have('ctr') ? 'containerd is not installed (scripts/setup.sh installs it)' : false);
+
+describe('minipod-oci under containerd (ctr run, the runc v2 shim)', { skip }, () => {
+  let dir: string;
+  let sock: string;
+  let ctd: ChildProcess;
+  const image = 'docker.io/library/minipod-test:latest';
+  const ctr = (args: string[], timeout = 60_000) => spawnSync('ctr', ['-a', sock, '-n', 'minipod-test', ...args], { encoding: 'utf8', timeout });
+
+  /** An OCI image archive of one uncompressed layer: the busybox tree. */
+  function archive(): string {
+    const layout = path.join(dir, 'layout');
+    const blobs = path.join(layout, 'blobs', 'sha256');
+    mkdirSync(blobs, { recursive: true });
+    const blob = (file: string) => {
+      const digest = createHash('sha256').update(readFileSync(file)).digest('hex');
+      const size = statSync(file).size;
+      renameSync(file, path.join(blobs, digest));
+      return { digest: `sha256:${digest}`, size };
+    };
+    const write = (name: string, v: object) => {
+      writeFileSync(path.join(dir, name), JSON.stringify(v));
+      return blob(path.join(dir, name));
+    };
+    assert.equal(spawnSync('tar', ['-C', busyboxRootfs(), '-cf', path.join(dir, 'layer.tar'), '.']).status, 0);
+    const layer = blob(path.join(dir, 'layer.tar'));
+    const config = write('config.json', { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [layer.digest] } });
+    const manifest = write('manifest.json', { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }] });
+    writeFileSync(path.join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'io.containerd.image.name': image, 'org.opencontainers.image.ref.name': 'latest' } }] }));
+    writeFileSync(path.join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    const tar = path.join(dir, 'image.tar');
+    assert.equal(spawnSync('tar', ['-C', layout, '-cf', tar, '.']).status, 0);
+    return tar;
+  }
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-test-containerd-'));
+    sock = path.join(dir, 'containerd.sock');
+    const config = path.join(dir, 'config.toml');
+    writeFileSync(config, [
+      'version = 2',
+      `root = "${dir}/root"`,
+      `state = "${dir}/state"`,
+      // No CRI: nothing here resolves or pulls a name.
+      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      '[grpc]',
+      `  address = "${sock}"`,
+      '[ttrpc]',
+      `  address = "${sock}.ttrpc"`,
+    ].join('\n') + '\n');
+    ctd = spawn('containerd', ['--config', config], { stdio: ['ignore', 'ignore', 'ignore'] });
+    await waitFor(() => existsSync(sock) && ctr(['version']).status === 0, 'containerd answers');
+    const imp = ctr(['image', 'import', archive()]);
+    assert.equal(imp.status, 0, imp.stderr);
+  });
+  after(async () => {
+    ctr(['task', 'rm', '-f', 'c1']);
+    ctd?.kill('SIGTERM');
+    await new Promise((r) => (ctd && ctd.exitCode === null ? ctd.on('exit', r) : r(undefined)));
+    // What the shim mounted (the rootfs) goes with containerd's state; check nothing is left.
+    const left = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir));
+    for (const l of left.reverse()) spawnSync('umount', ['-l', l.split(' ')[4]]);
+    rmSync(dir, { recursive: true, force: true });
+    assert.deepEqual(left, [], 'no mount of the run is left');
+  });
+
+  test('ctr run: the shim creates, starts and deletes the container with minipod-oci; output and exit code come back', () => {
+    const oci = path.join(repo, 'bin', 'minipod-oci');
+    const ok = ctr(['run', '--rm', '--runtime', 'io.containerd.runc.v2', '--runc-binary', oci, image, 'c1', 'sh', '-c', 'echo hello from containerd; cat /proc/1/cmdline | tr "\\0" " "']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /^hello from containerd\nsh -c echo hello/);
+    const failed = ctr(['run', '--rm', '--runc-binary', oci, image, 'c2', 'sh', '-c', 'exit 3']);
+    assert.equal(failed.status, 3, 'the container\'s exit code');
+    const missing = ctr(['run', '--rm', '--runc-binary', oci, image, 'c3', 'no-such-command']);
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /executable file not found in \$PATH/, 'minipod-oci\'s error, read by the shim from the --log file');
+    assert.equal(ctr(['containers', 'ls', '-q']).stdout.trim(), '', 'every container deleted');
+  });
+});
