@@ -7,10 +7,11 @@
 // reusing the lowest free one: an address just freed is not given to the next pod at once,
 // so stale ARP and conntrack entries of the old pod do not hit the new one.
 
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { MinipodError } from '../errors.ts';
+import { claimFile } from '../state/files.ts';
 import { contains, formatIPv4, gatewayOf, hostRange, parseIPv4, type Subnet } from './cidr.ts';
 
 export interface LeaseOwner {
@@ -105,18 +106,7 @@ export function allocate(netDir: string, bridge: string, subnet: Subnet, owner: 
     const ip = formatIPv4(n);
     if (taken.has(ip)) continue;
     const file = path.join(dir, ip);
-    let fd: number;
-    try {
-      fd = openSync(file, 'wx', 0o644);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw e;
-    }
-    try {
-      writeSync(fd, JSON.stringify(owner) + '\n');
-    } finally {
-      closeSync(fd);
-    }
+    if (!claimFile(file, owner, 0o644)) continue;
     writeFileSync(cursorFile, ip + '\n');
     return { ip, file, ...owner };
   }

@@ -100,14 +100,26 @@ export function cgroupPids(dirs: string[]): number[] {
   }
 }
 
-/** Removes the container's cgroup directories (children first); false when one is still busy. */
-export function removeCgroup(dirs: string[]): boolean {
+/**
+ * Removes the container's cgroup directories; false when one is still busy. The default
+ * parent (/minipod-oci, made by create) goes too once no container is left in it.
+ */
+export function removeCgroup(dirs: string[], cg?: string): boolean {
   let ok = true;
   for (const d of dirs) {
     try {
       rmdirSync(d);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') ok = false;
+    }
+    if (ok && cg?.startsWith('/minipod-oci/')) {
+      for (let up = path.dirname(d), n = cg.split('/').length - 2; n > 0; up = path.dirname(up), n--) {
+        try {
+          rmdirSync(up);
+        } catch {
+          break; // another container's, or gone
+        }
+      }
     }
   }
   return ok;

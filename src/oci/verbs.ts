@@ -144,7 +144,7 @@ export function create(g: Globals, id: string, o: CreateOptions): void {
   } catch (e) {
     if (pid > 0) killPid(g, pid, 9);
     for (let i = 0; i < 100 && pid > 0 && startTime(pid) !== undefined; i++) spawnSync('sleep', ['0.01']);
-    if (cgDirs.length) removeCgroup(cgDirs);
+    if (cgDirs.length) removeCgroup(cgDirs, cgPath);
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
@@ -230,7 +230,7 @@ export function del(g: Globals, id: string, force: boolean): void {
     if (initAlive(s)) killPid(g, s.pid, 9);
     if (!waitGone(s, 5000)) throw new Error(`container ${id}: processes did not die within 5 s of SIGKILL`);
   }
-  if (s.cgroup) for (let i = 0; i < 50 && !removeCgroup(s.cgroup.dirs); i++) spawnSync('sleep', ['0.01']);
+  if (s.cgroup) for (let i = 0; i < 50 && !removeCgroup(s.cgroup.dirs, s.cgroup.path); i++) spawnSync('sleep', ['0.01']);
   // A failing poststop hook is a warning: the others run and the delete goes on (runtime spec).
   for (const h of s.hooks?.poststop ?? []) {
     try {

@@ -1,7 +1,7 @@
 // Small file helpers for state: atomic JSON writes (temp + rename, so readers never see a
 // half-written file) and tolerant reads.
 
-import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 import type { StateRoots } from './paths.ts';
@@ -40,4 +40,24 @@ export function readJson<T>(file: string): T | undefined {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
+}
+
+/**
+ * Creates file (O_EXCL) holding owner as JSON: the one step that claims a lease (an
+ * address, a block of user ids). false when it exists (another owner's).
+ */
+export function claimFile(file: string, owner: object, mode: number): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx', mode);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+  try {
+    writeSync(fd, JSON.stringify(owner) + '\n');
+  } finally {
+    closeSync(fd);
+  }
+  return true;
 }

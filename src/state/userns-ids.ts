@@ -13,11 +13,12 @@
 // block, even without a lock. The lowest free block is taken. The lease is journaled in the
 // pod's state and released by its unwind (native/shim/unwind.c) or by `gc`.
 
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 import { MinipodError } from '../errors.ts';
 import { USERNS_SIZE } from '../plan/userns.ts';
+import { claimFile } from './files.ts';
 import type { StateRoots } from './paths.ts';
 
 export interface IdRange {
@@ -103,18 +104,7 @@ export function allocateIds(roots: StateRoots, owner: { pod: string; uid: string
   for (let b = range.start; b + USERNS_SIZE <= range.start + range.count; b += USERNS_SIZE) {
     if (taken.has(b)) continue;
     const file = path.join(dir, String(b));
-    let fd: number;
-    try {
-      fd = openSync(file, 'wx', 0o600);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw e;
-    }
-    try {
-      writeSync(fd, JSON.stringify(owner) + '\n');
-    } finally {
-      closeSync(fd);
-    }
+    if (!claimFile(file, owner, 0o600)) continue;
     return { base: b, file, ...owner };
   }
   throw new MinipodError(`no free block of ${USERNS_SIZE} user ids is left in ${range.from} (${range.start}..${range.start + range.count - 1}): remove pods with hostUsers: false, or give minipod a larger range in /etc/subuid and /etc/subgid`, { code: 'ERR_MINIPOD_EXHAUSTED' });
