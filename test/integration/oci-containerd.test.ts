@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { busyboxRootfs, needsRoot, repo, waitFor } from './helpers.ts';
+import { busyboxRootfs, cgroupDirsOf, needsRoot, ownCgroup, repo, waitFor } from './helpers.ts';
 
 const have = (b: string) => spawnSync('sh', ['-c', `command -v ${b}`]).status === 0;
 const skip = needsRoot || (!have('containerd') || !have('ctr') ? 'containerd is not installed (scripts/setup.sh installs it)' : false);
@@ -21,6 +21,9 @@ describe('minipod-oci under containerd (ctr run, the runc v2 shim)', { skip }, (
   let sock: string;
   let ctd: ChildProcess;
   const image = 'docker.io/library/minipod-test:latest';
+  // Containers' cgroups under this process's own (ctr's default is /NAMESPACE/ID at the root).
+  const cgParent = path.posix.join(ownCgroup(), `minipod-test-ctr-${process.pid}`);
+  const cg = (id: string) => ['--cgroup', `${cgParent}/${id}`];
   const ctr = (args: string[], timeout = 60_000) => spawnSync('ctr', ['-a', sock, '-n', 'minipod-test', ...args], { encoding: 'utf8', timeout });
 
   /** An OCI image archive of one uncompressed layer: the busybox tree. */
@@ -77,17 +80,19 @@ describe('minipod-oci under containerd (ctr run, the runc v2 shim)', { skip }, (
     const left = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir));
     for (const l of left.reverse()) spawnSync('umount', ['-l', l.split(' ')[4]]);
     rmSync(dir, { recursive: true, force: true });
-    assert.deepEqual(left, [], 'no mount of the run is left');
+    const cgLeft = cgroupDirsOf(cgParent).filter((d) => existsSync(d) && spawnSync('find', [d, '-mindepth', '1', '-type', 'd'], { encoding: 'utf8' }).stdout.trim());
+    for (const d of cgroupDirsOf(cgParent)) spawnSync('sh', ['-c', `find ${d} -depth -type d -exec rmdir {} + 2>/dev/null`]);
+    assert.deepEqual({ left, cgLeft }, { left: [], cgLeft: [] }, 'no mount or container cgroup of the run is left');
   });
 
   test('ctr run: the shim creates, starts and deletes the container with minipod-oci; output and exit code come back', () => {
     const oci = path.join(repo, 'bin', 'minipod-oci');
-    const ok = ctr(['run', '--rm', '--runtime', 'io.containerd.runc.v2', '--runc-binary', oci, image, 'c1', 'sh', '-c', 'echo hello from containerd; cat /proc/1/cmdline | tr "\\0" " "']);
+    const ok = ctr(['run', '--rm', '--runtime', 'io.containerd.runc.v2', '--runc-binary', oci, ...cg('c1'), image, 'c1', 'sh', '-c', 'echo hello from containerd; cat /proc/1/cmdline | tr "\\0" " "']);
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /^hello from containerd\nsh -c echo hello/);
-    const failed = ctr(['run', '--rm', '--runc-binary', oci, image, 'c2', 'sh', '-c', 'exit 3']);
+    const failed = ctr(['run', '--rm', '--runc-binary', oci, ...cg('c2'), image, 'c2', 'sh', '-c', 'exit 3']);
     assert.equal(failed.status, 3, 'the container\'s exit code');
-    const missing = ctr(['run', '--rm', '--runc-binary', oci, image, 'c3', 'no-such-command']);
+    const missing = ctr(['run', '--rm', '--runc-binary', oci, ...cg('c3'), image, 'c3', 'no-such-command']);
     assert.notEqual(missing.status, 0);
     assert.match(missing.stderr, /executable file not found in \$PATH/, 'minipod-oci\'s error, read by the shim from the --log file');
     assert.equal(ctr(['containers', 'ls', '-q']).stdout.trim(), '', 'every container deleted');
