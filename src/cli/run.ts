@@ -111,8 +111,9 @@ export const run: Verb = {
     };
     let current: (typeof pods)[number] | undefined;
     try {
-      // Everything is checked before anything starts: a bad pod of the stream leaves nothing.
-      for (const p of pods) {
+      // Several pods: every one is checked before any starts, so a bad one leaves nothing.
+      // (One pod: startPod makes the same checks before it touches the host.)
+      for (const p of pods.length > 1 ? pods : []) {
         current = p;
         await preflightPod(p.value, { ...opts, ...(p.job ? { job: p.job } : {}) }, !!values.replace);
       }

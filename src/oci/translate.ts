@@ -92,13 +92,6 @@ function mountOps(config: OciConfig, bundle: string, layout: CgroupLayout | unde
   return out;
 }
 
-function capabilities(p: OciProcess): string[] {
-  const c = p.capabilities;
-  const list = c?.effective ?? c?.permitted ?? c?.bounding ?? [];
-  for (const name of list) if (!(ALL_CAPABILITIES as readonly string[]).includes(name)) throw new ConfigError('process.capabilities', `unknown capability "${name}"`);
-  return [...new Set(list)];
-}
-
 function capabilitySets(p: OciProcess): NonNullable<ProcessPlan['capabilitySets']> {
   const c = p.capabilities ?? {};
   const set = (l: string[] | undefined, k: string) => {
@@ -135,10 +128,13 @@ export function translateProcess(p: OciProcess | undefined, field = 'process'): 
   if (!p.args?.length) throw new ConfigError(`${field}.args`, 'needs at least one entry');
   if (!p.cwd || !path.isAbsolute(p.cwd)) throw new ConfigError(`${field}.cwd`, 'must be an absolute path');
   const u = p.user ?? { uid: 0, gid: 0 };
+  const sets = capabilitySets(p);
   return {
     user: { uid: u.uid, gid: u.gid, groups: [...new Set(u.additionalGids ?? [])] },
-    capabilities: capabilities(p),
-    capabilitySets: capabilitySets(p),
+    // The one list the executor also reads (its checks of an exec): the bounding set; what
+    // the process holds is capabilitySets, exactly.
+    capabilities: sets.bounding,
+    capabilitySets: sets,
     noNewPrivileges: p.noNewPrivileges === true,
     cwd: p.cwd,
     argv: p.args,
