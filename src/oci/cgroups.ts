@@ -91,15 +91,6 @@ export function makeCgroup(layout: CgroupLayout, cg: string, r: OciResources | u
   return dirs.map((d) => d.dir);
 }
 
-/** The pids in the container's cgroup (its first directory). */
-export function cgroupPids(dirs: string[]): number[] {
-  try {
-    return readFileSync(path.join(dirs[0], 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
 /**
  * Removes the container's cgroup directories; false when one is still busy. The default
  * parent (/minipod-oci, made by create) goes too once no container is left in it.
@@ -125,18 +116,8 @@ export function removeCgroup(dirs: string[], cg?: string): boolean {
   return ok;
 }
 
-/** v1 freezer or v2 cgroup.freeze: pause and resume. */
-export function freeze(layout: CgroupLayout, cg: string, frozen: boolean): void {
-  if (layout.version === 2) writeFileSync(path.join(layout.mount, cg, 'cgroup.freeze'), frozen ? '1' : '0');
-  else if (layout.mounts.freezer) writeFileSync(path.join(layout.mounts.freezer, cg, 'freezer.state'), frozen ? 'FROZEN' : 'THAWED');
-  else throw new Error('this host has no freezer cgroup');
-}
-
-export function isFrozen(layout: CgroupLayout, cg: string): boolean {
-  try {
-    if (layout.version === 2) return /^frozen 1$/m.test(readFileSync(path.join(layout.mount, cg, 'cgroup.events'), 'utf8'));
-    return layout.mounts.freezer ? readFileSync(path.join(layout.mounts.freezer, cg, 'freezer.state'), 'utf8').trim() === 'FROZEN' : false;
-  } catch {
-    return false;
-  }
+/** Where pause and resume find the container's freezer (native/oci): v1 freezer.state or v2 cgroup.freeze in dir. */
+export function freezerOf(layout: CgroupLayout, cg: string): { v2: boolean; dir: string } | undefined {
+  if (layout.version === 2) return { v2: true, dir: path.join(layout.mount, cg) };
+  return layout.mounts.freezer ? { v2: false, dir: path.join(layout.mounts.freezer, cg) } : undefined;
 }

@@ -1,5 +1,7 @@
-// minipod-oci: minipod as a runc-compatible OCI runtime, the binary containerd's runc v2
-// shim runs (BinaryName). Global options before the verb, as runc takes them:
+// minipod-oci's TypeScript half: the verbs that translate JSON into a plan (create, exec,
+// update, features). The binary containerd runs is the native front end (native/oci/main.c),
+// which runs start, state, kill, delete, ps, pause, resume and list itself and execs this
+// (dist/minipod-oci.js, src/oci/cli.ts) with its whole command line for the others:
 //
 //   minipod-oci [--root DIR] [--log FILE] [--log-format text|json] [--systemd-cgroup] VERB ...
 //
@@ -10,7 +12,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { loadNative } from '../native/load.ts';
-import { create, del, exec, features, kill, list, pauseResume, ps, signalNumber, start, state, update, type Globals, OCI_VERSION } from './verbs.ts';
+import { create, exec, features, update, type Globals, OCI_VERSION } from './verbs.ts';
 
 export const VERSION = '0.1.0';
 
@@ -88,46 +90,11 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'run':
         throw new Error('run is not supported: use create and start');
-      case 'start':
-        start(g(), one(opts({}).positionals));
-        return 0;
-      case 'state':
-        process.stdout.write(JSON.stringify(state(g(), one(opts({}).positionals)), null, 2) + '\n');
-        return 0;
-      case 'list': {
-        const { values } = opts({ format: { type: 'string', short: 'f' }, quiet: { type: 'boolean', short: 'q' } });
-        const all = list(g());
-        if (values.format === 'json') process.stdout.write(JSON.stringify(all) + '\n');
-        else process.stdout.write(['ID\tPID\tSTATUS\tBUNDLE', ...all.map((s) => `${s.id}\t${s.pid}\t${s.status}\t${s.bundle}`)].join('\n') + '\n');
-        return 0;
-      }
-      case 'kill': {
-        const { values, positionals } = opts({ all: { type: 'boolean', short: 'a' } });
-        const sig = positionals[1] ?? 'SIGTERM';
-        signalNumber(sig);
-        kill(g(), one(positionals), sig, !!values.all);
-        return 0;
-      }
-      case 'delete': {
-        const { values, positionals } = opts({ force: { type: 'boolean', short: 'f' } });
-        del(g(), one(positionals), !!values.force);
-        return 0;
-      }
       case 'exec': {
         const { values, positionals } = opts({ process: { type: 'string', short: 'p' }, 'console-socket': { type: 'string' }, detach: { type: 'boolean', short: 'd' }, 'pid-file': { type: 'string' }, tty: { type: 'boolean', short: 't' }, 'preserve-fds': { type: 'string' } });
         if (!values.process) throw new Error('exec needs --process FILE (a command line of its own is not supported)');
         return await exec(g(), one(positionals), { process: values.process as string, consoleSocket: values['console-socket'] as string | undefined, detach: !!values.detach, pidFile: values['pid-file'] as string | undefined });
       }
-      case 'ps': {
-        const { values, positionals } = opts({ format: { type: 'string', short: 'f' } });
-        const pids = ps(g(), one(positionals));
-        process.stdout.write(values.format === 'json' ? JSON.stringify(pids) + '\n' : ['PID', ...pids.map(String)].join('\n') + '\n');
-        return 0;
-      }
-      case 'pause':
-      case 'resume':
-        pauseResume(g(), one(opts({}).positionals), verb === 'pause');
-        return 0;
       case 'update': {
         const { values, positionals } = opts({ resources: { type: 'string', short: 'r' } });
         if (!values.resources) throw new Error('update needs --resources FILE (or - for stdin)');
@@ -138,6 +105,15 @@ export async function main(argv: string[]): Promise<number> {
       case 'features':
         process.stdout.write(JSON.stringify(features(), null, 2) + '\n');
         return 0;
+      case 'start':
+      case 'state':
+      case 'kill':
+      case 'delete':
+      case 'ps':
+      case 'pause':
+      case 'resume':
+      case 'list':
+        throw new Error(`${verb} is run by the native minipod-oci (build/Release/minipod-oci), not by this script`);
       default:
         throw new Error(`unknown command "${verb}"`);
     }

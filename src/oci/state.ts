@@ -1,9 +1,10 @@
-// The state minipod-oci keeps per container: ROOT/ID/state.json (root-only) and, from
+// The state minipod-oci keeps per container, written here at create and read by the native
+// front end (native/oci/state.c) too: ROOT/ID/state.json (root-only) and, from
 // create until start, ROOT/ID/exec.fifo, the gate the init waits on. The init is named by
 // its pid and its start time (/proc/PID/stat field 22), as crun's status.c keeps it: a
 // pid reused by another process never passes for the container's.
 
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import type { OciHook } from './config.ts';
@@ -22,9 +23,10 @@ export interface OciState {
   namespaces: string[];
   /** The init's seccomp filter: what an exec gets too. */
   seccomp?: unknown;
+  /** The freezer of the cgroup (pause, resume, the "paused" status): v1 freezer.state or v2 cgroup.freeze in dir. */
+  freezer?: { v2: boolean; dir: string };
+  /** Run by the native front end: poststart by start, poststop by delete. */
   hooks?: { poststart?: OciHook[]; poststop?: OciHook[] };
-  /** Set by start: the init has been let go. */
-  started?: boolean;
 }
 
 export class NotFound extends Error {
@@ -70,14 +72,6 @@ export function writeOciState(root: string, s: OciState): void {
   renameSync(tmp, path.join(dir, 'state.json'));
 }
 
-export function removeOciState(root: string, id: string): void {
-  rmSync(containerDir(root, id), { recursive: true, force: true });
-}
-
-export function listIds(root: string): string[] {
-  return existsSync(root) ? readdirSync(root).filter((n) => ID.test(n) && existsSync(path.join(root, n, 'state.json'))) : [];
-}
-
 /** A process's start time, or undefined when it is gone (or a zombie: it has ended). */
 export function startTime(pid: number): number | undefined {
   try {
@@ -97,8 +91,10 @@ export function initAlive(s: OciState): boolean {
   return s.pid > 0 && startTime(s.pid) === s.start;
 }
 
-export function statusOf(root: string, s: OciState, frozen: boolean): OciStatus {
+/** As native/oci/state.c derives it (which also tells "paused" from the freezer). */
+export function statusOf(root: string, s: OciState): OciStatus {
   if (!initAlive(s)) return 'stopped';
-  if (!s.started && existsSync(fifoPath(root, s.id))) return 'created';
-  return frozen ? 'paused' : 'running';
+  // start unlinks the gate before it lets the init go
+  if (existsSync(fifoPath(root, s.id))) return 'created';
+  return 'running';
 }

@@ -1,8 +1,9 @@
-// The runc command line's verbs, as containerd 1.6's runc v2 shim calls them (see the
-// README's "minipod under Kubernetes"): create leaves the init waiting at its start gate in
-// its final cgroup, start lets it go, kill, delete, exec, ps, state, pause, resume, update,
-// features. Every error message is what the shim matches ("does not exist", "container not
-// running").
+// The runc command line's verbs that translate JSON into a plan, as containerd 1.6's runc
+// v2 shim calls them (see the README's "minipod under Kubernetes"): create leaves the init
+// waiting at its start gate in its final cgroup; exec; update; features. start, state,
+// kill, delete, ps, pause, resume and list are the native front end's (native/oci), which
+// reads the state create writes here. Every error message is what the shim matches ("does
+// not exist", "container not running").
 
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -12,10 +13,10 @@ import { hostLayout } from '../cgroups/layout.ts';
 import type { NativeBinding } from '../native/binding.ts';
 import { hostLsms } from '../plan/lsm.ts';
 import type { ProcessPlan } from '../plan/types.ts';
-import { cgroupPathOf, cgroupPids, freeze, isFrozen, makeCgroup, removeCgroup, resourceWrites } from './cgroups.ts';
+import { cgroupPathOf, freezerOf, makeCgroup, removeCgroup, resourceWrites } from './cgroups.ts';
 import { ConfigError, type OciConfig, type OciHook, type OciProcess, type OciResources } from './config.ts';
 import { checkLsm, translate, translateProcess } from './translate.ts';
-import { containerDir, ensureRoot, fifoPath, initAlive, listIds, NotFound, readOciState, removeOciState, startTime, statusOf, writeOciState, type OciState } from './state.ts';
+import { containerDir, ensureRoot, fifoPath, readOciState, startTime, statusOf, writeOciState, type OciState } from './state.ts';
 
 export const OCI_VERSION = '1.0.2';
 
@@ -30,15 +31,6 @@ export interface Globals {
   native: NativeBinding;
   /** A warning for the --log file (and stderr). */
   warn?: (msg: string) => void;
-}
-
-const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11, USR2: 12, PIPE: 13, ALRM: 14, TERM: 15, STKFLT: 16, CHLD: 17, CONT: 18, STOP: 19, TSTP: 20, TTIN: 21, TTOU: 22, URG: 23, XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, PWR: 30, SYS: 31 };
-
-export function signalNumber(s: string): number {
-  if (/^\d+$/.test(s) && Number(s) > 0 && Number(s) < 65) return Number(s);
-  const n = SIGNALS[s.toUpperCase().replace(/^SIG/, '')];
-  if (!n) throw new Error(`unknown signal "${s}"`);
-  return n;
 }
 
 /** The pid file as runc writes it: digits only, no newline, written aside and renamed. */
@@ -71,8 +63,9 @@ function findExecutable(rootfs: string, argv0: string, env: string[]): void {
   if (!PATH.split(':').some((d) => inRoot(path.join(d || '.', argv0)))) throw new Error(`exec: "${argv0}": executable file not found in $PATH`);
 }
 
-function stateJson(root: string, s: OciState, layoutFrozen: boolean): Record<string, unknown> {
-  const status = statusOf(root, s, layoutFrozen);
+/** The OCI state, as the native front end's `state` prints it (for create's hooks). */
+function stateJson(root: string, s: OciState): Record<string, unknown> {
+  const status = statusOf(root, s);
   return { ociVersion: OCI_VERSION, id: s.id, status, pid: status === 'stopped' ? 0 : s.pid, bundle: s.bundle, annotations: s.annotations, created: s.created };
 }
 
@@ -136,12 +129,13 @@ export function create(g: Globals, id: string, o: CreateOptions): void {
       created: new Date().toISOString(),
       annotations: config.annotations ?? {},
       ...(cgPath ? { cgroup: { path: cgPath, dirs: cgDirs } } : {}),
+      ...(layout && cgPath && freezerOf(layout, cgPath) ? { freezer: freezerOf(layout, cgPath) } : {}),
       namespaces: (config.linux?.namespaces ?? []).map((n) => n.type),
       ...(plan.seccomp ? { seccomp: plan.seccomp } : {}),
       hooks: { poststart: config.hooks?.poststart, poststop: config.hooks?.poststop },
     };
     writeOciState(g.root, state);
-    const sj = stateJson(g.root, state, false);
+    const sj = stateJson(g.root, state);
     runHooks('prestart', config.hooks?.prestart, sj);
     runHooks('createRuntime', config.hooks?.createRuntime, sj);
     runHooks('createContainer', config.hooks?.createContainer, sj);
@@ -171,95 +165,6 @@ function killPid(g: Globals, pid: number, sig: number): void {
   }
 }
 
-export function start(g: Globals, id: string): void {
-  const s = readOciState(g.root, id);
-  const status = statusOf(g.root, s, false);
-  if (status !== 'created') throw new Error(`cannot start a container that is ${status}`);
-  const fifo = fifoPath(g.root, id);
-  g.native.releaseGate(fifo);
-  rmSync(fifo, { force: true });
-  s.started = true;
-  writeOciState(g.root, s);
-  runHooks('poststart', s.hooks?.poststart, stateJson(g.root, s, false));
-}
-
-export function state(g: Globals, id: string): Record<string, unknown> {
-  const s = readOciState(g.root, id);
-  const layout = hostLayout();
-  return stateJson(g.root, s, !!(layout && s.cgroup && isFrozen(layout, s.cgroup.path)));
-}
-
-export function list(g: Globals): Record<string, unknown>[] {
-  return listIds(g.root).map((id) => state(g, id));
-}
-
-export function kill(g: Globals, id: string, signal: string, all: boolean): void {
-  const s = readOciState(g.root, id);
-  const sig = signalNumber(signal);
-  if (!initAlive(s)) {
-    if (all && s.cgroup && cgroupPids(s.cgroup.dirs).length) {
-      for (const p of cgroupPids(s.cgroup.dirs)) killPid(g, p, sig);
-      return;
-    }
-    throw new Error('container not running');
-  }
-  if (all && s.cgroup) for (const p of cgroupPids(s.cgroup.dirs)) killPid(g, p, sig);
-  else killPid(g, s.pid, sig);
-}
-
-function waitGone(s: OciState, ms: number): boolean {
-  for (const deadline = Date.now() + ms; Date.now() < deadline; ) {
-    const busy = initAlive(s) || (s.cgroup ? cgroupPids(s.cgroup.dirs).length > 0 : false);
-    if (!busy) return true;
-    sleepMs(10);
-  }
-  return false;
-}
-
-export function del(g: Globals, id: string, force: boolean): void {
-  let s: OciState;
-  try {
-    s = readOciState(g.root, id);
-  } catch (e) {
-    if (e instanceof NotFound && force) return;
-    throw e;
-  }
-  const status = statusOf(g.root, s, false);
-  if (status !== 'stopped' && status !== 'created' && !force) throw new Error(`cannot delete container ${id} that is not stopped: ${status}`);
-  if (status !== 'stopped' || (s.cgroup && cgroupPids(s.cgroup.dirs).length)) {
-    if (s.cgroup) {
-      const layout = hostLayout();
-      if (layout && isFrozen(layout, s.cgroup.path)) freeze(layout, s.cgroup.path, false);
-      for (const p of cgroupPids(s.cgroup.dirs)) killPid(g, p, 9);
-    }
-    if (initAlive(s)) killPid(g, s.pid, 9);
-    if (!waitGone(s, 5000)) throw new Error(`container ${id}: processes did not die within 5 s of SIGKILL`);
-  }
-  if (s.cgroup) for (let i = 0; i < 50 && !removeCgroup(s.cgroup.dirs, s.cgroup.path); i++) sleepMs(10);
-  // A failing poststop hook is a warning: the others run and the delete goes on (runtime spec).
-  for (const h of s.hooks?.poststop ?? []) {
-    try {
-      runHooks('poststop', [h], { ...stateJson(g.root, s, false), status: 'stopped' });
-    } catch (e) {
-      g.warn?.((e as Error).message);
-    }
-  }
-  removeOciState(g.root, id);
-}
-
-export function ps(g: Globals, id: string): number[] {
-  const s = readOciState(g.root, id);
-  return s.cgroup ? cgroupPids(s.cgroup.dirs) : initAlive(s) ? [s.pid] : [];
-}
-
-export function pauseResume(g: Globals, id: string, frozen: boolean): void {
-  const s = readOciState(g.root, id);
-  const layout = hostLayout();
-  if (!initAlive(s)) throw new Error('container not running');
-  if (!layout || !s.cgroup) throw new Error('the container has no cgroup');
-  freeze(layout, s.cgroup.path, frozen);
-}
-
 export function update(g: Globals, id: string, resources: OciResources): void {
   const s = readOciState(g.root, id);
   const layout = hostLayout();
@@ -281,7 +186,7 @@ export interface ExecOptions {
 /** exec: a process in every namespace and the cgroup of the container's init. Returns its exit code (0 when detached). */
 export async function exec(g: Globals, id: string, o: ExecOptions): Promise<number> {
   const s = readOciState(g.root, id);
-  if (statusOf(g.root, s, false) !== 'running') throw new Error('container not running');
+  if (statusOf(g.root, s) !== 'running') throw new Error('container not running');
   const p = JSON.parse(readFileSync(o.process, 'utf8')) as OciProcess;
   checkLsm(p, hostLsms(), 'process.json');
   const proc = translateProcess(p, 'process.json');

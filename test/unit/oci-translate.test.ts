@@ -6,7 +6,6 @@ import { test } from 'node:test';
 
 import { cgroupPathOf, resourceWrites } from '../../src/oci/cgroups.ts';
 import type { OciConfig } from '../../src/oci/config.ts';
-import { signalNumber } from '../../src/oci/verbs.ts';
 import { translate } from '../../src/oci/translate.ts';
 import type { MountOp } from '../../src/plan/types.ts';
 
@@ -87,9 +86,3 @@ test('cgroups: the path (cgroupsPath, relative ones under /minipod-oci, systemd 
   assert.deepEqual(resourceWrites(v2, { cpu: { shares: 1024, quota: 50000, period: 100000 }, memory: { limit: 1 << 26 } }).map((w) => `${w.file}=${w.value}`), ['cpu.weight=39', 'cpu.max=50000 100000', 'memory.max=67108864']);
 });
 
-test('signals by number or name, as runc takes them', () => {
-  assert.equal(signalNumber('9'), 9);
-  assert.equal(signalNumber('SIGTERM'), 15);
-  assert.equal(signalNumber('kill'), 9);
-  assert.throws(() => signalNumber('SIGFOO'), /unknown signal/);
-});
