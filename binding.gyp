@@ -11,7 +11,6 @@
       "target_name": "minipod",
       "sources": [
         "native/addon/addon.cc",
-        "native/addon/oci.cc",
         "native/exec/json.c",
         "native/exec/plan.c",
         "native/exec/spawn.c",
@@ -39,9 +38,9 @@
       "ldflags": ["-static", "-s"],
     },
     {
-      # minipod-oci's native front end (native/oci): the OCI verbs that need no translation,
-      # static like the supervisor so that each of containerd's calls costs an exec and no
-      # dynamic linking; create, exec and update it hands to Node.
+      # minipod-oci (native/oci): the OCI runtime's verbs over the same executor, static like
+      # the supervisor so that each of containerd's calls costs an exec and no dynamic
+      # linking; exec it hands to Node (src/oci).
       "target_name": "minipod-oci",
       "type": "executable",
       "sources": [
@@ -49,12 +48,22 @@
         "native/oci/state.c",
         "native/oci/hooks.c",
         "native/oci/verbs.c",
+        "native/oci/create.c",
+        "native/oci/translate.c",
+        "native/oci/cgroup.c",
+        "native/oci/exec.c",
         "native/shim/jw.c",
         "native/exec/json.c",
+        "native/exec/plan.c",
+        "native/exec/spawn.c",
+        "native/exec/child.c",
+        "native/exec/mounts.c",
+        "native/exec/describe.c",
+        "native/exec/seccomp.c",
       ],
+      "libraries": ["-lseccomp", "-lm"],
       "defines": [
         "MP_OCI_VERSION=\"<!(node -p \"require('./package.json').version\")\"",
-        "MP_NODE=\"<!(node -p process.execPath)\"",
       ],
       "cflags": ["-O2"],
       "ldflags": ["-static", "-s"],

@@ -22,6 +22,3 @@ const common = {
 // and `ps` do not load what `run` needs. Old chunks are removed first.
 rmSync('dist/chunks', { recursive: true, force: true });
 await build({ ...common, entryPoints: { minipod: 'src/cli/main.ts', api: 'src/api.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunks/[name]-[hash]' });
-// minipod-oci's TypeScript half (create, exec, update, features; native/oci runs the other
-// verbs): one file, no chunks, as containerd runs one per call.
-await build({ ...common, entryPoints: { 'minipod-oci': 'src/oci/cli.ts' }, outdir: 'dist' });

@@ -38,7 +38,6 @@ extern "C" {
 #include "../exec/describe.h"
 #include "../net/nl.h"
 }
-#include "oci.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -107,10 +106,6 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   mp_spawn_io io;
   memset(&io, 0, sizeof(io));
   io.gate_fd = io.console_fd = -1;
-  // spawn(..., refs, gateFd, consoleFd): an OCI create or exec (src/oci): the init waits on
-  // the gate; with a console socket, it opens its terminal in its own devpts and sends it.
-  if (info.Length() > 4 && info[4].IsNumber()) io.gate_fd = info[4].As<Napi::Number>().Int32Value();
-  if (info.Length() > 5 && info[5].IsNumber()) io.console_fd = info[5].As<Napi::Number>().Int32Value();
   for (int i = 0; i < 3; i++) io.stdio[i] = ToFd(stdio.Get(i));
   io.extra = extra;
   io.nextra = nextra;
@@ -558,7 +553,6 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  mp_oci_init(env, exports);
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("watch", Napi::Function::New(env, WatchExit));
   exports.Set("signal", Napi::Function::New(env, Signal));

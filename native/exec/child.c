@@ -314,6 +314,10 @@ static int stage2(void *arg) {
     mp_set_step(&w, "hostname", -1, NULL);
     CHECK(&w, MP_SYS2(SYS_sethostname, p->hostname, xlen(p->hostname)), "sethostname", p->hostname, NULL);
   }
+  if (p->domainname) {
+    mp_set_step(&w, "domainname", -1, NULL);
+    CHECK(&w, MP_SYS2(SYS_setdomainname, p->domainname, xlen(p->domainname)), "setdomainname", p->domainname, NULL);
+  }
   mp_set_step(&w, "cwd", -1, NULL);
   CHECK(&w, MP_SYS1(SYS_chdir, p->cwd), "chdir", p->cwd, NULL);
   /* seccomp: without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter, so it

@@ -25,6 +25,10 @@ static const char *const cap_names[] = {
     "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 };
 
+const char *mp_cap_name(int n) {
+  return n >= 0 && n < (int)(sizeof(cap_names) / sizeof(cap_names[0])) ? cap_names[n] : NULL;
+}
+
 int mp_cap_from_name(const char *name) {
   for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
     if (strcmp(cap_names[i], name) == 0) return (int)i;
@@ -308,7 +312,7 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
   memset(p, 0, sizeof(*p));
   p->userns = -1;
   if (!j || j->type != MP_JOBJ) return bad(&c, "plan: a process plan must be an object%s%s", "", "");
-  static const char *const keys[] = {"pod", "container", "namespaces", "loopbackUp", "hostname", "mounts", "user",
+  static const char *const keys[] = {"pod", "container", "namespaces", "loopbackUp", "hostname", "domainname", "mounts", "user",
                                      "capabilities", "noNewPrivileges", "cwd", "argv", "env", "setsid",
                                      "controllingTty", "parentDeathSignal", "cgroups", "oomScoreAdj", "seccomp", "rlimits", "sysctls", "capabilitySets", NULL};
   if (only_keys(&c, j, "the process plan", keys)) return -1;
@@ -363,6 +367,7 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
   }
   p->loopback_up = req_bool(&c, j, "loopbackUp", "the process plan", 0);
   p->hostname = mp_json_str(j, "hostname", NULL);
+  p->domainname = mp_json_str(j, "domainname", NULL);
 
   struct mp_json *mounts = mp_json_get(j, "mounts");
   if (!mounts || mounts->type != MP_JARR) return bad(&c, "plan: \"mounts\" must be an array (use [] for none)%s%s", "", "");

@@ -80,6 +80,7 @@ struct mp_proc {
   int userns;          /* index in ns[] of the user namespace join, -1: none */
   int loopback_up;
   const char *hostname;
+  const char *domainname; /* setdomainname (NIS), an OCI config's; NULL: none */
   struct mp_mount_op *mounts;
   int nmounts;
   int rootfs_readonly;
@@ -119,5 +120,7 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
 
 /* CAP_* name to number, -1 if unknown. */
 int mp_cap_from_name(const char *name);
+/* Its name, NULL if unknown. */
+const char *mp_cap_name(int n);
 
 #endif

@@ -3,11 +3,9 @@
  *
  *   minipod-oci [--root DIR] [--log FILE] [--log-format text|json] [--systemd-cgroup] VERB ...
  *
- * start, state, kill, delete, ps, pause, resume and list run here, in a few milliseconds;
- * create, exec, update and features translate JSON into a plan and run in Node
- * (dist/minipod-oci.js, src/oci), which this program execs with the same arguments.
- * Why the split: containerd calls four or more verbs per container, and a Node start costs
- * ~50 ms on every one of them (README, "minipod under Kubernetes").
+ * Every verb runs here, over the executor the pod path uses (native/exec): containerd calls
+ * four or more verbs per container, and a Node start would cost ~50 ms on every one of them
+ * (README, "minipod under Kubernetes"). `plan` prints what create would run.
  *
  * Errors go to stderr and, with --log, as one line each ({"level":"error","msg":...,
  * "time":...} with --log-format json) to the log file, which is where containerd reads them.
@@ -25,13 +23,10 @@
 #include <unistd.h>
 
 #include "../shim/shim.h"
-#include "oci.h"
+#include "create.h"
 
 #ifndef MP_OCI_VERSION
 #define MP_OCI_VERSION "0.1.0"
-#endif
-#ifndef MP_NODE
-#define MP_NODE "node"
 #endif
 
 static const char *log_file, *log_format = "text";
@@ -46,7 +41,8 @@ static const char USAGE[] =
     "  start ID            state ID            kill [--all] ID [SIGNAL]\n"
     "  delete [--force] ID exec --process FILE [--console-socket S] [--detach] [--pid-file F] ID\n"
     "  ps [--format json|table] ID           list               pause ID          resume ID\n"
-    "  update --resources FILE|- ID          features           --version\n";
+    "  update --resources FILE|- ID          features           --version\n"
+    "  plan --bundle DIR [--mountinfo FILE] [--lsm LIST] ID   what create would run (the plan, the cgroup), nothing made\n";
 
 static void log_line(const char *level, const char *msg) {
   if (!log_file) return;
@@ -59,18 +55,18 @@ static void log_line(const char *level, const char *msg) {
   snprintf(when + n, sizeof(when) - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
   struct jw w = {0};
   if (!strcmp(log_format, "json")) {
-    jw_put(&w, "{", 1);
+    JW_LIT(&w, "{");
     jw_key(&w, "level");
     jw_str(&w, level);
     jw_key(&w, "msg");
     jw_str(&w, msg[0] ? msg : "error");
     jw_key(&w, "time");
     jw_str(&w, when);
-    jw_put(&w, "}\n", 2);
+    JW_LIT(&w, "}\n");
   } else {
     jw_putf(&w, "%s %s: ", when, level);
     jw_put(&w, msg, strlen(msg));
-    jw_put(&w, "\n", 1);
+    JW_LIT(&w, "\n");
   }
   /* One write of one line, appended: a log that cannot be written must not hide the error. */
   int fd = open(log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -92,50 +88,33 @@ static int fail(const char *msg) {
   return 1;
 }
 
-/* Hands the whole command line to the TypeScript half: node DIST/minipod-oci.js ARGS. The
- * bundle is found next to this binary (build/Release/minipod-oci -> dist/minipod-oci.js). */
-static int to_node(char **argv) {
-  char self[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n <= 0) return fail("readlink /proc/self/exe failed");
-  self[n] = 0;
-  for (int up = 0; up < 3; up++) {
-    char *slash = strrchr(self, '/');
-    if (!slash) return fail("cannot find the minipod directory from /proc/self/exe");
-    *slash = 0;
-  }
-  char js[PATH_MAX + 32];
-  snprintf(js, sizeof(js), "%s/dist/minipod-oci.js", self);
-  if (access(js, R_OK) < 0) {
-    char msg[PATH_MAX + 128];
-    snprintf(msg, sizeof(msg), "%s is missing; run `npm run build` in the minipod directory first", js);
-    return fail(msg);
-  }
-  int argc = 0;
-  while (argv[argc]) argc++;
-  char **args = calloc((size_t)argc + 3, sizeof(char *));
-  if (!args) return fail("out of memory");
-  args[0] = (char *)"node";
-  args[1] = js;
-  for (int i = 1; i < argc; i++) args[i + 1] = argv[i];
-  /* The Node that built minipod first (the shim's PATH may have none), then PATH's. */
-  if (MP_NODE[0] == '/') execv(MP_NODE, args);
-  execvp("node", args);
-  char msg[256];
-  snprintf(msg, sizeof(msg), "cannot run node (%s): %s", MP_NODE, strerror(errno));
-  free(args);
-  return fail(msg);
-}
+static const char FEATURES[] =
+    "{\n"
+    "  \"ociVersionMin\": \"1.0.0\",\n"
+    "  \"ociVersionMax\": \"1.1.0\",\n"
+    "  \"hooks\": [\"prestart\", \"createRuntime\", \"createContainer\", \"poststart\", \"poststop\"],\n"
+    "  \"mountOptions\": [\"ro\", \"rw\", \"nosuid\", \"nodev\", \"noexec\", \"noatime\", \"relatime\", \"bind\", \"rbind\"],\n"
+    "  \"linux\": {\n"
+    "    \"namespaces\": [\"cgroup\", \"ipc\", \"mount\", \"network\", \"pid\", \"uts\"],\n"
+    "    \"cgroup\": {\"v1\": true, \"v2\": true, \"systemd\": false, \"systemdUser\": false},\n"
+    "    \"seccomp\": {\"enabled\": true, \"actions\": [\"SCMP_ACT_ALLOW\", \"SCMP_ACT_ERRNO\", \"SCMP_ACT_KILL\", \"SCMP_ACT_KILL_PROCESS\", \"SCMP_ACT_KILL_THREAD\", \"SCMP_ACT_LOG\"], "
+    "\"operators\": [\"SCMP_CMP_EQ\", \"SCMP_CMP_NE\", \"SCMP_CMP_LT\", \"SCMP_CMP_LE\", \"SCMP_CMP_GT\", \"SCMP_CMP_GE\", \"SCMP_CMP_MASKED_EQ\"]},\n"
+    "    \"apparmor\": {\"enabled\": false},\n"
+    "    \"selinux\": {\"enabled\": false}\n"
+    "  }\n"
+    "}\n";
 
 /* Go-style flags as runc takes them: -x, --x, --x=v, --x v; anywhere among the positionals. */
 struct flags {
-  int all, force, json;
+  int all, force, json, detach;
+  const char *bundle, *pid_file, *console_socket, *resources, *mountinfo, *process, *lsm;
   const char *pos[3];
   int npos;
 };
 
 static int parse_verb(const char *verb, int argc, char **argv, struct flags *f, char *err, size_t errlen) {
   memset(f, 0, sizeof(*f));
+  int create = !strcmp(verb, "create") || !strcmp(verb, "plan"), exec = !strcmp(verb, "exec");
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     if (a[0] != '-' || !a[1]) {
@@ -146,25 +125,44 @@ static int parse_verb(const char *verb, int argc, char **argv, struct flags *f, 
     const char *eq = strchr(k, '=');
     size_t klen = eq ? (size_t)(eq - k) : strlen(k);
 #define IS(name) (klen == strlen(name) && !strncmp(k, name, klen))
-    if ((IS("all") || IS("a")) && !strcmp(verb, "kill")) f->all = !eq || strcmp(eq + 1, "false");
-    else if ((IS("force") || IS("f")) && !strcmp(verb, "delete")) f->force = !eq || strcmp(eq + 1, "false");
+#define VALUE() (eq ? eq + 1 : (i + 1 < argc ? argv[++i] : ""))
+#define BOOL() (!eq || strcmp(eq + 1, "false"))
+    if ((IS("all") || IS("a")) && !strcmp(verb, "kill")) f->all = BOOL();
+    else if ((IS("force") || IS("f")) && !strcmp(verb, "delete")) f->force = BOOL();
     else if ((IS("format") || IS("f")) && (!strcmp(verb, "ps") || !strcmp(verb, "list"))) {
-      const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : "");
+      const char *v = VALUE();
       if (strcmp(v, "json") && strcmp(v, "table")) { snprintf(err, errlen, "%s: --format is json or table, not \"%s\"", verb, v); return -1; }
       f->json = !strcmp(v, "json");
     } else if ((IS("quiet") || IS("q")) && !strcmp(verb, "list")) {
-    } else {
+    } else if ((IS("bundle") || IS("b")) && create) f->bundle = VALUE();
+    else if (IS("pid-file") && (create || exec)) f->pid_file = VALUE();
+    else if (IS("console-socket") && (create || exec)) f->console_socket = VALUE();
+    else if ((IS("process") || IS("p")) && exec) f->process = VALUE();
+    else if ((IS("detach") || IS("d")) && exec) f->detach = BOOL();
+    else if ((IS("tty") || IS("t")) && exec) (void)BOOL(); /* process.json's terminal decides */
+    else if (IS("mountinfo") && !strcmp(verb, "plan")) f->mountinfo = VALUE();
+    else if (IS("lsm") && !strcmp(verb, "plan")) f->lsm = VALUE();
+    /* --no-pivot: pivot_root is always used (it is what keeps the host's root out of reach);
+     * --no-new-keyring: no session keyring is made either way. */
+    else if ((IS("no-pivot") || IS("no-new-keyring")) && create) (void)BOOL();
+    else if (IS("preserve-fds") && (create || exec)) {
+      const char *v = VALUE();
+      if (strcmp(v, "0")) { snprintf(err, errlen, "%s: --preserve-fds is not supported", verb); return -1; }
+    } else if ((IS("resources") || IS("r")) && !strcmp(verb, "update")) f->resources = VALUE();
+    else {
       snprintf(err, errlen, "%s: unknown option %s", verb, a);
       return -1;
     }
 #undef IS
+#undef VALUE
+#undef BOOL
   }
   return 0;
 }
 
 int main(int argc, char **argv) {
   const char *root = "/run/minipod-oci";
-  int i = 1;
+  int i = 1, systemd = 0;
   for (; i < argc && argv[i][0] == '-'; i++) {
     const char *a = argv[i];
     const char *k = a + (a[1] == '-' ? 2 : 1);
@@ -179,8 +177,9 @@ int main(int argc, char **argv) {
     else if (IS("rootless")) {
       const char *v = VALUE();
       if (strcmp(v, "false") && strcmp(v, "auto")) return fail("--rootless is not supported");
-    } else if (IS("systemd-cgroup") || IS("debug")) {
-      /* --systemd-cgroup is refused by create, which meets the cgroup (src/oci/cgroups.ts). */
+    } else if (IS("systemd-cgroup")) {
+      systemd = 1; /* refused by create, which meets the cgroup (cgroup.c) */
+    } else if (IS("debug")) {
     } else if (IS("version") || IS("v")) {
       printf("minipod-oci version %s\nspec: %s\n", MP_OCI_VERSION, OCI_VERSION);
       return 0;
@@ -200,8 +199,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   const char *verb = argv[i];
-  if (!strcmp(verb, "create") || !strcmp(verb, "exec") || !strcmp(verb, "update") || !strcmp(verb, "features") || !strcmp(verb, "run"))
-    return to_node(argv);
+  if (!strcmp(verb, "features")) {
+    fputs(FEATURES, stdout);
+    return 0;
+  }
+  if (!strcmp(verb, "run")) return fail("run is not supported: use create and start");
   struct flags f;
   char perr[256];
   if (parse_verb(verb, argc - i - 1, argv + i + 1, &f, perr, sizeof(perr)) < 0) return fail(perr);
@@ -209,14 +211,29 @@ int main(int argc, char **argv) {
   int rc;
   if (!strcmp(verb, "list")) rc = oci_list(root, f.json, &e);
   else if (!strcmp(verb, "help")) { fputs(USAGE, stdout); return 0; }
-  else if (!strcmp(verb, "start") || !strcmp(verb, "state") || !strcmp(verb, "kill") || !strcmp(verb, "delete") || !strcmp(verb, "ps") || !strcmp(verb, "pause") || !strcmp(verb, "resume")) {
+  else if (!strcmp(verb, "create") || !strcmp(verb, "plan") || !strcmp(verb, "update") || !strcmp(verb, "exec") || !strcmp(verb, "start") || !strcmp(verb, "state") || !strcmp(verb, "kill") || !strcmp(verb, "delete") || !strcmp(verb, "ps") || !strcmp(verb, "pause") || !strcmp(verb, "resume")) {
     if (f.npos < 1) {
       char msg[64];
       snprintf(msg, sizeof(msg), "%s needs a container id", verb);
       return fail(msg);
     }
     const char *id = f.pos[0];
-    if (!strcmp(verb, "start")) rc = oci_start(root, id, &e);
+    if (!strcmp(verb, "create") || !strcmp(verb, "plan")) {
+      struct oci_create_opts o = {.bundle = f.bundle, .pid_file = f.pid_file, .console_socket = f.console_socket, .systemd = systemd, .print_plan = !strcmp(verb, "plan"), .mountinfo = f.mountinfo, .lsms = f.lsm};
+      rc = oci_create(root, id, &o, warn, &e);
+    } else if (!strcmp(verb, "exec")) {
+      if (!f.process) return fail("exec needs --process FILE (a command line of its own is not supported)");
+      struct oci_exec_opts o = {.id = id, .process = f.process, .console_socket = f.console_socket, .pid_file = f.pid_file, .detach = f.detach, .warn = warn};
+      int code = 0;
+      rc = oci_exec(root, &o, &code, &e);
+      if (rc == 0) {
+        fflush(stdout);
+        return code;
+      }
+    } else if (!strcmp(verb, "update")) {
+      if (!f.resources) return fail("update needs --resources FILE (or - for stdin)");
+      rc = oci_update(root, id, f.resources, &e);
+    } else if (!strcmp(verb, "start")) rc = oci_start(root, id, warn, &e);
     else if (!strcmp(verb, "state")) rc = oci_state_verb(root, id, &e);
     else if (!strcmp(verb, "kill")) rc = oci_kill(root, id, f.npos > 1 ? f.pos[1] : "SIGTERM", f.all, &e);
     else if (!strcmp(verb, "delete")) rc = oci_delete(root, id, f.force, warn, &e);

@@ -15,6 +15,8 @@
 #include "../exec/json.h"
 
 #define OCI_VERSION "1.0.2"
+/* A string literal into a JSON buffer (native/shim/jw.c), its length counted by the compiler. */
+#define JW_LIT(w, s) jw_put((w), (s), sizeof(s) - 1)
 #define OCI_MAX_DIRS 16
 
 /* The error of a verb: the message containerd matches ("does not exist", "container not
@@ -24,6 +26,8 @@ struct oci_err {
 };
 
 int oci_fail(struct oci_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The whole of a file (at most 64 MiB), NUL-terminated, malloc'd; NULL with errno. */
+char *oci_slurp(const char *file, size_t *len);
 
 struct oci_state {
   struct mp_arena arena;
@@ -65,7 +69,7 @@ int oci_run_hooks(const struct oci_state *s, const char *kind, const char *state
 int oci_signal_number(const char *s);
 
 /* The verbs (verbs.c). Each returns 0, or -1 with the message in e. */
-int oci_start(const char *root, const char *id, struct oci_err *e);
+int oci_start(const char *root, const char *id, void (*warn)(const char *msg), struct oci_err *e);
 int oci_state_verb(const char *root, const char *id, struct oci_err *e);
 int oci_kill(const char *root, const char *id, const char *sig, int all, struct oci_err *e);
 int oci_delete(const char *root, const char *id, int force, void (*warn)(const char *msg), struct oci_err *e);

@@ -36,8 +36,7 @@ int oci_check_id(const char *id, struct oci_err *e) {
   return ok ? 0 : oci_fail(e, "invalid container id \"%s\": letters, digits, '_', '.', '+' and '-' only", id);
 }
 
-/* The whole of a small file, NUL-terminated (malloc'd), or NULL with errno. */
-static char *slurp(const char *file, size_t *len) {
+char *oci_slurp(const char *file, size_t *len) {
   int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return NULL;
   size_t cap = 8192, n = 0;
@@ -66,7 +65,7 @@ int oci_state_load(const char *root, const char *id, struct oci_state *s, struct
   char file[4200];
   snprintf(file, sizeof(file), "%s/%s/state.json", root, id);
   size_t len;
-  char *text = slurp(file, &len);
+  char *text = oci_slurp(file, &len);
   if (!text) {
     if (errno == ENOENT || errno == ENOTDIR) return oci_fail(e, "container \"%s\" does not exist", id);
     return oci_fail(e, "read %s: %s", file, strerror(errno));
@@ -133,7 +132,7 @@ int oci_frozen(const struct oci_state *s) {
   if (!s->freezer_dir) return 0;
   char file[4200];
   snprintf(file, sizeof(file), "%s/%s", s->freezer_dir, s->freezer_v2 ? "cgroup.events" : "freezer.state");
-  char *t = slurp(file, NULL);
+  char *t = oci_slurp(file, NULL);
   if (!t) return 0;
   int frozen = s->freezer_v2 ? (strncmp(t, "frozen 1", 8) == 0 || strstr(t, "\nfrozen 1") != NULL) : strncmp(t, "FROZEN", 6) == 0;
   free(t);
@@ -156,17 +155,17 @@ const char *oci_status_name(enum oci_status st) {
 
 char *oci_state_json(const struct oci_state *s, enum oci_status st) {
   struct jw w = {0};
-  jw_put(&w, "{\n  \"ociVersion\": \"" OCI_VERSION "\",\n  \"id\": ", strlen("{\n  \"ociVersion\": \"" OCI_VERSION "\",\n  \"id\": "));
+  JW_LIT(&w, "{\n  \"ociVersion\": \"" OCI_VERSION "\",\n  \"id\": ");
   jw_str(&w, s->id);
   jw_putf(&w, ",\n  \"status\": \"%s\",\n  \"pid\": %d,\n  \"bundle\": ", oci_status_name(st), st == OCI_STOPPED ? 0 : (int)s->pid);
   jw_str(&w, s->bundle);
-  jw_put(&w, ",\n  \"annotations\": ", 18);
+  JW_LIT(&w, ",\n  \"annotations\": ");
   const struct mp_json *a = mp_json_get(s->root, "annotations");
   if (a && a->type == MP_JOBJ) jw_node(&w, a);
-  else jw_put(&w, "{}", 2);
-  jw_put(&w, ",\n  \"created\": ", 15);
+  else JW_LIT(&w, "{}");
+  JW_LIT(&w, ",\n  \"created\": ");
   jw_str(&w, s->created);
-  jw_put(&w, "\n}", 2);
+  JW_LIT(&w, "\n}");
   if (w.oom) { free(w.b); return NULL; }
   return w.b;
 }
@@ -175,7 +174,7 @@ int oci_cgroup_pids(const struct oci_state *s, pid_t *out, int max) {
   if (!s->ndirs) return 0;
   char file[4200];
   snprintf(file, sizeof(file), "%s/cgroup.procs", s->dirs[0]);
-  char *t = slurp(file, NULL);
+  char *t = oci_slurp(file, NULL);
   if (!t) return 0;
   int n = 0;
   for (char *p = t; *p && n < max;) {

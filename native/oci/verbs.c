@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "oci.h"
+#include "create.h"
 
 #define MAX_PIDS 4096
 
@@ -26,7 +26,7 @@ static void sleep_ms(int ms) {
   while (nanosleep(&t, &t) < 0 && errno == EINTR) {}
 }
 
-static long long now_ms(void) {
+static long long mono_ms(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
@@ -64,7 +64,7 @@ int oci_state_verb(const char *root, const char *id, struct oci_err *e) {
   return rc;
 }
 
-int oci_start(const char *root, const char *id, struct oci_err *e) {
+int oci_start(const char *root, const char *id, void (*warn)(const char *msg), struct oci_err *e) {
   struct oci_state s;
   if (oci_state_load(root, id, &s, e) < 0) { oci_state_free(&s); return -1; }
   enum oci_status st = oci_status(root, &s);
@@ -89,8 +89,12 @@ int oci_start(const char *root, const char *id, struct oci_err *e) {
     goto out;
   }
   close(fd);
+  /* A failing poststart hook is a warning: the others run and the container goes on (runtime spec). */
   char *j = oci_state_json(&s, OCI_RUNNING);
-  if (j) rc = oci_run_hooks(&s, "poststart", j, 1, NULL, e);
+  if (j) {
+    struct oci_err he;
+    oci_run_hooks(&s, "poststart", j, 0, warn, &he);
+  }
   free(j);
 out:
   oci_state_free(&s);
@@ -132,27 +136,6 @@ static void thaw(const struct oci_state *s) {
   close(fd);
 }
 
-/* rmdir of each cgroup directory; the default parent (/minipod-oci, made by create) goes too
- * once no container is left in it. 0 when every one is gone. */
-static int remove_cgroup(const struct oci_state *s) {
-  int rc = 0;
-  for (int i = 0; i < s->ndirs; i++) {
-    if (rmdir(s->dirs[i]) < 0 && errno != ENOENT) { rc = -1; continue; }
-    if (!s->cgroup_path || strncmp(s->cgroup_path, "/minipod-oci/", 13) != 0) continue;
-    int levels = 0;
-    for (const char *p = s->cgroup_path + 1; *p; p++) levels += *p == '/';
-    char up[4200];
-    snprintf(up, sizeof(up), "%s", s->dirs[i]);
-    for (; levels > 0; levels--) {
-      char *slash = strrchr(up, '/');
-      if (!slash || slash == up) break;
-      *slash = 0;
-      if (rmdir(up) < 0) break; /* another container's, or gone */
-    }
-  }
-  return rc;
-}
-
 static int rm_tree(const char *dir) {
   DIR *d = opendir(dir);
   if (!d) return errno == ENOENT ? 0 : -1;
@@ -175,7 +158,7 @@ int oci_delete(const char *root, const char *id, int force, void (*warn)(const c
     return force && strstr(e->msg, "does not exist") ? 0 : -1;
   }
   enum oci_status st = oci_status(root, &s);
-  if (st != OCI_STOPPED && st != OCI_CREATED && !force) {
+  if (st != OCI_STOPPED && !force) {
     rc = oci_fail(e, "cannot delete container %s that is not stopped: %s", id, oci_status_name(st));
     goto out;
   }
@@ -183,15 +166,15 @@ int oci_delete(const char *root, const char *id, int force, void (*warn)(const c
     thaw(&s); /* a frozen process does not die of SIGKILL until it is thawed */
     signal_cgroup(&s, SIGKILL);
     if (oci_init_alive(&s)) signal_pid(s.pid, s.start, SIGKILL);
-    long long deadline = now_ms() + 5000;
-    while (busy(&s) && now_ms() < deadline) sleep_ms(5);
+    long long deadline = mono_ms() + 5000;
+    while (busy(&s) && mono_ms() < deadline) sleep_ms(5);
     if (busy(&s)) {
       rc = oci_fail(e, "container %s: processes did not die within 5 s of SIGKILL", id);
       goto out;
     }
   }
   /* The last exit may take a moment to leave the cgroup (EBUSY). */
-  for (int i = 0; i < 100 && remove_cgroup(&s) < 0; i++) sleep_ms(5);
+  for (int i = 0; i < 100 && oci_cgroup_remove_dirs(s.cgroup_path, s.dirs, s.ndirs) < 0; i++) sleep_ms(5);
   /* A failing poststop hook is a warning: the others run and the delete goes on (runtime spec). */
   char *j = oci_state_json(&s, OCI_STOPPED);
   if (j) {
@@ -236,7 +219,7 @@ int oci_pause(const char *root, const char *id, int frozen, struct oci_err *e) {
   if (fd < 0 || write(fd, v, strlen(v)) < 0) rc = oci_fail(e, "write %s: %s", file, strerror(errno));
   if (fd >= 0) close(fd);
   /* v1 freezes asynchronously: pause returns once the cgroup says FROZEN (runc waits too). */
-  for (long long deadline = now_ms() + 2000; rc == 0 && frozen && !oci_frozen(&s) && now_ms() < deadline;) sleep_ms(2);
+  for (long long deadline = mono_ms() + 2000; rc == 0 && frozen && !oci_frozen(&s) && mono_ms() < deadline;) sleep_ms(2);
 out:
   oci_state_free(&s);
   return rc;

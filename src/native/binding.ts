@@ -17,10 +17,6 @@ export interface SpawnRequest {
   extraFds?: number[];
   /** pidfds for "@pause/..." and "@container:NAME/..." namespace references (the caller's; not closed). */
   refs?: Record<string, number>;
-  /** An OCI create (src/oci): a FIFO fd the ready process waits on before its execve; spawn returns at once. */
-  gateFd?: number;
-  /** A connected console socket: the process opens a terminal in its own devpts and sends the master there. */
-  consoleFd?: number;
 }
 
 export interface Spawned {
@@ -92,17 +88,11 @@ export interface NativeBinding {
   linkAddrs(name: string): string[];
   /** A link's kind over rtnetlink ("bridge", "veth", "" for a plain one). */
   linkKind(name: string): string;
-  /** Opens an OCI container's start gate (a FIFO) O_RDWR; releaseGate writes the byte its init waits for. */
-  openGate(fifo: string): number;
-  releaseGate(fifo: string): void;
-  mkfifo(path: string, mode: number): void;
-  /** A connected unix stream socket (CLOEXEC): a console socket the executor sends a terminal over. */
-  connectUnix(path: string): number;
 }
 
 /** What the addon exports: the same calls, with the plan as JSON and no defaults. */
 type RawAddon = Omit<NativeBinding, 'spawn' | 'watch' | 'mount'> & {
-  spawn(plan: string, stdio: number[], extra: number[], refs: Record<string, number>, gateFd?: number, consoleFd?: number): Spawned;
+  spawn(plan: string, stdio: number[], extra: number[], refs: Record<string, number>): Spawned;
   watch(pidfd: number, cb: (e: ExitInfo) => void, keepAlive: boolean): void;
   mount(source: string, target: string, fstype: string, flags: string[], data: string): void;
 };
@@ -124,8 +114,7 @@ export function wrapAddon(raw: RawAddon): NativeBinding {
       const stdio = (req.stdio ?? ['null', 'inherit', 'inherit']).map(stdioFd);
       for (const fd of req.extraFds ?? []) if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`bad extra fd ${fd}`);
       if (!req.plan.argv.length) throw new TypeError('plan.argv must not be empty');
-      if (req.gateFd === undefined && req.consoleFd === undefined) return raw.spawn(JSON.stringify(req.plan), stdio, req.extraFds ?? [], req.refs ?? {});
-      return raw.spawn(JSON.stringify(req.plan), stdio, req.extraFds ?? [], req.refs ?? {}, req.gateFd ?? -1, req.consoleFd ?? -1);
+      return raw.spawn(JSON.stringify(req.plan), stdio, req.extraFds ?? [], req.refs ?? {});
     },
     watch: (pidfd, onExit, keepAlive = true) => raw.watch(pidfd, onExit, keepAlive),
     signal: (pidfd, signo, value) => (value === undefined ? raw.signal(pidfd, signo) : raw.signal(pidfd, signo, value)),
@@ -151,9 +140,5 @@ export function wrapAddon(raw: RawAddon): NativeBinding {
     addrAdd: (n, a, p, b) => raw.addrAdd(n, a, p, b),
     linkAddrs: (n) => raw.linkAddrs(n),
     linkKind: (n) => raw.linkKind(n),
-    openGate: (f) => raw.openGate(f),
-    releaseGate: (f) => raw.releaseGate(f),
-    mkfifo: (p, m) => raw.mkfifo(p, m),
-    connectUnix: (p) => raw.connectUnix(p),
   };
 }

@@ -93,12 +93,4 @@ export class FakeNative implements NativeBinding {
     const i = this.mounts.findIndex((m) => m.target === target);
     if (i >= 0) this.mounts.splice(i, 1);
   }
-  openGate(): number {
-    return 1002;
-  }
-  releaseGate(): void {}
-  mkfifo(): void {}
-  connectUnix(): number {
-    return 1003;
-  }
 }

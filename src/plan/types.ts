@@ -115,6 +115,8 @@ export interface ProcessPlan {
   loopbackUp: boolean;
   /** sethostname(); only when this process creates its UTS namespace. */
   hostname?: string;
+  /** setdomainname() (an OCI config's domainname); only with a UTS namespace of its own. */
+  domainname?: string;
   mounts: MountOp[];
   user: ProcessUser;
   /** Capabilities kept (bounding, permitted, effective, inheritable), CAP_* names. null = keep all. */

@@ -5,13 +5,13 @@
 // the runc v2 shim drives create, start, the exit, delete.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { busyboxRootfs, cgroupDirsOf, needsRoot, ownCgroup, repo, waitFor } from './helpers.ts';
+import { cgroupDirsOf, needsRoot, ownCgroup, repo, waitFor } from './helpers.ts';
+import { busyboxImageArchive } from './oci-image.ts';
 
 const have = (b: string) => spawnSync('sh', ['-c', `command -v ${b}`]).status === 0;
 const skip = needsRoot || (!have('containerd') || !have('ctr') ? 'containerd is not installed (scripts/setup.sh installs it)' : false);
@@ -25,32 +25,6 @@ describe('minipod-oci under containerd (ctr run, the runc v2 shim)', { skip }, (
   const cgParent = path.posix.join(ownCgroup(), `minipod-test-ctr-${process.pid}`);
   const cg = (id: string) => ['--cgroup', `${cgParent}/${id}`];
   const ctr = (args: string[], timeout = 60_000) => spawnSync('ctr', ['-a', sock, '-n', 'minipod-test', ...args], { encoding: 'utf8', timeout });
-
-  /** An OCI image archive of one uncompressed layer: the busybox tree. */
-  function archive(): string {
-    const layout = path.join(dir, 'layout');
-    const blobs = path.join(layout, 'blobs', 'sha256');
-    mkdirSync(blobs, { recursive: true });
-    const blob = (file: string) => {
-      const digest = createHash('sha256').update(readFileSync(file)).digest('hex');
-      const size = statSync(file).size;
-      renameSync(file, path.join(blobs, digest));
-      return { digest: `sha256:${digest}`, size };
-    };
-    const write = (name: string, v: object) => {
-      writeFileSync(path.join(dir, name), JSON.stringify(v));
-      return blob(path.join(dir, name));
-    };
-    assert.equal(spawnSync('tar', ['-C', busyboxRootfs(), '-cf', path.join(dir, 'layer.tar'), '.']).status, 0);
-    const layer = blob(path.join(dir, 'layer.tar'));
-    const config = write('config.json', { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [layer.digest] } });
-    const manifest = write('manifest.json', { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }] });
-    writeFileSync(path.join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'io.containerd.image.name': image, 'org.opencontainers.image.ref.name': 'latest' } }] }));
-    writeFileSync(path.join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-    const tar = path.join(dir, 'image.tar');
-    assert.equal(spawnSync('tar', ['-C', layout, '-cf', tar, '.']).status, 0);
-    return tar;
-  }
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-test-containerd-'));
@@ -69,7 +43,7 @@ describe('minipod-oci under containerd (ctr run, the runc v2 shim)', { skip }, (
     ].join('\n') + '\n');
     ctd = spawn('containerd', ['--config', config], { stdio: ['ignore', 'ignore', 'ignore'] });
     await waitFor(() => existsSync(sock) && ctr(['version']).status === 0, 'containerd answers');
-    const imp = ctr(['image', 'import', archive()]);
+    const imp = ctr(['image', 'import', busyboxImageArchive(dir, image)]);
     assert.equal(imp.status, 0, imp.stderr);
   });
   after(async () => {

@@ -5,7 +5,7 @@
 // hooks, the --log JSON lines and the error words the shim matches.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -21,11 +21,11 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
   let cgParent: string;
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'minipod-test-oci-'));
-    root = path.join(dir, 'state');
+    root = path.join(dir, 'run', 'state'); // its parent does not exist yet: create makes both (containerd passes ROOT/NAMESPACE)
     cgParent = path.posix.join(ownCgroup(), `minipod-test-oci-${process.pid}`);
   });
   after(() => {
-    for (const id of ['a', 'b', 'c', 'hooked', 'tty', 'cwd', 'link', 'err']) run(['delete', '--force', id]);
+    for (const id of ['a', 'b', 'c', 'uts', 'frozen', 'hooked', 'tty', 'cwd', 'link', 'err']) run(['delete', '--force', id]);
     const left = existsSync(root) ? spawnSync('ls', [root], { encoding: 'utf8' }).stdout.trim() : '';
     for (const d of cgroupDirsOf(cgParent)) spawnSync('sh', ['-c', `find ${d} -depth -type d -exec rmdir {} + 2>/dev/null`]);
     const cgLeft = cgroupDirsOf(cgParent).filter((d) => existsSync(d));
@@ -83,11 +83,13 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     const c = run(['create', '--bundle', b, '--pid-file', pidFile, 'a']);
     assert.equal(c.status, 0, c.stderr);
     assert.equal(c.stdout, '', 'nothing on stdout: it would go to the container log');
+    assert.equal(statSync(root).mode & 0o777, 0o700, 'the state root is root-only');
     const pidText = readFileSync(pidFile, 'utf8');
     assert.match(pidText, /^\d+$/, 'digits only, no trailing newline');
     const s = state('a');
     assert.deepEqual([s.status, s.pid, s.bundle], ['created', Number(pidText), b]);
     assert.match(readFileSync(`/proc/${s.pid}/cgroup`, 'utf8'), new RegExp(`${cgParent}/a$`, 'm'), 'in its final cgroup before start');
+    assert.match(run(['delete', 'a']).stderr, /not stopped: created/, 'a created container is deleted only with --force (runtime spec)');
     assert.equal(run(['start', 'a']).status, 0);
     assert.equal(state('a').status, 'running');
     assert.deepEqual(JSON.parse(run(['ps', '--format', 'json', 'a']).stdout), [s.pid]);
@@ -95,6 +97,9 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     assert.notEqual(spawnSync('readlink', [`/proc/${s.pid}/ns/net`], { encoding: 'utf8' }).stdout, spawnSync('readlink', ['/proc/self/ns/net'], { encoding: 'utf8' }).stdout, 'a network namespace of its own');
     const second = run(['start', 'a']);
     assert.notEqual(second.status, 0, 'start only from created');
+    const busy = run(['delete', 'a']);
+    assert.notEqual(busy.status, 0, 'no delete of a running container without --force');
+    assert.match(busy.stderr, /not stopped: running/);
     assert.equal(run(['kill', 'a', '9']).status, 0);
     await waitFor(() => state('a').status === 'stopped', 'the init is gone');
     const k = run(['kill', 'a', '15']);
@@ -109,6 +114,24 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     const log = readFileSync(path.join(dir, 'log.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(log.every((e) => e.level && e.msg && !Number.isNaN(Date.parse(e.time))), 'every --log line is JSON with level, msg and an RFC 3339 time');
     assert.ok(log.some((e) => e.level === 'error' && /does not exist/.test(e.msg)));
+  });
+
+  test('hostname and domainname are set in the container\'s own uts namespace; the host\'s stay as they were', async () => {
+    const out = path.join(dir, 'uts-out');
+    mkdirSync(out, { recursive: true });
+    const b = bundle('uts', { args: ['sh', '-c', 'hostname > /out/h; cat /proc/sys/kernel/domainname > /out/d'] }, { domainname: 'pods.example' });
+    const config = JSON.parse(readFileSync(path.join(b, 'config.json'), 'utf8'));
+    config.mounts.push({ destination: '/out', type: 'bind', source: out, options: ['rbind', 'rw'] });
+    writeFileSync(path.join(b, 'config.json'), JSON.stringify(config));
+    const hostDomain = readFileSync('/proc/sys/kernel/domainname', 'utf8');
+    assert.equal(run(['create', '--bundle', b, 'uts']).status, 0);
+    assert.equal(run(['start', 'uts']).status, 0);
+    await waitFor(() => existsSync(path.join(out, 'd')) && readFileSync(path.join(out, 'd'), 'utf8').length > 0, 'the container wrote its names');
+    assert.equal(readFileSync(path.join(out, 'h'), 'utf8').trim(), 'uts');
+    assert.equal(readFileSync(path.join(out, 'd'), 'utf8').trim(), 'pods.example');
+    assert.equal(readFileSync('/proc/sys/kernel/domainname', 'utf8'), hostDomain);
+    await waitFor(() => state('uts').status === 'stopped', 'ended');
+    assert.equal(run(['delete', 'uts']).status, 0);
   });
 
   test('the container\'s output goes to the runtime\'s own stdio, unchanged, and its exit is seen by whoever waits for it', () => {
@@ -174,17 +197,23 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     assert.equal(run(['delete', 'tty']).status, 0);
   });
 
-  test('hooks: prestart gets the state on stdin before start; poststop runs at delete, and a failing one is a warning', () => {
+  test('hooks: prestart gets the state on stdin before start; poststart and poststop run at start and delete, and a failing one is a warning', () => {
     const out = path.join(dir, 'hook-out');
-    const b = bundle('hooked', { args: ['true'] }, {
+    const b = bundle('hooked', { args: ['sleep', '1000'] }, {
       hooks: {
         prestart: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${out}.prestart`] }],
+        poststart: [{ path: '/bin/false' }, { path: '/bin/sh', args: ['sh', '-c', `cat > ${out}.poststart`] }],
         poststop: [{ path: '/bin/false' }, { path: '/bin/sh', args: ['sh', '-c', `cat > ${out}.poststop`] }],
       },
     });
     assert.equal(run(['create', '--bundle', b, 'hooked']).status, 0);
     const pre = JSON.parse(readFileSync(`${out}.prestart`, 'utf8'));
     assert.deepEqual([pre.id, pre.status, pre.pid > 0], ['hooked', 'created', true]);
+    const st = run(['start', 'hooked']);
+    assert.equal(st.status, 0, 'a failing poststart hook does not fail start');
+    assert.match(st.stderr, /warning: poststart hook \/bin\/false failed/);
+    assert.equal(JSON.parse(readFileSync(`${out}.poststart`, 'utf8')).status, 'running', 'the hook after the failing one ran');
+    assert.equal(state('hooked').status, 'running');
     const d = run(['delete', '--force', 'hooked']);
     assert.equal(d.status, 0, d.stderr);
     assert.match(d.stderr, /warning: poststop hook \/bin\/false failed/);
@@ -210,6 +239,31 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     const mounted = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === hostDir);
     assert.equal(mounted, false, 'no mount on the host path');
     assert.equal(spawnSync('ls', ['-A', hostDir], { encoding: 'utf8' }).stdout, '', 'the host directory is untouched');
+  });
+
+  test('pause freezes every process of the container (state: paused), resume thaws it; update writes a new limit into its cgroup', async () => {
+    const b = bundle('frozen', { args: ['sh', '-c', 'while :; do echo x > /dev/null; done'] });
+    assert.equal(run(['create', '--bundle', b, 'frozen']).status, 0);
+    assert.equal(run(['start', 'frozen']).status, 0);
+    const pid = state('frozen').pid;
+    assert.equal(run(['pause', 'frozen']).status, 0);
+    assert.equal(state('frozen').status, 'paused');
+    const cpu = () => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[11]);
+    const before = cpu();
+    const t0 = Date.now();
+    while (Date.now() - t0 < 200) {} // a busy loop of our own: a frozen one gains no CPU time meanwhile
+    assert.equal(cpu(), before, 'a frozen process gets no CPU time');
+    assert.equal(run(['resume', 'frozen']).status, 0);
+    assert.equal(state('frozen').status, 'running');
+    await waitFor(() => cpu() > before, 'it runs again');
+    const res = path.join(dir, 'res.json');
+    writeFileSync(res, JSON.stringify({ pids: { limit: 77 } }));
+    assert.equal(run(['update', '--resources', res, 'frozen']).status, 0);
+    const pidsDir = cgroupDirsOf(`${cgParent}/frozen`).find((d) => existsSync(path.join(d, 'pids.max')));
+    assert.ok(pidsDir, 'a pids cgroup');
+    assert.equal(readFileSync(path.join(pidsDir, 'pids.max'), 'utf8').trim(), '77');
+    assert.equal(run(['delete', '--force', 'frozen']).status, 0);
+    assert.ok(!existsSync(path.join(root, 'frozen')));
   });
 
   test('bad input: an unknown id, a config that asks for what cannot be given, a bad signal: exit 1, the reason in the log', () => {

@@ -1,16 +1,41 @@
-// config.json -> the executor's plan, without root: namespaces, mounts and their options,
-// devices, the five capability sets, rlimits, sysctls, seccomp, cgroup paths and writes,
-// and what is refused (naming the field) rather than run with less confinement.
+// config.json -> the executor's plan, without root, through `minipod-oci plan` (what create
+// would run; nothing is made): namespaces, mounts and their options, devices, the five
+// capability sets, rlimits, sysctls, seccomp, cgroup paths and writes on v1 and v2 (from a
+// mountinfo given to it), and what is refused (naming the field) rather than run with less
+// confinement.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
-import { cgroupPathOf, resourceWrites } from '../../src/oci/cgroups.ts';
-import type { OciConfig } from '../../src/oci/config.ts';
-import { translate } from '../../src/oci/translate.ts';
-import type { MountOp } from '../../src/plan/types.ts';
+import type { MountOp, ProcessPlan } from '../../src/plan/types.ts';
 
-const v1 = { version: 1 as const, mounts: { cpu: '/sys/fs/cgroup/cpu', memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids', devices: '/sys/fs/cgroup/devices' } };
-const v2 = { version: 2 as const, mount: '/sys/fs/cgroup' };
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = path.join(repo, 'build', 'Release', 'minipod-oci');
+const work = mkdtempSync(path.join(os.tmpdir(), 'minipod-oci-plan-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+// Two hosts' cgroup mounts, as /proc/self/mountinfo shows them.
+const mountinfo = {
+  v1: [
+    '30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,cpu,cpuacct',
+    '31 25 0:27 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,memory',
+    '32 25 0:28 / /sys/fs/cgroup/pids rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,pids',
+    '33 25 0:29 / /sys/fs/cgroup/devices rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,devices',
+    '34 25 0:30 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw',
+  ].join('\n'),
+  v2: '30 25 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate',
+};
+for (const [k, v] of Object.entries(mountinfo)) writeFileSync(path.join(work, `mountinfo-${k}`), v + '\n');
+
+interface OciConfig {
+  ociVersion: string;
+  process?: Record<string, unknown> & { capabilities?: Record<string, string[]> };
+  [k: string]: unknown;
+}
 
 function config(extra: Partial<OciConfig> = {}, linux: Record<string, unknown> = {}): OciConfig {
   return {
@@ -27,22 +52,39 @@ function config(extra: Partial<OciConfig> = {}, linux: Record<string, unknown> =
     ...extra,
   } as OciConfig;
 }
-const plan = (c: OciConfig) => translate({ config: c, bundle: '/b', cgroupDirs: ['/sys/fs/cgroup/cpu/x'], layout: v1, lsms: ['capability'], id: 'x' });
+interface Planned {
+  plan: ProcessPlan;
+  cgroup?: { path: string; writes: { controller: string; file: string; value: string }[] };
+}
+
+let n = 0;
+/** minipod-oci plan on a bundle with this config; throws the runtime's message when it refuses. */
+function planned(c: OciConfig, host: 'v1' | 'v2' = 'v1', lsm = 'capability'): Planned {
+  assert.ok(existsSync(bin), `${bin} is missing: build first (npm run build)`);
+  const bundle = path.join(work, `b${n++}`);
+  spawnSync('mkdir', ['-p', bundle]);
+  writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(c));
+  const r = spawnSync(bin, ['plan', '--bundle', bundle, '--mountinfo', path.join(work, `mountinfo-${host}`), '--lsm', lsm, 'x'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr.trim());
+  return JSON.parse(r.stdout) as Planned;
+}
+const plan = (c: OciConfig) => planned(c).plan;
+const root = () => path.join(work, `b${n - 1}`);
 
 test('namespaces: created, or joined by path; the rootfs is the bundle\'s, bound over itself and pivoted into', () => {
   const p = plan(config());
   assert.deepEqual(p.namespaces, [{ type: 'pid', action: 'create' }, { type: 'net', action: 'join', path: '/var/run/netns/x' }, { type: 'mnt', action: 'create' }, { type: 'uts', action: 'create' }]);
-  assert.deepEqual(p.mounts.slice(0, 2), [{ op: 'propagation', mode: 'rprivate' }, { op: 'rootfs', kind: 'bind', source: '/b/rootfs', target: '/b/rootfs', readOnly: true }]);
+  assert.deepEqual(p.mounts.slice(0, 2), [{ op: 'propagation', mode: 'rprivate' }, { op: 'rootfs', kind: 'bind', source: `${root()}/rootfs`, target: `${root()}/rootfs`, readOnly: true }]);
   assert.deepEqual(p.mounts.at(-1), { op: 'pivot' });
   assert.equal(p.hostname, 'h');
-  assert.deepEqual(p.cgroups, ['/sys/fs/cgroup/cpu/x']);
+  assert.deepEqual(p.cgroups, ['cpu,cpuacct', 'memory', 'pids', 'devices'].map((h) => `/sys/fs/cgroup/${h}/minipod-oci/x`));
 });
 
 test('mount options: flags, fs options and binds (rbind, ro); the default devices and links on an empty /dev; masks and read-only paths', () => {
   const m = plan(config()).mounts;
   const find = (dst: string) => m.filter((x) => 'dst' in x && x.dst === dst);
   assert.deepEqual(find('/dev')[0], { op: 'mount', fstype: 'tmpfs', source: 'tmpfs', dst: '/dev', flags: ['nosuid'], options: { mode: '755', size: '65536k' } });
-  assert.deepEqual(find('/data')[0], { op: 'bind', source: '/b/data', dst: '/data', readOnly: true, recursive: true, flags: ['nosuid'] });
+  assert.deepEqual(find('/data')[0], { op: 'bind', source: `${root()}/data`, dst: '/data', readOnly: true, recursive: true, flags: ['nosuid'] });
   assert.equal((find('/dev/null')[0] as Extract<MountOp, { op: 'bind' }>).source, '/dev/null');
   assert.deepEqual(find('/dev/ptmx')[0], { op: 'symlink', target: 'pts/ptmx', dst: '/dev/ptmx' });
   assert.ok(m.some((x) => x.op === 'mask' && x.dst === '/proc/kcore'));
@@ -75,14 +117,62 @@ test('refused, naming the field: a user namespace, no mount namespace, a hostnam
 });
 
 test('cgroups: the path (cgroupsPath, relative ones under /minipod-oci, systemd refused) and what is written for v1 and v2', () => {
-  assert.equal(cgroupPathOf('/k8s.io/abc', 'abc', false), '/k8s.io/abc');
-  assert.equal(cgroupPathOf(undefined, 'abc', false), '/minipod-oci/abc');
-  assert.equal(cgroupPathOf('sub/x', 'abc', false), '/minipod-oci/sub/x');
-  assert.throws(() => cgroupPathOf('system.slice:cri:abc', 'abc', false), /systemd cgroup driver is not supported/);
-  assert.throws(() => cgroupPathOf('/a/../..', 'abc', false), /below the root/);
-  const r = { cpu: { shares: 1024, quota: 50000, period: 100000 }, memory: { limit: 1 << 26 }, pids: { limit: 10 }, devices: [{ allow: false, access: 'rwm' }] };
-  assert.deepEqual(resourceWrites(v1, r).map((w) => `${w.file}=${w.value}`).slice(0, 6), ['cpu.shares=1024', 'cpu.cfs_period_us=100000', 'cpu.cfs_quota_us=50000', 'memory.limit_in_bytes=67108864', 'pids.max=10', 'devices.deny=a']);
-  assert.ok(resourceWrites(v1, r).some((w) => w.file === 'devices.allow' && w.value === 'c 1:3 rwm'), 'the standard nodes stay allowed after a deny-all');
-  assert.deepEqual(resourceWrites(v2, { cpu: { shares: 1024, quota: 50000, period: 100000 }, memory: { limit: 1 << 26 } }).map((w) => `${w.file}=${w.value}`), ['cpu.weight=39', 'cpu.max=50000 100000', 'memory.max=67108864']);
+  const path_ = (cgroupsPath?: string) => planned(config({}, cgroupsPath === undefined ? {} : { cgroupsPath })).cgroup?.path;
+  assert.equal(path_('/k8s.io/abc'), '/k8s.io/abc');
+  assert.equal(path_(), '/minipod-oci/x');
+  assert.equal(path_('sub/x'), '/minipod-oci/sub/x');
+  assert.throws(() => path_('system.slice:cri:abc'), /systemd cgroup driver is not supported/);
+  assert.throws(() => path_('/a/../..'), /below the root/);
+  const resources = { cpu: { shares: 1024, quota: 50000, period: 100000 }, memory: { limit: 1 << 26 }, pids: { limit: 10 }, devices: [{ allow: false, access: 'rwm' }] };
+  const v1 = planned(config({}, { resources })).cgroup!.writes;
+  assert.deepEqual(v1.map((w) => `${w.file}=${w.value}`).slice(0, 6), ['cpu.shares=1024', 'cpu.cfs_period_us=100000', 'cpu.cfs_quota_us=50000', 'memory.limit_in_bytes=67108864', 'pids.max=10', 'devices.deny=a']);
+  assert.ok(v1.some((w) => w.file === 'devices.allow' && w.value === 'c 1:3 rwm'), 'the standard nodes stay allowed after a deny-all');
+  const v2 = planned(config({}, { resources: { cpu: { shares: 1024, quota: 50000, period: 100000 }, memory: { limit: 1 << 26 } } }), 'v2');
+  assert.deepEqual(v2.cgroup!.writes.map((w) => `${w.file}=${w.value}`), ['cpu.weight=39', 'cpu.max=50000 100000', 'memory.max=67108864']);
+  assert.deepEqual(v2.plan.cgroups, ['/sys/fs/cgroup/minipod-oci/x']);
 });
 
+test('a cgroup mount: v1 hierarchies again under a tmpfs, read-only unless asked rw; v2 the one cgroup2 mount', () => {
+  const mounts = (host: 'v1' | 'v2') => planned(config({ mounts: [{ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro'] }] }), host).plan.mounts;
+  const v1 = mounts('v1');
+  assert.ok(v1.some((m) => m.op === 'mount' && m.fstype === 'cgroup' && m.dst === '/sys/fs/cgroup/cpu,cpuacct' && m.options?.cpuacct === true && m.flags.includes('ro')));
+  assert.ok(v1.some((m) => m.op === 'symlink' && m.dst === '/sys/fs/cgroup/cpu' && m.target === 'cpu,cpuacct'));
+  assert.ok(v1.some((m) => m.op === 'readonly' && m.dst === '/sys/fs/cgroup'));
+  assert.deepEqual(mounts('v2').filter((m) => m.op === 'mount' && m.dst === '/sys/fs/cgroup'), [{ op: 'mount', fstype: 'cgroup2', source: 'cgroup2', dst: '/sys/fs/cgroup', flags: ['ro', 'nosuid', 'nodev', 'noexec'] }]);
+});
+
+test('the plan is only printed: plan makes no state, no cgroup and no process', () => {
+  const state = path.join(work, 'state');
+  const bundle = path.join(work, 'only-printed');
+  spawnSync('mkdir', ['-p', bundle]);
+  writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config()));
+  const r = spawnSync(bin, ['--root', state, 'plan', '--bundle', bundle, 'x'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(existsSync(state), false);
+});
+
+test('a capability the runtime does not hold itself is left out of every set, and named in a warning', () => {
+  const own = BigInt(`0x${/^CapBnd:\s+([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`);
+  const all = ['CAP_CHOWN', 'CAP_KILL', 'CAP_SYS_RESOURCE', 'CAP_SYS_ADMIN', 'CAP_CHECKPOINT_RESTORE'];
+  const bit = { CAP_CHOWN: 0n, CAP_KILL: 5n, CAP_SYS_RESOURCE: 24n, CAP_SYS_ADMIN: 21n, CAP_CHECKPOINT_RESTORE: 40n } as Record<string, bigint>;
+  const held = all.filter((c) => (own >> bit[c]) & 1n);
+  const bundle = path.join(work, 'caps');
+  spawnSync('mkdir', ['-p', bundle]);
+  const c = config({ process: { ...config().process!, capabilities: { bounding: all, effective: all, permitted: all, inheritable: all, ambient: all } } });
+  writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(c));
+  const r = spawnSync(bin, ['plan', '--bundle', bundle, '--mountinfo', path.join(work, 'mountinfo-v1'), '--lsm', 'capability', 'x'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const sets = (JSON.parse(r.stdout) as Planned).plan.capabilitySets!;
+  for (const k of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const) assert.deepEqual(sets[k], held, k);
+  const lost = all.filter((x) => !held.includes(x));
+  if (lost.length) assert.match(r.stderr, new RegExp(`warning: config.json process.capabilities: ${lost.join(',')} left out`));
+  else assert.equal(r.stderr, '');
+});
+
+test('a privileged config lists every host device (over a hundred): each is made once, none is also bound', () => {
+  const devices = [...Array.from({ length: 120 }, (_, i) => ({ path: `/dev/d${i}`, type: 'c', major: 1, minor: 200 + i })), { path: '/dev/null', type: 'c', major: 1, minor: 3 }, { path: '/dev/urandom', type: 'c', major: 1, minor: 9 }];
+  const m = plan(config({}, { devices }));
+  for (const dst of ['/dev/null', '/dev/urandom']) assert.deepEqual(m.mounts.filter((x) => 'dst' in x && x.dst === dst).map((x) => x.op), ['mknod'], dst);
+  assert.equal(m.mounts.filter((x) => x.op === 'mknod').length, 122);
+  assert.ok(m.mounts.some((x) => x.op === 'bind' && x.dst === '/dev/zero'), 'an unlisted default device is still bound');
+});

@@ -1,0 +1,331 @@
+/* An OCI container's cgroup on this host's hierarchies (cgroupfs; the systemd driver's
+ * "slice:prefix:name" is refused): linux.cgroupsPath, made before the init starts and given
+ * linux.resources (create), written again by update; the init joins it first thing (the
+ * executor), so the shim finds it in /proc/PID/cgroup once create returns, as it expects.
+ * The same rules as the pod path's (src/cgroups): v1 hierarchies win over a cgroup2 mount
+ * beside them (the hybrid host), cpuacct is used where it is mounted. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../shim/shim.h"
+#include "create.h"
+
+static const char *const V1[OCI_V1_N] = {"cpu", "cpuacct", "memory", "pids", "devices", "freezer"};
+
+static void unescape(char *s) {
+  char *o = s;
+  for (char *p = s; *p;) {
+    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+      *o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+      p += 4;
+    } else {
+      *o++ = *p++;
+    }
+  }
+  *o = 0;
+}
+
+int oci_layout_parse(const char *mountinfo, struct oci_layout *l) {
+  memset(l, 0, sizeof(*l));
+  char v2[OCI_PATH] = "";
+  const char *line = mountinfo;
+  while (line && *line) {
+    const char *end = strchr(line, '\n');
+    size_t n = end ? (size_t)(end - line) : strlen(line);
+    char buf[4096];
+    if (n < sizeof(buf)) {
+      memcpy(buf, line, n);
+      buf[n] = 0;
+      char *sep = strstr(buf, " - ");
+      if (sep) {
+        *sep = 0;
+        char *f[6] = {0};
+        int nf = 0;
+        for (char *tok = strtok(buf, " "); tok && nf < 6; tok = strtok(NULL, " ")) f[nf++] = tok;
+        char *fstype = strtok(sep + 3, " ");
+        strtok(NULL, " "); /* source */
+        char *super = strtok(NULL, " ");
+        if (nf >= 5 && fstype) {
+          unescape(f[4]);
+          if (!strcmp(fstype, "cgroup2") && !v2[0]) snprintf(v2, sizeof(v2), "%s", f[4]);
+          if (!strcmp(fstype, "cgroup") && super) {
+            char opts[1024] = "";
+            for (char *o = strtok(super, ","); o; o = strtok(NULL, ",")) {
+              if (!strcmp(o, "rw") || !strcmp(o, "ro")) continue;
+              if (strlen(opts) + strlen(o) + 2 < sizeof(opts)) {
+                if (opts[0]) strcat(opts, ",");
+                strcat(opts, o);
+              }
+              for (int c = 0; c < OCI_V1_N; c++)
+                if (!strcmp(o, V1[c]) && !l->v1[c][0]) snprintf(l->v1[c], sizeof(l->v1[c]), "%s", f[4]);
+            }
+            for (int c = 0; c < OCI_V1_N; c++)
+              if (!strcmp(l->v1[c], f[4])) snprintf(l->v1opts[c], sizeof(l->v1opts[c]), "%s", opts);
+          }
+        }
+      }
+    }
+    line = end ? end + 1 : NULL;
+  }
+  if (l->v1[OCI_CPU][0] || l->v1[OCI_MEMORY][0]) l->version = 1;
+  else if (v2[0]) {
+    l->version = 2;
+    snprintf(l->v2, sizeof(l->v2), "%s", v2);
+  }
+  return l->version;
+}
+
+const char *oci_v1_name(int c) {
+  return V1[c];
+}
+
+/* A ".." part would name a cgroup outside the one meant (and, made, outside the hierarchy's tree). */
+static int has_dotdot(const char *p) {
+  for (const char *s = p; (s = strstr(s, "..")); s += 2)
+    if ((s == p || s[-1] == '/') && (s[2] == 0 || s[2] == '/')) return 1;
+  return 0;
+}
+
+int oci_cgroup_path(const char *cgroups_path, const char *id, int systemd, char *out, size_t n, struct oci_err *e) {
+  const char *cp = cgroups_path ? cgroups_path : "";
+  int colons = 0;
+  for (const char *p = cp; *p; p++) colons += *p == ':';
+  if (systemd || (cp[0] && cp[0] != '/' && colons == 2))
+    return oci_fail(e, "config.json linux.cgroupsPath: \"%s\": the systemd cgroup driver is not supported (this host has no systemd); use cgroupfs paths", cp);
+  char raw[OCI_PATH];
+  if (!cp[0]) snprintf(raw, sizeof(raw), "/minipod-oci/%s", id);
+  else if (cp[0] == '/') snprintf(raw, sizeof(raw), "%s", cp);
+  else snprintf(raw, sizeof(raw), "/minipod-oci/%s", cp);
+  if (has_dotdot(raw) || oci_abs(raw, out, n) < 0 || !strcmp(out, "/")) return oci_fail(e, "config.json linux.cgroupsPath: \"%s\" must name a cgroup below the root", cp);
+  return 0;
+}
+
+int oci_cgroup_dirs(const struct oci_layout *l, const char *cg, struct oci_cgroup *out) {
+  memset(out, 0, sizeof(*out));
+  snprintf(out->path, sizeof(out->path), "%s", cg);
+  if (l->version == 2) {
+    snprintf(out->dirs[0], sizeof(out->dirs[0]), "%s%s", l->v2, cg);
+    out->ndirs = 1;
+    snprintf(out->freezer, sizeof(out->freezer), "%s", out->dirs[0]);
+    out->freezer_v2 = 1;
+    return 0;
+  }
+  for (int c = 0; c < OCI_V1_N; c++) {
+    if (!l->v1[c][0]) continue;
+    int seen = 0;
+    for (int k = 0; k < c; k++) seen |= !strcmp(l->v1[k], l->v1[c]);
+    if (!seen) snprintf(out->dirs[out->ndirs++], sizeof(out->dirs[0]), "%s%s", l->v1[c], cg);
+  }
+  if (l->v1[OCI_FREEZER][0]) snprintf(out->freezer, sizeof(out->freezer), "%s%s", l->v1[OCI_FREEZER], cg);
+  return 0;
+}
+
+static int write_file(const char *file, const char *value) {
+  int fd = open(file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = write(fd, value, strlen(value));
+  int err = errno;
+  close(fd);
+  errno = err;
+  return n == (ssize_t)strlen(value) ? 0 : -1;
+}
+
+static int mkdir_p(const char *dir) {
+  char p[OCI_PATH];
+  snprintf(p, sizeof(p), "%s", dir);
+  for (char *s = p + 1; *s; s++) {
+    if (*s != '/') continue;
+    *s = 0;
+    if (mkdir(p, 0755) < 0 && errno != EEXIST) return -1;
+    *s = '/';
+  }
+  return mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* A whole number as JSON and cgroup files print it; doubles hold what configs write. */
+static void whole(char *out, size_t n, double v) {
+  if (v >= 9.2e18) snprintf(out, n, "%s", "9223372036854775807");
+  else snprintf(out, n, "%lld", (long long)v);
+}
+
+/* runc's AllowedDevices, after the config's rules: mknod of any, the standard nodes, ptys, tun. */
+static const char *const DEFAULT_ALLOWED[] = {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 10:200 rwm", "c 136:* rwm", NULL};
+
+int oci_resource_writes(const struct oci_layout *l, const struct mp_json *r, const struct mp_json *extra_devices, struct oci_write *w, int max, struct oci_err *e) {
+  int n = 0;
+  int v2 = l->version == 2;
+#define PUT(ctl, f, ...)                                                         \
+  do {                                                                           \
+    if (n == max) return oci_fail(e, "config.json linux.resources: too many settings"); \
+    w[n].controller = (ctl);                                                     \
+    snprintf(w[n].file, sizeof(w[n].file), "%s", (f));                           \
+    snprintf(w[n].value, sizeof(w[n].value), __VA_ARGS__);                       \
+    n++;                                                                         \
+  } while (0)
+  if (!r || r->type != MP_JOBJ) return 0;
+  char a[32], b[32];
+  const struct mp_json *cpu = mp_json_get(r, "cpu");
+  if (cpu && cpu->type == MP_JOBJ) {
+    const struct mp_json *shares = mp_json_get(cpu, "shares"), *quota = mp_json_get(cpu, "quota"), *period = mp_json_get(cpu, "period");
+    if (shares && shares->type == MP_JNUM) {
+      if (v2) {
+        double wgt = 1 + floor(((shares->num - 2) * 9999) / 262142);
+        PUT(OCI_CPU, "cpu.weight", "%d", (int)(wgt < 1 ? 1 : wgt > 10000 ? 10000 : wgt));
+      } else {
+        whole(a, sizeof(a), shares->num);
+        PUT(OCI_CPU, "cpu.shares", "%s", a);
+      }
+    }
+    if (period && period->type == MP_JNUM && !v2) {
+      whole(a, sizeof(a), period->num);
+      PUT(OCI_CPU, "cpu.cfs_period_us", "%s", a);
+    }
+    if (quota && quota->type == MP_JNUM) {
+      whole(a, sizeof(a), quota->num);
+      whole(b, sizeof(b), period && period->type == MP_JNUM ? period->num : 100000);
+      if (v2) PUT(OCI_CPU, "cpu.max", "%s %s", quota->num > 0 ? a : "max", b);
+      else PUT(OCI_CPU, "cpu.cfs_quota_us", "%s", a);
+    }
+  }
+  const struct mp_json *mem = mp_json_get(r, "memory");
+  if (mem && mem->type == MP_JOBJ) {
+    const struct mp_json *limit = mp_json_get(mem, "limit"), *swap = mp_json_get(mem, "swap");
+    if (limit && limit->type == MP_JNUM) {
+      whole(a, sizeof(a), limit->num);
+      PUT(OCI_MEMORY, v2 ? "memory.max" : "memory.limit_in_bytes", "%s", limit->num > 0 ? a : v2 ? "max" : "-1");
+    }
+    if (swap && swap->type == MP_JNUM && swap->num != 0) {
+      if (v2) {
+        double lim = limit && limit->type == MP_JNUM ? limit->num : 0;
+        whole(a, sizeof(a), swap->num - lim > 0 ? swap->num - lim : 0);
+        PUT(OCI_MEMORY, "memory.swap.max", "%s", swap->num > 0 && lim ? a : "max");
+      } else {
+        whole(a, sizeof(a), swap->num);
+        PUT(OCI_MEMORY, "memory.memsw.limit_in_bytes", "%s", a);
+      }
+    }
+  }
+  const struct mp_json *pids = mp_json_get(r, "pids");
+  if (pids && pids->type == MP_JOBJ) {
+    const struct mp_json *limit = mp_json_get(pids, "limit");
+    if (limit && limit->type == MP_JNUM) {
+      whole(a, sizeof(a), limit->num);
+      PUT(OCI_PIDS, "pids.max", "%s", limit->num > 0 ? a : "max");
+    }
+  }
+  const struct mp_json *devs = mp_json_get(r, "devices");
+  if (!v2 && devs && devs->type == MP_JARR && devs->len > 0) {
+    for (int pass = 0; pass < 2; pass++) {
+      const struct mp_json *list = pass ? extra_devices : devs;
+      for (const struct mp_json *d = list && list->type == MP_JARR ? list->child : NULL; d; d = d->next) {
+        const char *type = mp_json_str(d, "type", "a"), *access = mp_json_str(d, "access", "rwm");
+        int allow = pass ? 1 : mp_json_bool(d, "allow", 0);
+        if (pass) {
+          /* linux.devices, made in the container: allowed (u is c; p needs no rule) */
+          if (!strcmp(type, "p")) continue;
+          if (!strcmp(type, "u")) type = "c";
+          access = "rwm";
+        }
+        if (strcmp(type, "a") && strcmp(type, "c") && strcmp(type, "b")) return oci_fail(e, "config.json linux.resources.devices: type \"%s\" is a, c or b", type);
+        if (strspn(access, "rwm") != strlen(access) || !access[0]) return oci_fail(e, "config.json linux.resources.devices: access \"%s\" is made of r, w and m", access);
+        const struct mp_json *maj = mp_json_get(d, "major"), *min = mp_json_get(d, "minor");
+        char mj[24] = "*", mn[24] = "*";
+        if (maj && maj->type == MP_JNUM && maj->num >= 0) snprintf(mj, sizeof(mj), "%lld", (long long)maj->num);
+        if (min && min->type == MP_JNUM && min->num >= 0) snprintf(mn, sizeof(mn), "%lld", (long long)min->num);
+        if (!strcmp(type, "a") && !strcmp(access, "rwm")) PUT(OCI_DEVICES, allow ? "devices.allow" : "devices.deny", "a");
+        else PUT(OCI_DEVICES, allow ? "devices.allow" : "devices.deny", "%s %s:%s %s", type, !strcmp(type, "a") ? "*" : mj, !strcmp(type, "a") ? "*" : mn, access);
+      }
+    }
+    for (int i = 0; DEFAULT_ALLOWED[i]; i++) PUT(OCI_DEVICES, "devices.allow", "%s", DEFAULT_ALLOWED[i]);
+  }
+  const struct mp_json *unified = mp_json_get(r, "unified");
+  for (const struct mp_json *u = unified && unified->type == MP_JOBJ ? unified->child : NULL; u; u = u->next) {
+    if (!v2) return oci_fail(e, "config.json linux.resources.unified: needs a cgroup v2 host");
+    if (strchr(u->key, '/') || u->key[0] == '.' || !u->key[0]) return oci_fail(e, "config.json linux.resources.unified: \"%s\" is not a cgroup file name", u->key);
+    if (u->type != MP_JSTR) return oci_fail(e, "config.json linux.resources.unified.%s: must be a string", u->key);
+    PUT(OCI_UNIFIED, u->key, "%s", u->str);
+  }
+#undef PUT
+  return n;
+}
+
+int oci_apply_writes(const struct oci_layout *l, const struct oci_cgroup *cg, const struct oci_write *w, int n, int must_exist, struct oci_err *e) {
+  for (int i = 0; i < n; i++) {
+    char dir[OCI_PATH];
+    if (l->version == 2) snprintf(dir, sizeof(dir), "%s", cg->dirs[0]);
+    else if (w[i].controller < OCI_V1_N && l->v1[w[i].controller][0]) snprintf(dir, sizeof(dir), "%s%s", l->v1[w[i].controller], cg->path);
+    else continue; /* a controller this host does not have mounted */
+    char file[OCI_PATH + 300];
+    snprintf(file, sizeof(file), "%s/%s", dir, w[i].file);
+    if (access(file, F_OK) < 0) {
+      if (!strncmp(w[i].file, "memory.memsw", 12) || !strcmp(w[i].file, "memory.swap.max") || !must_exist) continue; /* no swap accounting here */
+      return oci_fail(e, "config.json linux.resources: %s does not exist on this host", file);
+    }
+    if (write_file(file, w[i].value) < 0) return oci_fail(e, "config.json linux.resources: write \"%s\" to %s: %s", w[i].value, file, strerror(errno));
+  }
+  return 0;
+}
+
+int oci_cgroup_make(const struct oci_layout *l, const struct oci_cgroup *cg, struct oci_err *e) {
+  if (l->version == 2) {
+    /* Every controller the parent can give, enabled on the way down (v2 delegation). */
+    char at[OCI_PATH];
+    snprintf(at, sizeof(at), "%s", l->v2);
+    for (const char *p = cg->path; *p;) {
+      while (*p == '/') p++;
+      if (!*p) break;
+      const char *q = strchr(p, '/');
+      size_t len = q ? (size_t)(q - p) : strlen(p);
+      char file[OCI_PATH + 32], ctrls[1024], en[2048] = "";
+      snprintf(file, sizeof(file), "%s/cgroup.controllers", at);
+      int fd = open(file, O_RDONLY | O_CLOEXEC);
+      ssize_t r = fd >= 0 ? read(fd, ctrls, sizeof(ctrls) - 1) : -1;
+      if (fd >= 0) close(fd);
+      if (r > 0) {
+        ctrls[r] = 0;
+        for (char *c = strtok(ctrls, " \n"); c; c = strtok(NULL, " \n"))
+          if (strlen(en) + strlen(c) + 3 < sizeof(en)) { if (en[0]) strcat(en, " "); strcat(en, "+"); strcat(en, c); }
+        snprintf(file, sizeof(file), "%s/cgroup.subtree_control", at);
+        if (en[0]) write_file(file, en); /* a parent with processes of its own cannot delegate: limits there stay unset */
+      }
+      size_t al = strlen(at);
+      if (al + len + 2 >= sizeof(at)) return oci_fail(e, "cgroup path too long");
+      at[al] = '/';
+      memcpy(at + al + 1, p, len);
+      at[al + 1 + len] = 0;
+      if (mkdir(at, 0755) < 0 && errno != EEXIST) return oci_fail(e, "mkdir %s: %s", at, strerror(errno));
+      p += len;
+    }
+    return 0;
+  }
+  for (int i = 0; i < cg->ndirs; i++)
+    if (mkdir_p(cg->dirs[i]) < 0) return oci_fail(e, "mkdir %s: %s", cg->dirs[i], strerror(errno));
+  return 0;
+}
+
+int oci_cgroup_remove_dirs(const char *path, const char *const *dirs, int n) {
+  int rc = 0;
+  for (int i = 0; i < n; i++) {
+    if (rmdir(dirs[i]) < 0 && errno != ENOENT) { rc = -1; continue; }
+    if (!path || strncmp(path, "/minipod-oci/", 13) != 0) continue;
+    /* The default parent (/minipod-oci, made by create) goes too once no container is left in it. */
+    int levels = 0;
+    for (const char *p = path + 1; *p; p++) levels += *p == '/';
+    char up[OCI_PATH];
+    snprintf(up, sizeof(up), "%s", dirs[i]);
+    for (; levels > 0; levels--) {
+      char *slash = strrchr(up, '/');
+      if (!slash || slash == up) break;
+      *slash = 0;
+      if (rmdir(up) < 0) break; /* another container's, or gone */
+    }
+  }
+  return rc;
+}
