@@ -53,6 +53,7 @@
         "native/oci/cgroup.c",
         "native/oci/exec.c",
         "native/shim/jw.c",
+        "native/shim/readfile.c",
         "native/exec/json.c",
         "native/exec/plan.c",
         "native/exec/spawn.c",

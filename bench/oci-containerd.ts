@@ -4,11 +4,12 @@
 //
 //   C1  `ctr run --rm` of `true`: the shim's create, start, the exit, delete (ms, end to end)
 //
-//   node --import tsx bench/oci-containerd.ts [--rounds 20] [--out FILE]
+//   node --import tsx bench/oci-containerd.ts [--rounds 20] [--out FILE] [--hybrid-fix]
 //
 // containerd is the bench's own (a throwaway root, state and socket, the CRI plugin off, in
 // the sandbox's network namespace: nothing is pulled; the image is an OCI archive of the
-// busybox tree built here). Containers' cgroups go under this process's own. Needs root.
+// busybox tree built here). Containers' cgroups go under this process's own. --hybrid-fix
+// lets crun 1.8.1 run on a v1/v2 hybrid host (bench/lib/sandbox.ts). Needs root.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,7 @@ const repo = path.resolve(path.dirname(self), '..');
 await inSandbox(self, 'bench/oci-containerd.ts');
 const rounds = Number(arg('rounds', '20'));
 const out = arg('out', path.join(repo, 'bench', 'results', 'oci-containerd.md'));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 const have = (b: string) => spawnSync('sh', ['-c', `command -v ${b}`], { encoding: 'utf8' }).stdout.trim();
 if (!have('containerd') || !have('ctr')) throw new Error('containerd is needed (scripts/setup.sh installs it)');
 
@@ -71,11 +72,11 @@ try {
   const lines = [
     '# One container under containerd (bench/oci-containerd.ts)',
     '',
-    `${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, kernel ${os.release()}; containerd ${ctr(['version']).stdout.match(/Version:\s+(\S+)/g)?.pop()?.split(/\s+/)[1] ?? '?'} with the runc v2 shim; medians of ${rounds} rounds, runtimes alternating; \`ctr run --rm\` of \`true\` end to end (ms).`,
+    `${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, kernel ${os.release()}; containerd ${ctr(['version']).stdout.match(/Version:\s+(\S+)/g)?.pop()?.split(/\s+/)[1] ?? '?'} with the runc v2 shim; ${rounds} rounds, runtimes alternating; \`ctr run --rm\` of \`true\` end to end (ms): containerd's own work is most of it, and it varies from run to run.`,
     '',
-    '| runtime | ctr run --rm true |',
-    '|---|---:|',
-    ...Object.entries(times).map(([n, t]) => `| ${n} | ${median(t).toFixed(1)} |`),
+    '| runtime | median | p25 | p75 |',
+    '|---|---:|---:|---:|',
+    ...Object.entries(times).map(([n, t]) => `| ${n} | ${pct(t, 0.5).toFixed(1)} | ${pct(t, 0.25).toFixed(1)} | ${pct(t, 0.75).toFixed(1)} |`),
     '',
     ...(refused.length ? [`left out, refusing this host: ${refused.join('; ')}`, ''] : []),
   ];

@@ -3,12 +3,13 @@
 //
 //   O1  create, start, (the container's `true` ends), delete: each verb's time and the sum
 //
-//   node --import tsx bench/oci.ts [--rounds 30] [--out FILE]
+//   node --import tsx bench/oci.ts [--rounds 30] [--out FILE] [--hybrid-fix]
 //
 // The same bundle for every runtime (a busybox rootfs, a config.json with new pid, ipc,
 // uts, mount and network namespaces, proc, a tmpfs /dev, a cgroup under this process's
 // own). Needs root; runs in throwaway namespaces (the same sandbox as npm test) with state
-// roots of its own, all removed at the end. NODE_EXTRA_CA_CERTS is unset.
+// roots of its own, all removed at the end. NODE_EXTRA_CA_CERTS is unset. --hybrid-fix lets
+// crun 1.8.1 run on a v1/v2 hybrid host (bench/lib/sandbox.ts).
 
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

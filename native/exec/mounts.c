@@ -241,10 +241,50 @@ static void do_rootfs(struct walk *w, const struct mp_mount_op *m) {
   w->rootfd = (int)CHECK(w, MP_SYS3(SYS_open, m->dst, O_PATH | O_DIRECTORY | O_CLOEXEC, 0), "open", m->dst, NULL);
 }
 
+/* The binds that stay shared or slave with the host's mounts, cloned before the first
+ * propagation step makes this namespace's copies private: a detached tree (open_tree) is
+ * outside the namespace's tree, so it keeps the peer group of its source. Everything else
+ * the container gets (its rootfs, proc, /dev, the other binds) is cloned after that step,
+ * private, and the old root detached at pivot is private too, so no mount or unmount of
+ * ours reaches the host but through these binds, as their propagation asks. */
+#define MP_MAX_PRE 32
+struct pre { int idx; long tree; };
+static struct pre pre_trees[MP_MAX_PRE];
+static int npre;
+
+static void preopen_shared(struct walk *w) {
+  const struct mp_proc *p = w->c->p;
+  npre = 0;
+  for (int i = 0; i < p->nmounts; i++) {
+    const struct mp_mount_op *m = &p->mounts[i];
+    if (m->kind != MP_M_BIND || !m->propagation) continue;
+    mp_set_step(w, "mounts", i, m->name);
+    if (npre == MP_MAX_PRE) mp_die(w, "plan", -E2BIG, "(more than 32 shared or slave binds)", m->dst);
+    long tree = MP_SYS3(SYS_open_tree, -100, m->source, MP_OPEN_TREE_CLONE | O_CLOEXEC | (m->recursive ? MP_AT_RECURSIVE : 0));
+    if (tree < 0 && !(tree == -ENOENT && m->optional)) mp_die(w, "open_tree", tree, m->source, m->dst);
+    pre_trees[npre].idx = i;
+    pre_trees[npre++].tree = tree;
+  }
+}
+
 static void do_bind(struct walk *w, const struct mp_mount_op *m) {
   unsigned flags = MP_OPEN_TREE_CLONE | O_CLOEXEC | (m->recursive ? MP_AT_RECURSIVE : 0);
-  long tree;
-  if (m->source_root) {
+  long tree = -EBADF;
+  int pre = 0;
+  for (int k = 0; k < npre; k++)
+    if (&w->c->p->mounts[pre_trees[k].idx] == m) { tree = pre_trees[k].tree; pre = 1; }
+  if (pre && tree >= 0) {
+    /* Cloned again from the tree preopen_shared took (a clone of a peer is a peer), so that
+     * this mount is made now, in the plan's order, as mountinfo then lists it; a kernel
+     * that cannot clone a detached tree gets the early one. */
+    long again = MP_SYS3(SYS_open_tree, tree, "", flags | MP_AT_EMPTY_PATH);
+    if (again >= 0) {
+      MP_SYS1(SYS_close, tree);
+      tree = again;
+    }
+  } else if (pre) {
+    /* not there, and optional: below */
+  } else if (m->source_root) {
     /* Resolve beneath the volume: a symlink that points out of it (planted by another
      * container, CVE-2017-1002101 / CVE-2021-25741) makes openat2 fail with EXDEV. */
     long root = CHECK(w, MP_SYS3(SYS_open, m->source_root, O_PATH | O_DIRECTORY | O_CLOEXEC, 0), "open",
@@ -278,6 +318,11 @@ static void do_bind(struct walk *w, const struct mp_mount_op *m) {
   if (dst < 0) mp_die(w, "openat2", dst, m->source, m->dst);
   if (m->idmap) idmap_tree(w, tree, m->recursive, m->source, m->dst);
   setattr(w, tree, m->attrs, m->recursive, m->source, m->dst);
+  if (m->propagation & MS_SLAVE) {
+    /* A peer of the host's mount made its slave: host mounts show here, ours go nowhere. */
+    struct mp_mount_attr a = {0, 0, MS_SLAVE, 0};
+    CHECK(w, MP_SYS5(SYS_mount_setattr, tree, "", MP_AT_EMPTY_PATH | ((m->propagation & MS_REC) ? MP_AT_RECURSIVE : 0), &a, sizeof(a)), "mount_setattr", m->source, m->dst);
+  }
   attach(w, tree, dst, m->source, m->dst);
 }
 
@@ -350,6 +395,7 @@ static void do_pivot(struct walk *w, const struct mp_mount_op *m) {
 
 void mp_do_mounts(struct walk *w) {
   const struct mp_proc *p = w->c->p;
+  preopen_shared(w);
   for (int i = 0; i < p->nmounts; i++) {
     const struct mp_mount_op *m = &p->mounts[i];
     mp_set_step(w, "mounts", i, m->name);

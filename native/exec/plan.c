@@ -235,7 +235,7 @@ static int decode_mount(struct ctx *c, const struct mp_json *j, struct mp_mount_
     m->attrs = attrs_from(c, mp_json_get(j, "flags"));
     mount_options(c, j, m);
   } else if (!strcmp(op, "bind")) {
-    static const char *const keys[] = {"op", "source", "dst", "readOnly", "recursive", "flags", "optional", "sourceRoot", "createSource", "idmap", NULL};
+    static const char *const keys[] = {"op", "source", "dst", "readOnly", "recursive", "flags", "optional", "sourceRoot", "createSource", "idmap", "propagation", NULL};
     only_keys(c, j, "bind", keys);
     m->idmap = req_bool(c, j, "idmap", "bind", 0);
     m->kind = MP_M_BIND;
@@ -248,6 +248,16 @@ static int decode_mount(struct ctx *c, const struct mp_json *j, struct mp_mount_
     m->create_source = req_bool(c, j, "createSource", "bind", 0);
     m->attrs = attrs_from(c, mp_json_get(j, "flags"));
     if (m->readonly) m->attrs |= MP_MOUNT_ATTR_RDONLY;
+    /* Shared or slave with the host's mount (Kubernetes' Bidirectional and HostToContainer
+     * mountPropagation, an OCI mount's rshared/rslave): cloned before the namespace is made
+     * private (mounts.c). A plain source only: no subPath resolution, no idmap. */
+    const char *prop = mp_json_str(j, "propagation", NULL);
+    if (prop) {
+      static const struct { const char *n; unsigned long f; } props[] = {{"shared", MS_SHARED}, {"slave", MS_SLAVE}, {"rshared", MS_SHARED | MS_REC}, {"rslave", MS_SLAVE | MS_REC}};
+      for (size_t k = 0; k < sizeof props / sizeof props[0]; k++) if (!strcmp(prop, props[k].n)) m->propagation = props[k].f;
+      if (!m->propagation) return bad(c, "plan: bind propagation \"%s\" is not shared, slave, rshared or rslave%s", prop, "");
+      if (m->source_root || m->idmap || m->create_source) return bad(c, "plan: bind propagation needs a plain source (no sourceRoot, idmap or createSource)%s%s", "", "");
+    }
   } else if (!strcmp(op, "mknod")) {
     static const char *const keys[] = {"op", "dst", "kind", "major", "minor", "mode", "uid", "gid", NULL};
     only_keys(c, j, "mknod", keys);

@@ -13,7 +13,7 @@
 #define MP_MAX_NS 8
 #define MP_MAX_OPTS 16
 #define MP_MAX_GROUPS 64
-#define MP_MAX_CGROUPS 8
+#define MP_MAX_CGROUPS 12
 
 enum mp_ns_action { MP_NS_CREATE, MP_NS_JOIN };
 
@@ -64,7 +64,7 @@ struct mp_mount_op {
   unsigned long attrs;   /* MP_MOUNT_ATTR_* */
   int readonly, recursive, optional, create_source;
   int idmap;             /* bind: an idmapped mount with the user namespace the plan joins */
-  unsigned long propagation; /* MS_PRIVATE / MS_SLAVE */
+  unsigned long propagation; /* propagation step, pivot: MS_PRIVATE / MS_SLAVE ...; bind: MS_SHARED or MS_SLAVE (| MS_REC) with the host's mount */
   mode_t mode;
   int dev_kind;          /* 'c' or 'b' */
   unsigned major, minor;

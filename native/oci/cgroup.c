@@ -17,7 +17,7 @@
 #include "../shim/shim.h"
 #include "create.h"
 
-static const char *const V1[OCI_V1_N] = {"cpu", "cpuacct", "memory", "pids", "devices", "freezer"};
+static const char *const V1[OCI_V1_N] = {"cpu", "cpuacct", "memory", "pids", "devices", "freezer", "cpuset", "hugetlb", "blkio"};
 
 static void unescape(char *s) {
   char *o = s;
@@ -127,15 +127,6 @@ int oci_cgroup_dirs(const struct oci_layout *l, const char *cg, struct oci_cgrou
   return 0;
 }
 
-static int write_file(const char *file, const char *value) {
-  int fd = open(file, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = write(fd, value, strlen(value));
-  int err = errno;
-  close(fd);
-  errno = err;
-  return n == (ssize_t)strlen(value) ? 0 : -1;
-}
 
 static int mkdir_p(const char *dir) {
   char p[OCI_PATH];
@@ -212,6 +203,56 @@ int oci_resource_writes(const struct oci_layout *l, const struct mp_json *r, con
       }
     }
   }
+  if (mem && mem->type == MP_JOBJ) {
+    const struct mp_json *resv = mp_json_get(mem, "reservation"), *kern = mp_json_get(mem, "kernel"), *tcp = mp_json_get(mem, "kernelTCP");
+    const struct mp_json *swp = mp_json_get(mem, "swappiness"), *oom = mp_json_get(mem, "disableOOMKiller");
+    if (resv && resv->type == MP_JNUM) {
+      whole(a, sizeof(a), resv->num);
+      PUT(OCI_MEMORY, v2 ? "memory.low" : "memory.soft_limit_in_bytes", "%s", resv->num > 0 ? a : v2 ? "0" : "-1");
+    }
+    /* Kernel memory limits are v1 only, and gone from newer kernels: written where the file is. */
+    if (!v2 && kern && kern->type == MP_JNUM) { whole(a, sizeof(a), kern->num); PUT(OCI_MEMORY, "memory.kmem.limit_in_bytes", "%s", a); }
+    if (!v2 && tcp && tcp->type == MP_JNUM) { whole(a, sizeof(a), tcp->num); PUT(OCI_MEMORY, "memory.kmem.tcp.limit_in_bytes", "%s", a); }
+    if (!v2 && swp && swp->type == MP_JNUM) {
+      if (swp->num < 0 || swp->num > 100) return oci_fail(e, "config.json linux.resources.memory.swappiness: %g is not 0..100", swp->num);
+      PUT(OCI_MEMORY, "memory.swappiness", "%d", (int)swp->num);
+    }
+    if (!v2 && oom && oom->type == MP_JBOOL && oom->boolean) PUT(OCI_MEMORY, "memory.oom_control", "1");
+  }
+  if (cpu && cpu->type == MP_JOBJ) {
+    const struct mp_json *rtp = mp_json_get(cpu, "realtimePeriod"), *rtr = mp_json_get(cpu, "realtimeRuntime");
+    const struct mp_json *cpus = mp_json_get(cpu, "cpus"), *mems = mp_json_get(cpu, "mems");
+    /* the period first: the kernel checks the runtime against it */
+    if (!v2 && rtp && rtp->type == MP_JNUM) { whole(a, sizeof(a), rtp->num); PUT(OCI_CPU, "cpu.rt_period_us", "%s", a); }
+    if (!v2 && rtr && rtr->type == MP_JNUM) { whole(a, sizeof(a), rtr->num); PUT(OCI_CPU, "cpu.rt_runtime_us", "%s", a); }
+    if (cpus && cpus->type == MP_JSTR && cpus->len) PUT(OCI_CPUSET, "cpuset.cpus", "%s", cpus->str);
+    if (mems && mems->type == MP_JSTR && mems->len) PUT(OCI_CPUSET, "cpuset.mems", "%s", mems->str);
+  }
+  const struct mp_json *huge = mp_json_get(r, "hugepageLimits");
+  for (const struct mp_json *h = huge && huge->type == MP_JARR ? huge->child : NULL; h; h = h->next) {
+    const char *size = mp_json_str(h, "pageSize", "");
+    const struct mp_json *limit = mp_json_get(h, "limit");
+    if (!size[0] || strspn(size, "0123456789KMGB") != strlen(size) || !limit || limit->type != MP_JNUM)
+      return oci_fail(e, "config.json linux.resources.hugepageLimits: needs a pageSize such as 2MB and a limit");
+    char f[64];
+    snprintf(f, sizeof(f), v2 ? "hugetlb.%s.max" : "hugetlb.%s.limit_in_bytes", size);
+    whole(a, sizeof(a), limit->num);
+    PUT(OCI_HUGETLB, f, "%s", a);
+  }
+  const struct mp_json *bio = mp_json_get(r, "blockIO");
+  if (bio && bio->type == MP_JOBJ) {
+    static const char *const THROTTLE[][2] = {{"throttleReadBpsDevice", "blkio.throttle.read_bps_device"}, {"throttleWriteBpsDevice", "blkio.throttle.write_bps_device"},
+                                              {"throttleReadIOPSDevice", "blkio.throttle.read_iops_device"}, {"throttleWriteIOPSDevice", "blkio.throttle.write_iops_device"}};
+    const struct mp_json *weight = mp_json_get(bio, "weight");
+    if (weight && weight->type == MP_JNUM) PUT(OCI_BLKIO, v2 ? "io.weight" : "blkio.weight", "%d", (int)weight->num);
+    for (int k = 0; k < 4; k++) {
+      const struct mp_json *l = mp_json_get(bio, THROTTLE[k][0]);
+      for (const struct mp_json *d = l && l->type == MP_JARR ? l->child : NULL; d; d = d->next) {
+        if (v2) return oci_fail(e, "config.json linux.resources.blockIO.%s: not written on cgroup v2 yet", THROTTLE[k][0]);
+        PUT(OCI_BLKIO, THROTTLE[k][1], "%d:%d %lld", (int)mp_json_num(d, "major", 0), (int)mp_json_num(d, "minor", 0), (long long)mp_json_num(d, "rate", 0));
+      }
+    }
+  }
   const struct mp_json *pids = mp_json_get(r, "pids");
   if (pids && pids->type == MP_JOBJ) {
     const struct mp_json *limit = mp_json_get(pids, "limit");
@@ -265,10 +306,11 @@ int oci_apply_writes(const struct oci_layout *l, const struct oci_cgroup *cg, co
     char file[OCI_PATH + 300];
     snprintf(file, sizeof(file), "%s/%s", dir, w[i].file);
     if (access(file, F_OK) < 0) {
-      if (!strncmp(w[i].file, "memory.memsw", 12) || !strcmp(w[i].file, "memory.swap.max") || !must_exist) continue; /* no swap accounting here */
+      /* no swap accounting here; no kernel memory limits in this kernel */
+      if (!strncmp(w[i].file, "memory.memsw", 12) || !strcmp(w[i].file, "memory.swap.max") || !strncmp(w[i].file, "memory.kmem.", 12) || !must_exist) continue;
       return oci_fail(e, "config.json linux.resources: %s does not exist on this host", file);
     }
-    if (write_file(file, w[i].value) < 0) return oci_fail(e, "config.json linux.resources: write \"%s\" to %s: %s", w[i].value, file, strerror(errno));
+    if (write_small(file, w[i].value) < 0 && !(errno == EOPNOTSUPP && !strncmp(w[i].file, "memory.kmem.", 12))) return oci_fail(e, "config.json linux.resources: write \"%s\" to %s: %s", w[i].value, file, strerror(errno));
   }
   return 0;
 }
@@ -293,7 +335,7 @@ int oci_cgroup_make(const struct oci_layout *l, const struct oci_cgroup *cg, str
         for (char *c = strtok(ctrls, " \n"); c; c = strtok(NULL, " \n"))
           if (strlen(en) + strlen(c) + 3 < sizeof(en)) { if (en[0]) strcat(en, " "); strcat(en, "+"); strcat(en, c); }
         snprintf(file, sizeof(file), "%s/cgroup.subtree_control", at);
-        if (en[0]) write_file(file, en); /* a parent with processes of its own cannot delegate: limits there stay unset */
+        if (en[0]) write_small(file, en); /* a parent with processes of its own cannot delegate: limits there stay unset */
       }
       size_t al = strlen(at);
       if (al + len + 2 >= sizeof(at)) return oci_fail(e, "cgroup path too long");
@@ -307,6 +349,33 @@ int oci_cgroup_make(const struct oci_layout *l, const struct oci_cgroup *cg, str
   }
   for (int i = 0; i < cg->ndirs; i++)
     if (mkdir_p(cg->dirs[i]) < 0) return oci_fail(e, "mkdir %s: %s", cg->dirs[i], strerror(errno));
+  /* A new v1 cpuset has no cpus and no mems, and no process can join it: each level made gets
+   * its parent's (as runc does), top down. */
+  if (l->v1[OCI_CPUSET][0]) {
+    char at[OCI_PATH];
+    snprintf(at, sizeof(at), "%s", l->v1[OCI_CPUSET]);
+    for (const char *p = cg->path; *p;) {
+      while (*p == '/') p++;
+      if (!*p) break;
+      const char *q = strchr(p, '/');
+      size_t len = q ? (size_t)(q - p) : strlen(p), al = strlen(at);
+      if (al + len + 2 >= sizeof(at)) break;
+      char parent[OCI_PATH];
+      snprintf(parent, sizeof(parent), "%s", at);
+      at[al] = '/';
+      memcpy(at + al + 1, p, len);
+      at[al + 1 + len] = 0;
+      const char *files[2] = {"cpuset.cpus", "cpuset.mems"};
+      for (int k = 0; k < 2; k++) {
+        char mine[OCI_PATH + 16], theirs[OCI_PATH + 16], v[4096];
+        snprintf(mine, sizeof(mine), "%s/%s", at, files[k]);
+        snprintf(theirs, sizeof(theirs), "%s/%s", parent, files[k]);
+        if (read_small(mine, v, sizeof(v)) > 0 && v[0] != '\n') continue;
+        if (read_small(theirs, v, sizeof(v)) > 0 && write_small(mine, v) < 0) return oci_fail(e, "write %s: %s", mine, strerror(errno));
+      }
+      p += len;
+    }
+  }
   return 0;
 }
 

@@ -7,8 +7,10 @@
 #include "oci.h"
 
 #define OCI_PATH 4096
-#define OCI_V1_N 6
-enum { OCI_CPU, OCI_CPUACCT, OCI_MEMORY, OCI_PIDS, OCI_DEVICES, OCI_FREEZER, OCI_UNIFIED };
+#define OCI_V1_N 9
+/* The v1 hierarchies a container joins (runc joins them all): the pod path's six, and those an
+ * OCI config's resources also reach (cpuset, hugetlb, blkio). */
+enum { OCI_CPU, OCI_CPUACCT, OCI_MEMORY, OCI_PIDS, OCI_DEVICES, OCI_FREEZER, OCI_CPUSET, OCI_HUGETLB, OCI_BLKIO, OCI_UNIFIED };
 
 /* The hierarchies, as src/cgroups/layout.ts reads them from /proc/self/mountinfo. */
 struct oci_layout {

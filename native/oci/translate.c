@@ -223,6 +223,7 @@ int oci_translate_process(const struct mp_json *p, const char *field, unsigned l
 struct opts {
   int flags[6];
   int bind, recursive;
+  const char *propagation; /* a bind's shared/slave/rshared/rslave; NULL: private */
   const struct mp_json *fs[MP_MAX_OPTS];
   int nfs;
 };
@@ -245,6 +246,10 @@ static int parse_options(const struct mp_json *m, const char *field, struct opts
       o->flags[f] = 1;
     } else if (!strcmp(s, "idmap") || !strcmp(s, "ridmap")) {
       return oci_fail(e, "config.json %s.options: \"%s\" (idmapped mounts in an OCI config) is not supported", field, s);
+    } else if (!strcmp(s, "shared") || !strcmp(s, "rshared") || !strcmp(s, "slave") || !strcmp(s, "rslave")) {
+      o->propagation = s;
+    } else if (!strcmp(s, "private") || !strcmp(s, "rprivate")) {
+      o->propagation = NULL;
     } else if (in_list(IGNORED, s) || !strncmp(s, "x-", 2) || !strncmp(s, "X-", 2)) {
       continue;
     } else {
@@ -370,6 +375,7 @@ static int mount_ops(const struct oci_translate_in *in, struct jw *w, struct oci
       oci_jstr(w, dst);
       jw_putf(w, ",\"readOnly\":%s,\"recursive\":%s,\"flags\":", o.flags[0] ? "true" : "false", o.recursive ? "true" : "false");
       flag_list(w, &o, 0);
+      if (o.propagation) jw_putf(w, ",\"propagation\":\"%s\"", o.propagation);
       JW_LIT(w, "}");
       continue;
     }

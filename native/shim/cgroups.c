@@ -70,13 +70,7 @@ int cgroups_decode(struct mp_arena *a, const struct mp_json *cg, struct cg_ops *
 static int write_file(const char *dir, const char *file, const char *value) {
   char path[4200];
   snprintf(path, sizeof path, "%s/%s", dir, file);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t w = write(fd, value, strlen(value));
-  int e = errno;
-  close(fd);
-  errno = e;
-  return w == (ssize_t)strlen(value) ? 0 : -1;
+  return write_small(path, value);
 }
 
 int cgroups_setup(struct pod *p, struct mp_error *e) {

@@ -340,6 +340,7 @@ const char *journal_op_name(enum jop_kind k);
 
 /* readfile.c */
 ssize_t read_small(const char *path, char *buf, size_t n); /* one read, NUL-ended; -1 */
+int write_small(const char *path, const char *value);       /* one write of all of value; 0, or -1 with errno */
 
 /* cgroups.c */
 int cgroups_decode(struct mp_arena *a, const struct mp_json *cg, struct cg_ops *out, char *err, size_t n);

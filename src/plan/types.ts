@@ -74,6 +74,13 @@ export type MountOp =
       createSource?: boolean;
       /** An idmapped mount with the pod's user namespace (hostUsers: false; src/plan/userns.ts). */
       idmap?: boolean;
+      /**
+       * Shared or slave with the host's mount of source (Kubernetes' Bidirectional and
+       * HostToContainer, an OCI mount's rshared/rslave): cloned before the namespace is made
+       * private, so host mounts under it show in the container, and (shared) the container's
+       * show on the host. A plain source only (no sourceRoot, idmap, createSource).
+       */
+      propagation?: 'shared' | 'slave' | 'rshared' | 'rslave';
     }
   /**
    * A host directory remounted over itself, idmapped with the pod's user namespace, in this

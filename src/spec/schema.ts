@@ -154,7 +154,7 @@ const container: Fields = {
         readOnly: bool,
         subPath: str,
         subPathExpr: str,
-        mountPropagation: no('string', 'mounts are always private'),
+        mountPropagation: str,
         recursiveReadOnly: no('string'),
       },
     },

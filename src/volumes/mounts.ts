@@ -47,8 +47,11 @@ export function containerMounts(layouts: Map<string, VolumeLayout>, c: Container
     // is the manifest's own choice and may be a device (type CharDevice/BlockDevice).
     const flags: MountFlag[] = vol.kind === 'hostPath' ? [] : ['nodev'];
     const sub = subPathOf(vm, env, f);
+    // HostToContainer and Bidirectional (validate.ts: a whole hostPath): a slave or a peer of
+    // the host's mount, as the kubelet asks of its runtime (rslave / rshared).
+    const propagation = vm.mountPropagation === 'Bidirectional' ? 'rshared' : vm.mountPropagation === 'HostToContainer' ? 'rslave' : undefined;
     if (sub === undefined || cleanPath(sub) === '.') {
-      return { op: 'bind', source: vol.source, dst: vm.mountPath, readOnly, recursive: true, ...(flags.length ? { flags } : {}) } satisfies MountOp;
+      return { op: 'bind', source: vol.source, dst: vm.mountPath, readOnly, recursive: true, ...(flags.length ? { flags } : {}), ...(propagation ? { propagation } : {}) } satisfies MountOp;
     }
     return {
       op: 'bind',

@@ -133,6 +133,25 @@ function checkEnvVar(pod: Pod, e: EnvVar, f: string, report: Report): void {
   }
 }
 
+/**
+ * mountPropagation as the API server takes it (Bidirectional only for a privileged
+ * container), and as far as minipod carries it: a hostPath volume mounted whole (the
+ * executor clones the host's mount before the container's namespace goes private; a
+ * subPath is resolved beneath its volume instead, and minipod's own volumes have nothing
+ * on the host to propagate to).
+ */
+function propagationProblem(pod: Pod, c: Container, vm: NonNullable<Container['volumeMounts']>[number]): string | undefined {
+  const p = vm.mountPropagation;
+  if (p === undefined || p === 'None') return undefined;
+  if (p !== 'HostToContainer' && p !== 'Bidirectional') return `"${p}" is not one of None, HostToContainer, Bidirectional`;
+  if (p === 'Bidirectional' && !c.securityContext?.privileged) return 'Bidirectional mount propagation is available only to privileged containers';
+  const vol = (pod.spec.volumes ?? []).find((v) => v.name === vm.name);
+  if (vol && !vol.hostPath) return `${p} needs a hostPath volume in minipod ("${vm.name}" is not one)`;
+  if (vm.subPath || vm.subPathExpr) return `${p} with a subPath is not supported`;
+  if (pod.spec.hostUsers === false) return `${p} needs hostUsers: true (a user namespace's mounts cannot propagate to the host's)`;
+  return undefined;
+}
+
 function checkContainer(pod: Pod, c: Container, f: string, declared: Set<string>, report: Report): void {
   const mountPaths = new Map<string, number>();
   (c.volumeMounts ?? []).forEach((vm, j) => {
@@ -149,6 +168,7 @@ function checkContainer(pod: Pod, c: Container, f: string, declared: Set<string>
     if (vm.subPath && vm.subPathExpr) report(`${g}.subPathExpr`, 'subPath and subPathExpr are mutually exclusive');
     if (vm.subPath !== undefined) report(`${g}.subPath`, relativePathProblem(vm.subPath, 'subPath', { required: false }));
     if (vm.subPathExpr !== undefined) report(`${g}.subPathExpr`, relativePathProblem(vm.subPathExpr, 'subPathExpr', { required: false }));
+    report(`${g}.mountPropagation`, propagationProblem(pod, c, vm));
   });
   (c.env ?? []).forEach((e, k) => checkEnvVar(pod, e, `${f}.env[${k}]`, report));
   (c.envFrom ?? []).forEach((src, k) => {

@@ -25,7 +25,7 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     cgParent = path.posix.join(ownCgroup(), `minipod-test-oci-${process.pid}`);
   });
   after(() => {
-    for (const id of ['a', 'b', 'c', 'uts', 'frozen', 'hooked', 'tty', 'cwd', 'link', 'err']) run(['delete', '--force', id]);
+    for (const id of ['a', 'b', 'c', 'uts', 'prop', 'frozen', 'hooked', 'tty', 'cwd', 'link', 'err']) run(['delete', '--force', id]);
     const left = existsSync(root) ? spawnSync('ls', [root], { encoding: 'utf8' }).stdout.trim() : '';
     for (const d of cgroupDirsOf(cgParent)) spawnSync('sh', ['-c', `find ${d} -depth -type d -exec rmdir {} + 2>/dev/null`]);
     const cgLeft = cgroupDirsOf(cgParent).filter((d) => existsSync(d));
@@ -242,8 +242,14 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
   });
 
   test('pause freezes every process of the container (state: paused), resume thaws it; update writes a new limit into its cgroup', async () => {
-    const b = bundle('frozen', { args: ['sh', '-c', 'while :; do echo x > /dev/null; done'] });
-    assert.equal(run(['create', '--bundle', b, 'frozen']).status, 0);
+    const b = bundle('frozen', { args: ['sh', '-c', 'while :; do echo x > /dev/null; done'] }, {}, { resources: { pids: { limit: 50 }, cpu: { cpus: '0', mems: '0' }, memory: { reservation: 1 << 25, swappiness: 10 } } });
+    const cr = run(['create', '--bundle', b, 'frozen']);
+    assert.equal(cr.status, 0, cr.stderr);
+    // Its cpuset (made with its parent's cpus and mems, or it could not be joined) and memory settings.
+    const file = (f: string) => cgroupDirsOf(`${cgParent}/frozen`).map((d) => path.join(d, f)).find((x) => existsSync(x));
+    const v1 = / - cgroup \S+ \S*cpuset/.test(readFileSync('/proc/self/mountinfo', 'utf8'));
+    const want = v1 ? [['cpuset.cpus', '0'], ['cpuset.mems', '0'], ['memory.soft_limit_in_bytes', String(1 << 25)], ['memory.swappiness', '10']] : [['cpuset.cpus', '0'], ['memory.low', String(1 << 25)]];
+    for (const [f, v] of want) assert.equal(readFileSync(file(f) ?? `(no ${f})`, 'utf8').trim(), v, f);
     assert.equal(run(['start', 'frozen']).status, 0);
     const pid = state('frozen').pid;
     assert.equal(run(['pause', 'frozen']).status, 0);
@@ -264,6 +270,47 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     assert.equal(readFileSync(path.join(pidsDir, 'pids.max'), 'utf8').trim(), '77');
     assert.equal(run(['delete', '--force', 'frozen']).status, 0);
     assert.ok(!existsSync(path.join(root, 'frozen')));
+  });
+
+  test('mount propagation: an rshared bind is a peer of the host\'s mount both ways, an rslave one only receives; no mount of the runtime\'s own reaches the host', async () => {
+    const sh = (c: string) => assert.equal(spawnSync('sh', ['-c', c]).status, 0, c);
+    const shared = path.join(dir, 'prop-shared');
+    const slave = path.join(dir, 'prop-slave');
+    // The host's side, as containerd makes it for Bidirectional/HostToContainer: shared mounts.
+    for (const d of [shared, slave]) sh(`mkdir -p ${d} && mount --bind ${d} ${d} && mount --make-shared ${d} && mkdir ${d}/from-ctr ${d}/from-host`);
+    const hostMounts = () => readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n').map((l) => l.split(' ')[4]);
+    const before = hostMounts();
+    try {
+      const script = [
+        'mount -t tmpfs ctr /shared/from-ctr', 'mount -t tmpfs ctr /slave/from-ctr', 'touch /shared/done',
+        'while [ ! -e /shared/go ]; do sleep 0.05; done',
+        "grep -c ' /shared/from-host ' /proc/self/mountinfo > /shared/seen-shared; grep -c ' /slave/from-host ' /proc/self/mountinfo > /shared/seen-slave",
+        'sleep 1000',
+      ].join('; ');
+      const admin = ['CAP_SYS_ADMIN'];
+      const b = bundle('prop', { args: ['sh', '-c', script], capabilities: { bounding: admin, effective: admin, permitted: admin } });
+      const config = JSON.parse(readFileSync(path.join(b, 'config.json'), 'utf8'));
+      config.mounts.push({ destination: '/shared', type: 'bind', source: shared, options: ['rbind', 'rshared'] }, { destination: '/slave', type: 'bind', source: slave, options: ['rbind', 'rslave'] });
+      writeFileSync(path.join(b, 'config.json'), JSON.stringify(config));
+      const c = run(['create', '--bundle', b, 'prop']);
+      assert.equal(c.status, 0, c.stderr);
+      assert.deepEqual(hostMounts(), before, 'creating the container mounted nothing on the host (its rootfs, proc, /dev, binds are its own)');
+      assert.equal(run(['start', 'prop']).status, 0);
+      await waitFor(() => existsSync(path.join(shared, 'done')), 'the container mounted under both binds');
+      const after = hostMounts();
+      assert.ok(after.includes(path.join(shared, 'from-ctr')), 'the rshared bind: the container\'s mount shows on the host');
+      assert.ok(!after.includes(path.join(slave, 'from-ctr')), 'the rslave bind: the container\'s mount stays in the container');
+      assert.deepEqual(after.filter((m) => !before.includes(m)), [path.join(shared, 'from-ctr')], 'nothing else of the container reached the host');
+      sh(`mount -t tmpfs host ${shared}/from-host && mount -t tmpfs host ${slave}/from-host && touch ${shared}/go`);
+      await waitFor(() => existsSync(path.join(shared, 'seen-slave')), 'the container looked');
+      assert.equal(readFileSync(path.join(shared, 'seen-shared'), 'utf8').trim(), '1', 'a host mount under the rshared bind shows in the container');
+      assert.equal(readFileSync(path.join(shared, 'seen-slave'), 'utf8').trim(), '1', 'a host mount under the rslave bind shows in the container');
+      assert.equal(run(['delete', '--force', 'prop']).status, 0);
+    } finally {
+      run(['delete', '--force', 'prop']);
+      for (const m of hostMounts().filter((x) => x.startsWith(shared) || x.startsWith(slave)).reverse()) spawnSync('umount', ['-l', m]);
+    }
+    assert.deepEqual(hostMounts(), before.filter((m) => !m.startsWith(shared) && !m.startsWith(slave)));
   });
 
   test('bad input: an unknown id, a config that asks for what cannot be given, a bad signal: exit 1, the reason in the log', () => {

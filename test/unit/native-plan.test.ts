@@ -87,6 +87,8 @@ describe('the plan decoder (C)', { skip: haveCc ? false : 'needs a C compiler (c
     ['an unknown mount flag', (p) => (p.mounts = [{ op: 'mount', fstype: 'tmpfs', source: 'tmpfs', dst: '/t', flags: ['suid'] }]), /unknown mount flag "suid"/],
     ['readOnly as a string', (p) => (p.mounts = [{ op: 'bind', source: '/a', dst: '/b', readOnly: 'yes', recursive: false }]), /"readOnly" must be true or false/],
     ['an unknown mount op', (p) => (p.mounts = [{ op: 'chmod', dst: '/x' }]), /unknown mount op "chmod"/],
+    ['a bind propagation that is not shared or slave', (p) => (p.mounts = [{ op: 'bind', source: '/a', dst: '/b', readOnly: false, recursive: true, propagation: 'private' }]), /bind propagation "private" is not shared, slave, rshared or rslave/],
+    ['a shared bind resolved beneath a volume (subPath)', (p) => (p.mounts = [{ op: 'bind', source: 'x', sourceRoot: '/v', dst: '/b', readOnly: false, recursive: true, propagation: 'rshared' }]), /bind propagation needs a plain source/],
     ['a mknod major out of range', (p) => (p.mounts = [{ op: 'mknod', dst: '/dev/x', kind: 'c', major: -1, minor: 3, mode: 438 }]), /"major" must be an integer in range/],
     ['an overlay lower dir with ":"', (p) => (p.mounts = [{ op: 'rootfs', kind: 'overlay', lower: ['/a:/etc'], upper: '/u', work: '/w', target: '/t' }]), /has ':', ',' or/],
     ["a rootfs bind of the host's /", (p) => (p.mounts = [{ op: 'rootfs', kind: 'bind', source: '/', target: '/t' }]), /rootfs bind of the host's \/ is refused/],

@@ -25,6 +25,8 @@ const mountinfo = {
     '31 25 0:27 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,memory',
     '32 25 0:28 / /sys/fs/cgroup/pids rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,pids',
     '33 25 0:29 / /sys/fs/cgroup/devices rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,devices',
+    '35 25 0:31 / /sys/fs/cgroup/cpuset rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,cpuset',
+    '36 25 0:32 / /sys/fs/cgroup/hugetlb rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,hugetlb',
     '34 25 0:30 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw',
   ].join('\n'),
   v2: '30 25 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate',
@@ -77,7 +79,7 @@ test('namespaces: created, or joined by path; the rootfs is the bundle\'s, bound
   assert.deepEqual(p.mounts.slice(0, 2), [{ op: 'propagation', mode: 'rprivate' }, { op: 'rootfs', kind: 'bind', source: `${root()}/rootfs`, target: `${root()}/rootfs`, readOnly: true }]);
   assert.deepEqual(p.mounts.at(-1), { op: 'pivot' });
   assert.equal(p.hostname, 'h');
-  assert.deepEqual(p.cgroups, ['cpu,cpuacct', 'memory', 'pids', 'devices'].map((h) => `/sys/fs/cgroup/${h}/minipod-oci/x`));
+  assert.deepEqual(p.cgroups, ['cpu,cpuacct', 'memory', 'pids', 'devices', 'cpuset', 'hugetlb'].map((h) => `/sys/fs/cgroup/${h}/minipod-oci/x`));
 });
 
 test('mount options: flags, fs options and binds (rbind, ro); the default devices and links on an empty /dev; masks and read-only paths', () => {
@@ -175,4 +177,27 @@ test('a privileged config lists every host device (over a hundred): each is made
   for (const dst of ['/dev/null', '/dev/urandom']) assert.deepEqual(m.mounts.filter((x) => 'dst' in x && x.dst === dst).map((x) => x.op), ['mknod'], dst);
   assert.equal(m.mounts.filter((x) => x.op === 'mknod').length, 122);
   assert.ok(m.mounts.some((x) => x.op === 'bind' && x.dst === '/dev/zero'), 'an unlisted default device is still bound');
+});
+
+test('a bind\'s propagation option: rshared and rslave kept for the executor (cloned before the namespace goes private), rprivate the default', () => {
+  const m = plan(config({ mounts: [{ destination: '/a', type: 'bind', source: '/srv/a', options: ['rbind', 'rshared'] }, { destination: '/b', type: 'bind', source: '/srv/b', options: ['rbind', 'rslave'] }, { destination: '/c', type: 'bind', source: '/srv/c', options: ['rbind', 'rprivate'] }] })).mounts;
+  const prop = (dst: string) => (m.find((x) => x.op === 'bind' && x.dst === dst) as Extract<MountOp, { op: 'bind' }>).propagation;
+  assert.deepEqual([prop('/a'), prop('/b'), prop('/c')], ['rshared', 'rslave', undefined]);
+  assert.deepEqual(m[0], { op: 'propagation', mode: 'rprivate' }, 'the namespace itself still goes private first');
+});
+
+test('resources beyond cpu, memory and pids: reservation, swappiness, the OOM killer, realtime cpu, cpusets, hugepages, block I/O throttles (v1), and their v2 files', () => {
+  const resources = {
+    memory: { limit: 1 << 26, reservation: 1 << 25, swappiness: 10, disableOOMKiller: true },
+    cpu: { realtimePeriod: 1000000, realtimeRuntime: 950000, cpus: '0', mems: '0' },
+    hugepageLimits: [{ pageSize: '2MB', limit: 1 << 21 }],
+    blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }] },
+  };
+  const v1 = planned(config({}, { resources })).cgroup!.writes.map((w) => `${w.controller}/${w.file}=${w.value}`);
+  for (const w of ['memory/memory.soft_limit_in_bytes=33554432', 'memory/memory.swappiness=10', 'memory/memory.oom_control=1', 'cpu/cpu.rt_period_us=1000000', 'cpu/cpu.rt_runtime_us=950000', 'cpuset/cpuset.cpus=0', 'cpuset/cpuset.mems=0', 'hugetlb/hugetlb.2MB.limit_in_bytes=2097152', 'blkio/blkio.throttle.read_bps_device=8:0 1048576'])
+    assert.ok(v1.includes(w), `${w} in ${v1.join(' ')}`);
+  assert.ok(v1.indexOf('cpu/cpu.rt_period_us=1000000') < v1.indexOf('cpu/cpu.rt_runtime_us=950000'), 'the period before the runtime');
+  const v2 = planned(config({}, { resources: { memory: { reservation: 1 << 25 }, cpu: { cpus: '0' }, hugepageLimits: [{ pageSize: '2MB', limit: 1 << 21 }] } }), 'v2').cgroup!.writes.map((w) => `${w.file}=${w.value}`);
+  assert.deepEqual(v2, ['memory.low=33554432', 'cpuset.cpus=0', 'hugetlb.2MB.max=2097152']);
+  assert.throws(() => planned(config({}, { resources: { memory: { swappiness: 101 } } })), /swappiness: 101 is not 0\.\.100/);
 });

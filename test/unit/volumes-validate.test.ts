@@ -130,3 +130,15 @@ test('init containers are checked too, with their own field paths', () => {
   pod.spec.initContainers = [{ name: 'i', image: 'busybox', volumeMounts: [{ name: 'x', mountPath: '/x' }] }];
   expectOne(pod, 'spec.initContainers[0].volumeMounts[0].name', /no volume named "x"/);
 });
+
+test('mountPropagation: HostToContainer on a whole hostPath, Bidirectional only privileged; anything else is refused by name', () => {
+  const vols = [{ name: 'h', hostPath: { path: '/srv' } }, { name: 'e', emptyDir: {} }];
+  const mount = (vm: Record<string, unknown>, privileged = false) => podOf(vols, [{ volumeMounts: [{ name: 'h', mountPath: '/h', ...vm }] as Container['volumeMounts'], ...(privileged ? { securityContext: { privileged: true } } : {}) }]);
+  assert.deepEqual(problems(mount({ mountPropagation: 'HostToContainer' })), []);
+  assert.deepEqual(problems(mount({ mountPropagation: 'Bidirectional' }, true)), []);
+  const f = 'spec.containers[0].volumeMounts[0].mountPropagation';
+  expectOne(mount({ mountPropagation: 'Bidirectional' }), f, /only to privileged containers/);
+  expectOne(mount({ mountPropagation: 'Sideways' }), f, /"Sideways" is not one of None, HostToContainer, Bidirectional/);
+  expectOne(mount({ mountPropagation: 'HostToContainer', subPath: 'x' }), f, /with a subPath is not supported/);
+  expectOne(podOf(vols, [{ volumeMounts: [{ name: 'e', mountPath: '/e', mountPropagation: 'HostToContainer' }] }]), f, /needs a hostPath volume/);
+});
