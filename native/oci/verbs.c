@@ -20,6 +20,7 @@
 #include "create.h"
 
 #define MAX_PIDS 4096
+#define OCI_PATH_MAX 4096
 
 static void sleep_ms(int ms) {
   struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -42,10 +43,33 @@ static int signal_pid(pid_t pid, unsigned long long start, int sig) {
   return rc;
 }
 
+/* Signals pid if it is still in the container's cgroup once its pidfd is open: a pid read from
+ * cgroup.procs that exited and was reused outside the container meanwhile is left alone. */
+static int signal_member(const struct oci_state *s, pid_t pid, int sig) {
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) return -1;
+  char file[64], buf[4096], want[OCI_PATH_MAX + 4];
+  snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
+  snprintf(want, sizeof(want), ":%s\n", s->cgroup_path ? s->cgroup_path : "");
+  int in = 0;
+  int cfd = open(file, O_RDONLY | O_CLOEXEC);
+  if (cfd >= 0) {
+    ssize_t n = read(cfd, buf, sizeof(buf) - 1);
+    close(cfd);
+    if (n > 0) {
+      buf[n] = 0;
+      in = s->cgroup_path && strstr(buf, want) != NULL;
+    }
+  }
+  int rc = in ? (int)syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) : -1;
+  close(fd);
+  return rc;
+}
+
 static void signal_cgroup(const struct oci_state *s, int sig) {
   static pid_t pids[MAX_PIDS];
   int n = oci_cgroup_pids(s, pids, MAX_PIDS);
-  for (int i = 0; i < n; i++) signal_pid(pids[i], 0, sig);
+  for (int i = 0; i < n; i++) signal_member(s, pids[i], sig);
 }
 
 static int print_state(const struct oci_state *s, enum oci_status st, struct oci_err *e) {
@@ -112,7 +136,7 @@ int oci_kill(const char *root, const char *id, const char *signame, int all, str
   if (all && s.ndirs) {
     int n = oci_cgroup_pids(&s, pids, MAX_PIDS);
     if (!alive && n == 0) { rc = oci_fail(e, "container not running"); goto out; }
-    for (int i = 0; i < n; i++) signal_pid(pids[i], 0, sig);
+    for (int i = 0; i < n; i++) signal_member(&s, pids[i], sig);
     goto out;
   }
   if (!alive || signal_pid(s.pid, s.start, sig) < 0) rc = oci_fail(e, "container not running");

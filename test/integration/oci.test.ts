@@ -241,8 +241,8 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     assert.equal(spawnSync('ls', ['-A', hostDir], { encoding: 'utf8' }).stdout, '', 'the host directory is untouched');
   });
 
-  test('pause freezes every process of the container (state: paused), resume thaws it; update writes a new limit into its cgroup', async () => {
-    const b = bundle('frozen', { args: ['sh', '-c', 'while :; do echo x > /dev/null; done'] }, {}, { resources: { pids: { limit: 50 }, cpu: { cpus: '0', mems: '0' }, memory: { reservation: 1 << 25, swappiness: 10 } } });
+  test('pause freezes every process of the container (state: paused), resume thaws it; update writes a new limit into its cgroup; kill --all ends every process of it', async () => {
+    const b = bundle('frozen', { args: ['sh', '-c', 'sleep 1000 & while :; do echo x > /dev/null; done'] }, {}, { resources: { pids: { limit: 50 }, cpu: { cpus: '0', mems: '0' }, memory: { reservation: 1 << 25, swappiness: 10 } } });
     const cr = run(['create', '--bundle', b, 'frozen']);
     assert.equal(cr.status, 0, cr.stderr);
     // Its cpuset (made with its parent's cpus and mems, or it could not be joined) and memory settings.
@@ -268,7 +268,11 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     const pidsDir = cgroupDirsOf(`${cgParent}/frozen`).find((d) => existsSync(path.join(d, 'pids.max')));
     assert.ok(pidsDir, 'a pids cgroup');
     assert.equal(readFileSync(path.join(pidsDir, 'pids.max'), 'utf8').trim(), '77');
-    assert.equal(run(['delete', '--force', 'frozen']).status, 0);
+    const ps = () => JSON.parse(run(['ps', '--format', 'json', 'frozen']).stdout) as number[];
+    await waitFor(() => ps().length === 2, 'the init and its background sleep');
+    assert.equal(run(['kill', '--all', 'frozen', '9']).status, 0);
+    await waitFor(() => ps().length === 0, 'kill --all: every process of the cgroup is gone');
+    assert.equal(run(['delete', 'frozen']).status, 0);
     assert.ok(!existsSync(path.join(root, 'frozen')));
   });
 
