@@ -52,6 +52,8 @@
         "native/oci/translate.c",
         "native/oci/cgroup.c",
         "native/oci/exec.c",
+        "native/oci/profile.c",
+        "native/shim/userns.c",
         "native/shim/jw.c",
         "native/shim/readfile.c",
         "native/exec/json.c",

@@ -193,6 +193,31 @@ static void rm_dir(const char *dir) {
   rmdir(dir);
 }
 
+/* "@userns/user" in the plan: the user namespace create made (its fd). */
+static int resolve_userns(void *ctx, const char *who) {
+  return !strcmp(who, "userns") ? *(int *)ctx : -1;
+}
+
+/* A new user namespace with the config's mappings, made the way the supervisor makes a pod's
+ * (native/shim/userns.c: a throwaway child unshares, its maps are written as host root); its fd. */
+static int make_userns(const struct mp_json *config, struct oci_err *e) {
+  const struct mp_json *linux_ = mp_json_get(config, "linux");
+  struct jw w = {0};
+  JW_LIT(&w, "{\"uidMap\":");
+  jw_node(&w, mp_json_get(linux_, "uidMappings"));
+  JW_LIT(&w, ",\"gidMap\":");
+  jw_node(&w, mp_json_get(linux_, "gidMappings"));
+  JW_LIT(&w, "}");
+  struct mp_arena a = {0};
+  char err[256];
+  const struct mp_json *spec = w.oom ? NULL : mp_json_parse(&a, w.b, w.len, err, sizeof(err));
+  int fd = spec ? userns_make(spec, err, sizeof(err)) : -1;
+  if (fd < 0) oci_fail(e, "config.json linux.uidMappings: %s", spec ? err : "out of memory");
+  mp_arena_free(&a);
+  free(w.b);
+  return fd;
+}
+
 static int load_layout(const char *mountinfo_file, struct oci_layout *l) {
   char *mi = oci_slurp(mountinfo_file ? mountinfo_file : "/proc/self/mountinfo", NULL);
   if (!mi) return -1;
@@ -219,7 +244,7 @@ int oci_create(const char *root, const char *id, const struct oci_create_opts *o
   struct oci_write *writes = calloc(MAX_WRITES, sizeof(*writes));
   struct jw plan = {0};
   char dir[OCI_PATH + 1100] = "";
-  int rc = -1, nwrites = 0, made_cgroup = 0, gate = -1, console = -1;
+  int rc = -1, nwrites = 0, made_cgroup = 0, gate = -1, console = -1, userns = -1;
   pid_t pid = 0;
   if (!layout || !cg || !writes) { oci_fail(e, "out of memory"); goto out; }
   if (!config || config->type != MP_JOBJ) { oci_fail(e, "%s: %s", file, config ? "not an object" : jerr); goto out; }
@@ -240,7 +265,9 @@ int oci_create(const char *root, const char *id, const struct oci_create_opts *o
   if (o->lsms) snprintf(lsms, sizeof(lsms), "%s", o->lsms);
   else read_lsms(lsms, sizeof(lsms));
   char dropped[512] = "";
-  struct oci_translate_in in = {.config = config, .bundle = bundle, .id = id, .layout = layout, .cgroup = have_cg ? cg : NULL, .lsms = lsms,
+  int user = oci_user_namespace(config, e);
+  if (user < 0) goto out;
+  struct oci_translate_in in = {.user = user, .config = config, .bundle = bundle, .id = id, .layout = layout, .cgroup = have_cg ? cg : NULL, .lsms = lsms,
                                 .runtime_caps = oci_own_bounding(), .dropped = dropped, .dropped_len = sizeof(dropped)};
   if (oci_translate(&in, &plan, e) < 0) goto out;
   if (dropped[0] && warn) {
@@ -278,7 +305,8 @@ int oci_create(const char *root, const char *id, const struct oci_create_opts *o
   char msg[512];
   struct mp_json *pj = mp_json_parse(&arena, plan.b, plan.len, msg, sizeof(msg));
   struct mp_proc p;
-  if (!pj || mp_plan_decode(&arena, pj, &p, NULL, NULL, msg, sizeof(msg)) < 0) { oci_fail(e, "plan: %s", msg); goto out; }
+  if (user && strstr(plan.b, "\"@userns/user\"") && (userns = make_userns(config, e)) < 0) goto out;
+  if (!pj || mp_plan_decode(&arena, pj, &p, resolve_userns, &userns, msg, sizeof(msg)) < 0) { oci_fail(e, "plan: %s", msg); goto out; }
   char rootfs[OCI_PATH];
   oci_resolve(bundle, mp_json_str(mp_json_get(config, "root"), "path", "."), rootfs, sizeof(rootfs));
   if (find_executable(rootfs, &p, e) < 0) goto out;
@@ -359,6 +387,7 @@ out:
   }
   if (gate >= 0) close(gate);
   if (console >= 0) close(console);
+  if (userns >= 0) close(userns);
   free(plan.b);
   free(layout);
   free(cg);

@@ -54,6 +54,7 @@ struct oci_translate_in {
   const struct oci_cgroup *cgroup; /* NULL: none */
   const char *lsms;            /* the host's LSMs, comma-separated (/sys/kernel/security/lsm) */
   unsigned long long runtime_caps; /* the runtime's own bounding set: what a process can be given */
+  int user;                    /* the config has a user namespace (oci_user_namespace) */
   char *dropped;               /* out: the capabilities asked for beyond it, comma-separated */
   size_t dropped_len;
 };
@@ -61,6 +62,8 @@ struct oci_translate_in {
 /* config.json -> the ProcessPlan JSON (src/plan/types.ts), the same the pod path gives the
  * executor. What the executor cannot do is refused, naming the field. 0 or -1. */
 int oci_translate(const struct oci_translate_in *in, struct jw *plan, struct oci_err *e);
+/* 1 when the config has a user namespace (its mappings checked), 0 when not, -1 on error. */
+int oci_user_namespace(const struct mp_json *config, struct oci_err *e);
 /* A process.json (exec) or config.json's process: the ProcessPlan fields of the process. */
 int oci_translate_process(const struct mp_json *p, const char *field, unsigned long long runtime_caps, char *dropped, size_t dropped_len, struct jw *w, struct oci_err *e);
 /* The bounding set of this process (/proc/self/status CapBnd); all ones if unreadable. */
@@ -70,6 +73,10 @@ int oci_check_lsm(const struct mp_json *p, const char *lsms, const char *field, 
 int oci_abs(const char *p, char *out, size_t n);
 /* p resolved against dir (p absolute: p), normalized. */
 void oci_resolve(const char *dir, const char *p, char *out, size_t n);
+/* linux.seccomp -> the plan's "seccomp" member (profile.c). */
+int oci_translate_seccomp(const struct mp_json *sc, struct jw *w, struct oci_err *e);
+/* A JSON number as configs write them (rlimits may be 2^64-1). */
+void oci_jnum(struct jw *w, double v);
 /* A JSON string, "" kept (jw_str writes null for it). */
 void oci_jstr(struct jw *w, const char *s);
 

@@ -45,13 +45,13 @@ int oci_exec(const char *root, const struct oci_exec_opts *o, int *exit_code, st
   if (mp_json_bool(p, "terminal", 0) && !o->console_socket) { oci_fail(e, "process.json terminal: needs --console-socket"); goto out; }
 
   /* The init's namespaces, in the order an exec enters them, as the config created them. */
-  static const char *const ORDER[][2] = {{"ipc", "ipc"}, {"uts", "uts"}, {"network", "net"}, {"pid", "pid"}, {"mount", "mnt"}, {"cgroup", "cgroup"}};
+  static const char *const ORDER[][2] = {{"user", "user"}, {"ipc", "ipc"}, {"uts", "uts"}, {"network", "net"}, {"pid", "pid"}, {"mount", "mnt"}, {"cgroup", "cgroup"}};
   const struct mp_json *nss = mp_json_get(s.root, "namespaces");
   JW_LIT(&w, "{\"pod\":\"\",\"container\":");
   oci_jstr(&w, o->id);
   JW_LIT(&w, ",\"namespaces\":[");
   int first = 1;
-  for (int i = 0; i < 6; i++) {
+  for (int i = 0; i < 7; i++) {
     int has = 0;
     for (const struct mp_json *n = nss && nss->type == MP_JARR ? nss->child : NULL; n; n = n->next) has |= n->type == MP_JSTR && !strcmp(n->str, ORDER[i][0]);
     if (!has) continue;

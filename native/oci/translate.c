@@ -36,7 +36,7 @@ void oci_jstr(struct jw *w, const char *s) {
 }
 
 /* A whole number, or a double as it was: JSON numbers of configs (rlimits may be 2^64-1). */
-static void jnum(struct jw *w, double v) {
+void oci_jnum(struct jw *w, double v) {
   if (v >= 18446744073709551615.0) JW_LIT(w, "18446744073709551615");
   else if (v >= 0 && v == (double)(unsigned long long)v) jw_putf(w, "%llu", (unsigned long long)v);
   else if (v < 0 && v > -9.2e18 && v == (double)(long long)v) jw_putf(w, "%lld", (long long)v);
@@ -133,9 +133,9 @@ int oci_translate_process(const struct mp_json *p, const char *field, unsigned l
   const struct mp_json *u = mp_json_get(p, "user");
   jw_key(w, "user");
   jw_putf(w, "{\"uid\":");
-  jnum(w, u ? mp_json_num(u, "uid", 0) : 0);
+  oci_jnum(w, u ? mp_json_num(u, "uid", 0) : 0);
   jw_putf(w, ",\"gid\":");
-  jnum(w, u ? mp_json_num(u, "gid", 0) : 0);
+  oci_jnum(w, u ? mp_json_num(u, "gid", 0) : 0);
   JW_LIT(w, ",\"groups\":[");
   const struct mp_json *ag = u ? mp_json_get(u, "additionalGids") : NULL;
   int first = 1;
@@ -146,7 +146,7 @@ int oci_translate_process(const struct mp_json *p, const char *field, unsigned l
     if (!first) JW_LIT(w, ",");
     first = 0;
     if (g->type != MP_JNUM) return oci_fail(e, "config.json %s.user.additionalGids: must be numbers", field);
-    jnum(w, g->num);
+    oci_jnum(w, g->num);
   }
   JW_LIT(w, "]}");
   const struct mp_json *caps = mp_json_get(p, "capabilities");
@@ -198,9 +198,9 @@ int oci_translate_process(const struct mp_json *p, const char *field, unsigned l
       JW_LIT(w, "{\"type\":");
       oci_jstr(w, mp_json_str(r, "type", ""));
       JW_LIT(w, ",\"soft\":");
-      jnum(w, mp_json_num(r, "soft", -1));
+      oci_jnum(w, mp_json_num(r, "soft", -1));
       JW_LIT(w, ",\"hard\":");
-      jnum(w, mp_json_num(r, "hard", -1));
+      oci_jnum(w, mp_json_num(r, "hard", -1));
       JW_LIT(w, "}");
     }
     JW_LIT(w, "]");
@@ -208,7 +208,7 @@ int oci_translate_process(const struct mp_json *p, const char *field, unsigned l
   const struct mp_json *oom = mp_json_get(p, "oomScoreAdj");
   if (oom && oom->type == MP_JNUM) {
     jw_key(w, "oomScoreAdj");
-    jnum(w, oom->num);
+    oci_jnum(w, oom->num);
   }
   if (mp_json_bool(p, "terminal", 0)) {
     jw_key(w, "setsid");
@@ -415,16 +415,25 @@ static int mount_ops(const struct oci_translate_in *in, struct jw *w, struct oci
     const char *t = mp_json_str(d, "type", "");
     if (strcmp(t, "c") && strcmp(t, "b") && strcmp(t, "u") && strcmp(t, "p")) return oci_fail(e, "config.json linux.devices[%d].type: \"%s\": a device is c, u, b or p", i, t);
     if (oci_abs(mp_json_str(d, "path", NULL), dst, sizeof(dst)) < 0) return oci_fail(e, "config.json linux.devices[%d].path: \"%s\" must be an absolute path inside the container", i, mp_json_str(d, "path", ""));
+    if (in->user) {
+      /* No mknod in a user namespace: the host's node of that path is bound, as runc does. */
+      JW_LIT(w, ",{\"op\":\"bind\",\"source\":");
+      oci_jstr(w, dst);
+      JW_LIT(w, ",\"dst\":");
+      oci_jstr(w, dst);
+      JW_LIT(w, ",\"readOnly\":false,\"recursive\":false,\"flags\":[\"nosuid\",\"noexec\"]}");
+      continue;
+    }
     JW_LIT(w, ",{\"op\":\"mknod\",\"dst\":");
     oci_jstr(w, dst);
     jw_putf(w, ",\"kind\":\"%s\",\"major\":", !strcmp(t, "b") ? "b" : !strcmp(t, "p") ? "p" : "c");
-    jnum(w, mp_json_num(d, "major", 0));
+    oci_jnum(w, mp_json_num(d, "major", 0));
     JW_LIT(w, ",\"minor\":");
-    jnum(w, mp_json_num(d, "minor", 0));
+    oci_jnum(w, mp_json_num(d, "minor", 0));
     jw_putf(w, ",\"mode\":%d", (int)mp_json_num(d, "fileMode", 0666) & 07777);
     const struct mp_json *uid = mp_json_get(d, "uid"), *gid = mp_json_get(d, "gid");
-    if (uid && uid->type == MP_JNUM) { JW_LIT(w, ",\"uid\":"); jnum(w, uid->num); }
-    if (gid && gid->type == MP_JNUM) { JW_LIT(w, ",\"gid\":"); jnum(w, gid->num); }
+    if (uid && uid->type == MP_JNUM) { JW_LIT(w, ",\"uid\":"); oci_jnum(w, uid->num); }
+    if (gid && gid->type == MP_JNUM) { JW_LIT(w, ",\"gid\":"); oci_jnum(w, gid->num); }
     JW_LIT(w, "}");
   }
   const char *lists[2] = {"maskedPaths", "readonlyPaths"};
@@ -440,71 +449,30 @@ static int mount_ops(const struct oci_translate_in *in, struct jw *w, struct oci
   return 0;
 }
 
-/* linux.seccomp (OCI / docker profile JSON) -> the executor's filter (native/exec/seccomp.c). */
-static int seccomp_action(struct jw *w, const char *a, const struct mp_json *errno_ret, const char *where, struct oci_err *e) {
-  if (!a) a = "";
-  if (!strcmp(a, "SCMP_ACT_ALLOW")) JW_LIT(w, "{\"action\":\"allow\"}");
-  else if (!strcmp(a, "SCMP_ACT_ERRNO")) jw_putf(w, "{\"action\":\"errno\",\"errno\":%d}", errno_ret && errno_ret->type == MP_JNUM ? (int)errno_ret->num : 1);
-  else if (!strcmp(a, "SCMP_ACT_KILL") || !strcmp(a, "SCMP_ACT_KILL_PROCESS") || !strcmp(a, "SCMP_ACT_KILL_THREAD")) JW_LIT(w, "{\"action\":\"kill\"}");
-  else if (!strcmp(a, "SCMP_ACT_LOG")) JW_LIT(w, "{\"action\":\"log\"}");
-  else return oci_fail(e, "config.json linux.seccomp: %s: action \"%s\" is not one of SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_LOG", where, a);
-  return 0;
-}
-
-static int seccomp(const struct mp_json *sc, struct jw *w, struct oci_err *e) {
-  static const char *const OPS[][2] = {{"SCMP_CMP_EQ", "eq"}, {"SCMP_CMP_NE", "ne"}, {"SCMP_CMP_LT", "lt"}, {"SCMP_CMP_LE", "le"}, {"SCMP_CMP_GT", "gt"}, {"SCMP_CMP_GE", "ge"}, {"SCMP_CMP_MASKED_EQ", "masked_eq"}};
-  jw_key(w, "seccomp");
-  JW_LIT(w, "{\"profile\":\"config.json\",\"defaultAction\":");
-  if (seccomp_action(w, mp_json_str(sc, "defaultAction", NULL), mp_json_get(sc, "defaultErrnoRet"), "defaultAction", e) < 0) return -1;
-  JW_LIT(w, ",\"rules\":[");
-  const struct mp_json *calls = mp_json_get(sc, "syscalls");
-  int i = 0;
-  for (const struct mp_json *s = calls && calls->type == MP_JARR ? calls->child : NULL; s; s = s->next, i++) {
-    char where[32];
-    snprintf(where, sizeof(where), "syscalls[%d]", i);
-    if (mp_json_get(s, "includes") || mp_json_get(s, "excludes")) return oci_fail(e, "config.json linux.seccomp: %s: includes/excludes are not supported; write the rules the container gets", where);
-    const struct mp_json *names = mp_json_get(s, "names"), *name = mp_json_get(s, "name");
-    int n = 0, ok = 1;
-    for (const struct mp_json *x = names && names->type == MP_JARR ? names->child : NULL; x; x = x->next, n++)
-      ok &= x->type == MP_JSTR && x->len > 0 && strspn(x->str, "abcdefghijklmnopqrstuvwxyz0123456789_") == x->len;
-    if (!names && name && name->type == MP_JSTR && name->len && strspn(name->str, "abcdefghijklmnopqrstuvwxyz0123456789_") == name->len) n = 1;
-    if (!n || !ok) return oci_fail(e, "config.json linux.seccomp: %s: needs names of system calls", where);
-    if (i) JW_LIT(w, ",");
-    JW_LIT(w, "{\"names\":");
-    if (names) jw_node(w, names);
-    else { JW_LIT(w, "["); jw_str(w, name->str); JW_LIT(w, "]"); }
-    JW_LIT(w, ",\"action\":");
-    if (seccomp_action(w, mp_json_str(s, "action", NULL), mp_json_get(s, "errnoRet"), where, e) < 0) return -1;
-    const struct mp_json *args = mp_json_get(s, "args");
-    if (args && args->type == MP_JARR && args->len) {
-      JW_LIT(w, ",\"args\":[");
-      int k = 0;
-      for (const struct mp_json *a = args->child; a; a = a->next, k++) {
-        const struct mp_json *idx = mp_json_get(a, "index"), *val = mp_json_get(a, "value"), *two = mp_json_get(a, "valueTwo");
-        const char *op = mp_json_str(a, "op", ""), *mapped = NULL;
-        for (int q = 0; q < 7; q++)
-          if (!strcmp(OPS[q][0], op)) mapped = OPS[q][1];
-        if (!mapped || !idx || idx->type != MP_JNUM || idx->num < 0 || idx->num > 5 || idx->num != (int)idx->num || !val || val->type != MP_JNUM)
-          return oci_fail(e, "config.json linux.seccomp: %s.args[%d]: needs index 0..5, value and op (SCMP_CMP_EQ, SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_GT, SCMP_CMP_GE, SCMP_CMP_MASKED_EQ)", where, k);
-        if (k) JW_LIT(w, ",");
-        jw_putf(w, "{\"index\":%d,\"op\":\"%s\",\"value\":", (int)idx->num, mapped);
-        jnum(w, val->num);
-        if (two && two->type == MP_JNUM) { JW_LIT(w, ",\"valueTwo\":"); jnum(w, two->num); }
-        JW_LIT(w, "}");
-      }
-      JW_LIT(w, "]");
-    }
-    JW_LIT(w, "}");
-  }
-  JW_LIT(w, "]}");
-  return 0;
-}
-
 static const char *ns_type(const char *oci) {
   static const char *const map[][2] = {{"pid", "pid"}, {"network", "net"}, {"mount", "mnt"}, {"ipc", "ipc"}, {"uts", "uts"}, {"cgroup", "cgroup"}};
   for (int i = 0; i < 6; i++)
     if (!strcmp(map[i][0], oci)) return map[i][1];
   return NULL;
+}
+
+int oci_user_namespace(const struct mp_json *config, struct oci_err *e) {
+  const struct mp_json *linux_ = mp_json_get(config, "linux");
+  const struct mp_json *nss = linux_ ? mp_json_get(linux_, "namespaces") : NULL;
+  const struct mp_json *um = linux_ ? mp_json_get(linux_, "uidMappings") : NULL, *gm = linux_ ? mp_json_get(linux_, "gidMappings") : NULL;
+  int user = 0, by_path = 0;
+  for (const struct mp_json *n = nss && nss->type == MP_JARR ? nss->child : NULL; n; n = n->next)
+    if (!strcmp(mp_json_str(n, "type", ""), "user")) {
+      user = 1;
+      const char *p = mp_json_str(n, "path", NULL);
+      by_path = p && p[0];
+    }
+  int maps = (um && um->type == MP_JARR && um->len) || (gm && gm->type == MP_JARR && gm->len);
+  if (maps && !user) return oci_fail(e, "config.json linux.uidMappings: mappings need a user namespace in linux.namespaces");
+  if (user && !by_path && !(um && um->type == MP_JARR && um->len && gm && gm->type == MP_JARR && gm->len))
+    return oci_fail(e, "config.json linux.uidMappings: a new user namespace needs uidMappings and gidMappings");
+  if (maps && by_path) return oci_fail(e, "config.json linux.uidMappings: a user namespace joined by path has its mappings already");
+  return user;
 }
 
 int oci_translate(const struct oci_translate_in *in, struct jw *w, struct oci_err *e) {
@@ -513,8 +481,6 @@ int oci_translate(const struct oci_translate_in *in, struct jw *w, struct oci_er
   if (strncmp(ver, "1.", 2)) return oci_fail(e, "config.json ociVersion: \"%s\": minipod-oci reads runtime spec 1.x", ver);
   const char *root_path = root ? mp_json_str(root, "path", NULL) : NULL;
   if (!root_path || !root_path[0]) return oci_fail(e, "config.json root.path: is required");
-  const struct mp_json *um = linux_ ? mp_json_get(linux_, "uidMappings") : NULL, *gm = linux_ ? mp_json_get(linux_, "gidMappings") : NULL;
-  if ((um && um->type == MP_JARR && um->len) || (gm && gm->type == MP_JARR && gm->len)) return oci_fail(e, "config.json linux.uidMappings: user namespaces in an OCI config are not supported yet");
   const struct mp_json *sc = linux_ ? mp_json_get(linux_, "seccomp") : NULL;
   if (sc && sc->type == MP_JOBJ && mp_json_str(sc, "listenerPath", NULL)) return oci_fail(e, "config.json linux.seccomp.listenerPath: seccomp notify is not supported");
   if (linux_ && mp_json_get(linux_, "intelRdt")) return oci_fail(e, "config.json linux.intelRdt: is not supported");
@@ -525,18 +491,33 @@ int oci_translate(const struct oci_translate_in *in, struct jw *w, struct oci_er
   oci_jstr(w, in->id);
   JW_LIT(w, ",\"namespaces\":[");
   const struct mp_json *nss = linux_ ? mp_json_get(linux_, "namespaces") : NULL;
+  /* A user namespace first: it is joined (made by create with the config's mappings, or
+   * named by path) before the others are created, so that they are its own, as runc has it. */
+  int user = oci_user_namespace(c, e), first = 1;
+  if (user < 0) return -1;
+  if (user) {
+    const char *upath = NULL;
+    for (const struct mp_json *n = nss && nss->type == MP_JARR ? nss->child : NULL; n; n = n->next)
+      if (!strcmp(mp_json_str(n, "type", ""), "user")) upath = mp_json_str(n, "path", NULL);
+    JW_LIT(w, "{\"type\":\"user\",\"action\":\"join\",\"path\":");
+    oci_jstr(w, upath && upath[0] ? upath : "@userns/user");
+    JW_LIT(w, "}");
+    first = 0;
+  }
   const char *seen[8];
   int nseen = 0, k = 0, have_mnt = 0, have_uts = 0;
   for (const struct mp_json *n = nss && nss->type == MP_JARR ? nss->child : NULL; n; n = n->next, k++) {
     const char *t = mp_json_str(n, "type", ""), *type = ns_type(t);
-    if (!type) return oci_fail(e, !strcmp(t, "user") || !strcmp(t, "time") ? "config.json linux.namespaces[%d].type: a %s namespace is not supported yet" : "config.json linux.namespaces[%d].type: unknown namespace type \"%s\"", k, t);
+    if (!strcmp(t, "user")) continue;
+    if (!type) return oci_fail(e, !strcmp(t, "time") ? "config.json linux.namespaces[%d].type: a %s namespace is not supported yet" : "config.json linux.namespaces[%d].type: unknown namespace type \"%s\"", k, t);
     for (int i = 0; i < nseen; i++)
       if (!strcmp(seen[i], type)) return oci_fail(e, "config.json linux.namespaces[%d].type: \"%s\" is named twice", k, t);
     if (nseen < 8) seen[nseen++] = type;
     have_mnt |= !strcmp(type, "mnt");
     have_uts |= !strcmp(type, "uts");
     const char *path = mp_json_str(n, "path", NULL);
-    if (k) JW_LIT(w, ",");
+    if (!first) JW_LIT(w, ",");
+    first = 0;
     jw_putf(w, "{\"type\":\"%s\",\"action\":\"%s\"", type, path && path[0] ? "join" : "create");
     if (path && path[0]) { JW_LIT(w, ",\"path\":"); oci_jstr(w, path); }
     JW_LIT(w, "}");
@@ -587,12 +568,12 @@ int oci_translate(const struct oci_translate_in *in, struct jw *w, struct oci_er
       oci_jstr(w, s->key);
       JW_LIT(w, ",\"value\":");
       if (s->type == MP_JSTR) oci_jstr(w, s->str);
-      else { JW_LIT(w, "\""); jnum(w, s->num); JW_LIT(w, "\""); }
+      else { JW_LIT(w, "\""); oci_jnum(w, s->num); JW_LIT(w, "\""); }
       JW_LIT(w, "}");
     }
     JW_LIT(w, "]");
   }
-  if (sc && sc->type == MP_JOBJ && seccomp(sc, w, e) < 0) return -1;
+  if (sc && sc->type == MP_JOBJ && oci_translate_seccomp(sc, w, e) < 0) return -1;
   JW_LIT(w, "}");
   return w->oom ? oci_fail(e, "out of memory") : 0;
 }

@@ -5,7 +5,7 @@
 // hooks, the --log JSON lines and the error words the shim matches.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -25,7 +25,7 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     cgParent = path.posix.join(ownCgroup(), `minipod-test-oci-${process.pid}`);
   });
   after(() => {
-    for (const id of ['a', 'b', 'c', 'uts', 'prop', 'frozen', 'hooked', 'tty', 'cwd', 'link', 'err']) run(['delete', '--force', id]);
+    for (const id of ['a', 'b', 'c', 'uts', 'prop', 'userns', 'frozen', 'hooked', 'tty', 'cwd', 'link', 'err']) run(['delete', '--force', id]);
     const left = existsSync(root) ? spawnSync('ls', [root], { encoding: 'utf8' }).stdout.trim() : '';
     for (const d of cgroupDirsOf(cgParent)) spawnSync('sh', ['-c', `find ${d} -depth -type d -exec rmdir {} + 2>/dev/null`]);
     const cgLeft = cgroupDirsOf(cgParent).filter((d) => existsSync(d));
@@ -317,12 +317,51 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     assert.deepEqual(hostMounts(), before.filter((m) => !m.startsWith(shared) && !m.startsWith(slave)));
   });
 
+  test('attack: in a user namespace, root in the container is an unprivileged host id: a host root-only file and a host-wide sysctl stay out of reach; exec joins it too', async () => {
+    // The bundle must be reachable by the namespace's root (host uid 100000), as with runc.
+    chmodSync(dir, 0o711);
+    const out = path.join(dir, 'userns-out');
+    mkdirSync(out, { recursive: true, mode: 0o777 });
+    chmodSync(out, 0o777);
+    const secret = path.join(dir, 'userns-secret');
+    writeFileSync(secret, 'host root only\n', { mode: 0o600 });
+    const ns = [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'user' }];
+    const map = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    const admin = ['CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_SYS_ADMIN'];
+    const b = bundle('userns', { args: ['sh', '-c', 'cat /proc/self/uid_map > /out/map; id -u > /out/id; cat /secret > /out/secret 2>&1; umount /proc/sys; echo 1 2> /out/sysctl > /proc/sys/vm/drop_caches; touch /out/done; sleep 1000'], capabilities: { bounding: admin, effective: admin, permitted: admin } }, {}, { namespaces: ns, uidMappings: map, gidMappings: map });
+    chmodSync(path.join(b, 'rootfs'), 0o755); // a copy of a mkdtemp tree: 0700, which only host root could enter
+    // Mount points made beforehand: the namespace's root cannot create them in a rootfs owned by host root.
+    mkdirSync(path.join(b, 'rootfs', 'out'), { recursive: true });
+    writeFileSync(path.join(b, 'rootfs', 'secret'), '');
+    const config = JSON.parse(readFileSync(path.join(b, 'config.json'), 'utf8'));
+    config.mounts.push({ destination: '/out', type: 'bind', source: out, options: ['rbind', 'rw'] }, { destination: '/secret', type: 'bind', source: secret, options: ['bind', 'ro'] });
+    writeFileSync(path.join(b, 'config.json'), JSON.stringify(config));
+    const c = run(['create', '--bundle', b, 'userns']);
+    assert.equal(c.status, 0, c.stderr);
+    const pid = state('userns').pid;
+    assert.equal(run(['start', 'userns']).status, 0);
+    await waitFor(() => existsSync(path.join(out, 'done')), 'the container wrote its findings');
+    assert.match(readFileSync(path.join(out, 'map'), 'utf8'), /^\s*0\s+100000\s+65536\s*$/);
+    assert.equal(readFileSync(path.join(out, 'id'), 'utf8').trim(), '0', 'root inside');
+    assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), /^Uid:\s+100000\s+100000\s+100000\s+100000$/m, 'host uid 100000 outside');
+    assert.match(readFileSync(path.join(out, 'secret'), 'utf8'), /Permission denied/, 'CAP_DAC_OVERRIDE in its own namespace is nothing to a host root file');
+    // Its mount namespace is its own (as runc has it): it may take the read-only /proc/sys
+    // away, and a host-wide sysctl still refuses it (the kernel checks against host root).
+    assert.match(readFileSync(path.join(out, 'sysctl'), 'utf8'), /Permission denied|Read-only/, 'a host-wide sysctl cannot be written');
+    const proc = path.join(dir, 'userns-exec.json');
+    writeFileSync(proc, JSON.stringify({ user: { uid: 0, gid: 0 }, args: ['sh', '-c', 'id -u > /out/exec-id; cat /proc/self/uid_map > /out/exec-map'], cwd: '/', env: ['PATH=/bin'] }));
+    assert.equal(run(['exec', '--process', proc, 'userns']).status, 0);
+    assert.equal(readFileSync(path.join(out, 'exec-id'), 'utf8').trim(), '0');
+    assert.match(readFileSync(path.join(out, 'exec-map'), 'utf8'), /^\s*0\s+100000\s+65536\s*$/, 'exec is in the same user namespace');
+    assert.equal(run(['delete', '--force', 'userns']).status, 0);
+  });
+
   test('bad input: an unknown id, a config that asks for what cannot be given, a bad signal: exit 1, the reason in the log', () => {
     assert.match(run(['delete', 'nosuch']).stderr, /does not exist/);
     const b = bundle('err', { args: ['true'] }, {}, { uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }] });
     const c = run(['create', '--bundle', b, 'err']);
     assert.equal(c.status, 1);
-    assert.match(c.stderr, /linux\.uidMappings: user namespaces in an OCI config are not supported yet/);
+    assert.match(c.stderr, /linux\.uidMappings: mappings need a user namespace in linux\.namespaces/);
     assert.ok(!existsSync(path.join(root, 'err')));
     const missing = bundle('err', { args: ['no-such-command'] });
     const m = run(['create', '--bundle', missing, 'err']);

@@ -108,8 +108,9 @@ test('linux.seccomp becomes the executor\'s filter; devices are made with their 
   assert.ok(p.mounts.some((m) => m.op === 'mknod' && m.dst === '/dev/fuse' && m.major === 10 && m.minor === 229 && m.mode === 0o666));
 });
 
-test('refused, naming the field: a user namespace, no mount namespace, a hostname without a uts namespace, an unknown capability, AppArmor on a host without it', () => {
-  assert.throws(() => plan(config({}, { uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] })), /linux\.uidMappings: user namespaces in an OCI config are not supported yet/);
+test('refused, naming the field: mappings without a user namespace (and one without mappings), no mount namespace, a hostname without a uts namespace, an unknown capability, AppArmor on a host without it', () => {
+  assert.throws(() => plan(config({}, { uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] })), /linux\.uidMappings: mappings need a user namespace in linux\.namespaces/);
+  assert.throws(() => plan(config({}, { namespaces: [{ type: 'mount' }, { type: 'uts' }, { type: 'user' }] })), /a new user namespace needs uidMappings and gidMappings/);
   assert.throws(() => plan(config({}, { namespaces: [{ type: 'pid' }] })), /linux\.namespaces: minipod-oci runs a container only in a mount namespace of its own/);
   assert.throws(() => plan(config({}, { namespaces: [{ type: 'mount' }] })), /hostname: needs a uts namespace/);
   assert.throws(() => plan(config({ process: { ...config().process!, capabilities: { bounding: ['CAP_FLY'] } } })), /unknown capability "CAP_FLY"/);
@@ -200,4 +201,12 @@ test('resources beyond cpu, memory and pids: reservation, swappiness, the OOM ki
   const v2 = planned(config({}, { resources: { memory: { reservation: 1 << 25 }, cpu: { cpus: '0' }, hugepageLimits: [{ pageSize: '2MB', limit: 1 << 21 }] } }), 'v2').cgroup!.writes.map((w) => `${w.file}=${w.value}`);
   assert.deepEqual(v2, ['memory.low=33554432', 'cpuset.cpus=0', 'hugetlb.2MB.max=2097152']);
   assert.throws(() => planned(config({}, { resources: { memory: { swappiness: 101 } } })), /swappiness: 101 is not 0\.\.100/);
+});
+
+test('a user namespace is joined first (made by create with the mappings), so the namespaces created after it are its own; devices are bound, not made', () => {
+  const map = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  const p = plan(config({}, { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'uts' }, { type: 'user' }], uidMappings: map, gidMappings: map, devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }] }));
+  assert.deepEqual(p.namespaces, [{ type: 'user', action: 'join', path: '@userns/user' }, { type: 'pid', action: 'create' }, { type: 'mnt', action: 'create' }, { type: 'uts', action: 'create' }]);
+  assert.ok(!p.mounts.some((m) => m.op === 'mknod'), 'no mknod in a user namespace');
+  assert.ok(p.mounts.some((m) => m.op === 'bind' && m.dst === '/dev/fuse' && m.source === '/dev/fuse'));
 });
