@@ -54,6 +54,7 @@
         "native/oci/exec.c",
         "native/oci/profile.c",
         "native/shim/userns.c",
+        "native/shim/devices.c",
         "native/shim/jw.c",
         "native/shim/readfile.c",
         "native/exec/json.c",

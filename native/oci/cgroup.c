@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../shim/shim.h"
@@ -32,7 +33,17 @@ static void unescape(char *s) {
   *o = 0;
 }
 
-int oci_layout_parse(const char *mountinfo, struct oci_layout *l) {
+/* The mount of mountinfo's field 3 (major:minor) is the one its mount point reaches: a mount
+ * hidden under a later one at or above its path (a namespace that mounted /sys again) is not
+ * a hierarchy of this process's. */
+static int reachable(const char *devno, const char *mnt) {
+  unsigned maj, min;
+  struct stat st;
+  if (sscanf(devno, "%u:%u", &maj, &min) != 2 || stat(mnt, &st) < 0) return 0;
+  return major(st.st_dev) == maj && minor(st.st_dev) == min;
+}
+
+int oci_layout_parse(const char *mountinfo, int check, struct oci_layout *l) {
   memset(l, 0, sizeof(*l));
   char v2[OCI_PATH] = "";
   const char *line = mountinfo;
@@ -54,6 +65,7 @@ int oci_layout_parse(const char *mountinfo, struct oci_layout *l) {
         char *super = strtok(NULL, " ");
         if (nf >= 5 && fstype) {
           unescape(f[4]);
+          if (check && (!strcmp(fstype, "cgroup") || !strcmp(fstype, "cgroup2")) && !reachable(f[2], f[4])) fstype = "";
           if (!strcmp(fstype, "cgroup2") && !v2[0]) snprintf(v2, sizeof(v2), "%s", f[4]);
           if (!strcmp(fstype, "cgroup") && super) {
             char opts[1024] = "";
@@ -297,6 +309,59 @@ int oci_resource_writes(const struct oci_layout *l, const struct mp_json *r, con
   return n;
 }
 
+/* One device rule as the v1 file and the v2 program (native/shim/devices.c) take it. */
+static int device_rule(const struct mp_json *d, int from_devices, char *out, size_t n, struct oci_err *e) {
+  const char *type = mp_json_str(d, "type", "a"), *access = from_devices ? "rwm" : mp_json_str(d, "access", "rwm");
+  if (from_devices && !strcmp(type, "u")) type = "c";
+  if (strcmp(type, "a") && strcmp(type, "c") && strcmp(type, "b")) return oci_fail(e, "config.json linux.resources.devices: type \"%s\" is a, c or b", type);
+  if (strspn(access, "rwm") != strlen(access) || !access[0]) return oci_fail(e, "config.json linux.resources.devices: access \"%s\" is made of r, w and m", access);
+  const struct mp_json *maj = mp_json_get(d, "major"), *min = mp_json_get(d, "minor");
+  char mj[24] = "*", mn[24] = "*";
+  if (maj && maj->type == MP_JNUM && maj->num >= 0) snprintf(mj, sizeof(mj), "%lld", (long long)maj->num);
+  if (min && min->type == MP_JNUM && min->num >= 0) snprintf(mn, sizeof(mn), "%lld", (long long)min->num);
+  if (!strcmp(type, "a")) snprintf(out, n, "%s", !strcmp(access, "rwm") ? "a" : "a *:* rwm");
+  else snprintf(out, n, "%s %s:%s %s", type, mj, mn, access);
+  return 0;
+}
+
+int oci_v2_devices(const struct mp_json *r, const struct mp_json *extra, struct jw *list, struct oci_err *e) {
+  const struct mp_json *devs = r && r->type == MP_JOBJ ? mp_json_get(r, "devices") : NULL;
+  if (!devs || devs->type != MP_JARR || !devs->len) return 0;
+  char rule[128];
+  int i = 0, deny_all = 0;
+  /* First every rule checked: a deny after the first rule cannot be an allow list (fail closed). */
+  for (const struct mp_json *d = devs->child; d; d = d->next, i++) {
+    if (device_rule(d, 0, rule, sizeof(rule), e) < 0) return -1;
+    if (!mp_json_bool(d, "allow", 0) && (i || strcmp(rule, "a")))
+      return oci_fail(e, "config.json linux.resources.devices[%d]: on cgroup v2 a deny rule is taken only first and for every device (\"a\", rwm)", i);
+  }
+  i = 0;
+  JW_LIT(list, "[");
+  for (const struct mp_json *d = devs->child; d; d = d->next, i++) {
+    if (device_rule(d, 0, rule, sizeof(rule), e) < 0) return -1;
+    if (!mp_json_bool(d, "allow", 0)) { /* v2 has an allow list only: the first rule, denying everything */
+      deny_all = 1;
+      continue;
+    }
+    if (!deny_all || !strcmp(rule, "a")) return 0; /* everything allowed: no program */
+    if (list->len > 1) JW_LIT(list, ",");
+    jw_str(list, rule);
+  }
+  if (!deny_all) return 0;
+  for (const struct mp_json *d = extra && extra->type == MP_JARR ? extra->child : NULL; d; d = d->next) {
+    if (!strcmp(mp_json_str(d, "type", ""), "p")) continue;
+    if (device_rule(d, 1, rule, sizeof(rule), e) < 0) return -1;
+    if (list->len > 1) JW_LIT(list, ",");
+    jw_str(list, rule);
+  }
+  for (int k = 0; DEFAULT_ALLOWED[k]; k++) {
+    if (list->len > 1) JW_LIT(list, ",");
+    jw_str(list, DEFAULT_ALLOWED[k]);
+  }
+  JW_LIT(list, "]");
+  return 1;
+}
+
 int oci_apply_writes(const struct oci_layout *l, const struct oci_cgroup *cg, const struct oci_write *w, int n, int must_exist, struct oci_err *e) {
   for (int i = 0; i < n; i++) {
     char dir[OCI_PATH];
@@ -315,9 +380,17 @@ int oci_apply_writes(const struct oci_layout *l, const struct oci_cgroup *cg, co
   return 0;
 }
 
-int oci_cgroup_make(const struct oci_layout *l, const struct oci_cgroup *cg, struct oci_err *e) {
+/* The v2 controller a write needs ("cpu", "memory", ..., a unified file's prefix). */
+static void v2_controller(const struct oci_write *w, char *out, size_t n) {
+  static const char *const names[] = {"cpu", "cpu", "memory", "pids", "", "", "cpuset", "hugetlb", "io"};
+  if (w->controller < OCI_V1_N) snprintf(out, n, "%s", names[w->controller]);
+  else snprintf(out, n, "%.*s", (int)strcspn(w->file, "."), w->file);
+}
+
+int oci_cgroup_make(const struct oci_layout *l, const struct oci_cgroup *cg, const struct oci_write *w, int nw, struct oci_err *e) {
   if (l->version == 2) {
-    /* Every controller the parent can give, enabled on the way down (v2 delegation). */
+    /* The controllers the writes need, enabled on the way down (v2 delegation), and no other:
+     * a parent's subtree_control is the host's to keep as it is. */
     char at[OCI_PATH];
     snprintf(at, sizeof(at), "%s", l->v2);
     for (const char *p = cg->path; *p;) {
@@ -332,8 +405,15 @@ int oci_cgroup_make(const struct oci_layout *l, const struct oci_cgroup *cg, str
       if (fd >= 0) close(fd);
       if (r > 0) {
         ctrls[r] = 0;
-        for (char *c = strtok(ctrls, " \n"); c; c = strtok(NULL, " \n"))
-          if (strlen(en) + strlen(c) + 3 < sizeof(en)) { if (en[0]) strcat(en, " "); strcat(en, "+"); strcat(en, c); }
+        for (char *c = strtok(ctrls, " \n"); c; c = strtok(NULL, " \n")) {
+          int needed = 0;
+          for (int i = 0; i < nw && !needed; i++) {
+            char name[64];
+            v2_controller(&w[i], name, sizeof(name));
+            needed = !strcmp(name, c);
+          }
+          if (needed && strlen(en) + strlen(c) + 3 < sizeof(en)) { if (en[0]) strcat(en, " "); strcat(en, "+"); strcat(en, c); }
+        }
         snprintf(file, sizeof(file), "%s/cgroup.subtree_control", at);
         if (en[0]) write_small(file, en); /* a parent with processes of its own cannot delegate: limits there stay unset */
       }

@@ -221,7 +221,7 @@ static int make_userns(const struct mp_json *config, struct oci_err *e) {
 static int load_layout(const char *mountinfo_file, struct oci_layout *l) {
   char *mi = oci_slurp(mountinfo_file ? mountinfo_file : "/proc/self/mountinfo", NULL);
   if (!mi) return -1;
-  oci_layout_parse(mi, l);
+  oci_layout_parse(mi, !mountinfo_file, l);
   free(mi);
   return 0;
 }
@@ -242,7 +242,8 @@ int oci_create(const char *root, const char *id, const struct oci_create_opts *o
   struct oci_layout *layout = calloc(1, sizeof(*layout));
   struct oci_cgroup *cg = calloc(1, sizeof(*cg));
   struct oci_write *writes = calloc(MAX_WRITES, sizeof(*writes));
-  struct jw plan = {0};
+  struct jw plan = {0}, devlist = {0};
+  int v2dev = 0;
   char dir[OCI_PATH + 1100] = "";
   int rc = -1, nwrites = 0, made_cgroup = 0, gate = -1, console = -1, userns = -1;
   pid_t pid = 0;
@@ -260,6 +261,7 @@ int oci_create(const char *root, const char *id, const struct oci_create_opts *o
     oci_cgroup_dirs(layout, cgpath, cg);
     nwrites = oci_resource_writes(layout, linux_ ? mp_json_get(linux_, "resources") : NULL, linux_ ? mp_json_get(linux_, "devices") : NULL, writes, MAX_WRITES, e);
     if (nwrites < 0) goto out;
+    if (layout->version == 2 && (v2dev = oci_v2_devices(linux_ ? mp_json_get(linux_, "resources") : NULL, linux_ ? mp_json_get(linux_, "devices") : NULL, &devlist, e)) < 0) goto out;
   }
   char lsms[256];
   if (o->lsms) snprintf(lsms, sizeof(lsms), "%s", o->lsms);
@@ -293,7 +295,12 @@ int oci_create(const char *root, const char *id, const struct oci_create_opts *o
         oci_jstr(&w, writes[i].value);
         JW_LIT(&w, "}");
       }
-      JW_LIT(&w, "]}");
+      JW_LIT(&w, "]");
+      if (v2dev) {
+        JW_LIT(&w, ",\"devices\":");
+        jw_put(&w, devlist.b, devlist.len);
+      }
+      JW_LIT(&w, "}");
     }
     JW_LIT(&w, "}\n");
     if (!w.oom) fwrite(w.b, 1, w.len, stdout);
@@ -330,7 +337,16 @@ int oci_create(const char *root, const char *id, const struct oci_create_opts *o
   }
   if (have_cg) {
     made_cgroup = 1;
-    if (oci_cgroup_make(layout, cg, e) < 0 || oci_apply_writes(layout, cg, writes, nwrites, 1, e) < 0) goto out;
+    if (oci_cgroup_make(layout, cg, writes, nwrites, e) < 0 || oci_apply_writes(layout, cg, writes, nwrites, 1, e) < 0) goto out;
+    if (v2dev) {
+      /* v2's device control: the same BPF program the supervisor gives a pod's containers */
+      struct mp_arena da = {0};
+      char derr[512];
+      const struct mp_json *dl = mp_json_parse(&da, devlist.b, devlist.len, derr, sizeof(derr));
+      int r = dl ? cgroup_devices_attach(cg->dirs[0], dl, derr, sizeof(derr)) : -1;
+      mp_arena_free(&da);
+      if (r < 0) { oci_fail(e, "config.json linux.resources.devices: %s", derr); goto out; }
+    }
   }
   char fifo[OCI_PATH + 1200];
   snprintf(fifo, sizeof(fifo), "%s/exec.fifo", dir);
@@ -389,6 +405,7 @@ out:
   if (console >= 0) close(console);
   if (userns >= 0) close(userns);
   free(plan.b);
+  free(devlist.b);
   free(layout);
   free(cg);
   free(writes);

@@ -34,7 +34,8 @@ struct oci_write {
   char value[256];
 };
 
-int oci_layout_parse(const char *mountinfo, struct oci_layout *l);
+/* check: skip cgroup mounts that are hidden (their mount point reaches another mount). */
+int oci_layout_parse(const char *mountinfo, int check, struct oci_layout *l);
 const char *oci_v1_name(int c);
 int oci_cgroup_path(const char *cgroups_path, const char *id, int systemd, char *out, size_t n, struct oci_err *e);
 int oci_cgroup_dirs(const struct oci_layout *l, const char *cg, struct oci_cgroup *out);
@@ -42,7 +43,10 @@ int oci_cgroup_dirs(const struct oci_layout *l, const char *cg, struct oci_cgrou
 int oci_resource_writes(const struct oci_layout *l, const struct mp_json *r, const struct mp_json *extra_devices, struct oci_write *w, int max, struct oci_err *e);
 /* must_exist: a file this host lacks is an error (create) rather than skipped (update). */
 int oci_apply_writes(const struct oci_layout *l, const struct oci_cgroup *cg, const struct oci_write *w, int n, int must_exist, struct oci_err *e);
-int oci_cgroup_make(const struct oci_layout *l, const struct oci_cgroup *cg, struct oci_err *e);
+/* v2 (no devices files): the allow list for a device program (native/shim/devices.c) as a JSON
+ * array in list: 1; 0 when nothing is restricted; -1 when the rules cannot be one (fail closed). */
+int oci_v2_devices(const struct mp_json *r, const struct mp_json *extra, struct jw *list, struct oci_err *e);
+int oci_cgroup_make(const struct oci_layout *l, const struct oci_cgroup *cg, const struct oci_write *w, int nw, struct oci_err *e);
 /* rmdir of every directory (and an empty default /minipod-oci parent); 0 when all are gone. */
 int oci_cgroup_remove_dirs(const char *path, const char *const *dirs, int n);
 

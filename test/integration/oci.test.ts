@@ -25,7 +25,7 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     cgParent = path.posix.join(ownCgroup(), `minipod-test-oci-${process.pid}`);
   });
   after(() => {
-    for (const id of ['a', 'b', 'c', 'uts', 'prop', 'userns', 'frozen', 'hooked', 'tty', 'cwd', 'link', 'err']) run(['delete', '--force', id]);
+    for (const id of ['a', 'b', 'c', 'uts', 'prop', 'userns', 'v2dev', 'frozen', 'hooked', 'tty', 'cwd', 'link', 'err']) run(['delete', '--force', id]);
     const left = existsSync(root) ? spawnSync('ls', [root], { encoding: 'utf8' }).stdout.trim() : '';
     for (const d of cgroupDirsOf(cgParent)) spawnSync('sh', ['-c', `find ${d} -depth -type d -exec rmdir {} + 2>/dev/null`]);
     const cgLeft = cgroupDirsOf(cgParent).filter((d) => existsSync(d));
@@ -354,6 +354,39 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     assert.equal(readFileSync(path.join(out, 'exec-id'), 'utf8').trim(), '0');
     assert.match(readFileSync(path.join(out, 'exec-map'), 'utf8'), /^\s*0\s+100000\s+65536\s*$/, 'exec is in the same user namespace');
     assert.equal(run(['delete', '--force', 'userns']).status, 0);
+  });
+
+  test('attack: on cgroup v2 (its hierarchy alone mounted), a root container with CAP_MKNOD makes a node of a device it is not given (/dev/fuse, c 10:229) and cannot open it; /dev/null still opens', async () => {
+    const own = (readFileSync('/proc/self/cgroup', 'utf8').match(/^0::(.*)$/m) ?? [])[1];
+    assert.ok(own !== undefined, 'a cgroup2 hierarchy (hybrid or pure v2)');
+    const cg = path.posix.join(own, `minipod-test-v2dev-${process.pid}`);
+    const out = path.join(dir, 'v2dev-out');
+    mkdirSync(out, { recursive: true });
+    const caps = ['CAP_MKNOD', 'CAP_DAC_OVERRIDE'];
+    const b = bundle('v2dev', { args: ['sh', '-c', 'mknod /dev/f c 10 229; (exec 3<> /dev/f) 2> /out/disk; head -c 1 /dev/null 2> /out/null; echo $? >> /out/null; touch /out/done'], capabilities: { bounding: caps, effective: caps, permitted: caps } }, {}, { cgroupsPath: cg, resources: { devices: [{ allow: false, access: 'rwm' }] } });
+    const config = JSON.parse(readFileSync(path.join(b, 'config.json'), 'utf8'));
+    config.mounts.push({ destination: '/out', type: 'bind', source: out, options: ['rbind', 'rw'] });
+    writeFileSync(path.join(b, 'config.json'), JSON.stringify(config));
+    mkdirSync(path.join(b, 'rootfs', 'out'), { recursive: true });
+    // A mount namespace whose /sys/fs/cgroup is the cgroup2 hierarchy alone: minipod-oci sees a v2 host.
+    // Every cgroup mount off (deepest first), then cgroup2 alone (mounts hidden under the sandbox's
+    // own /sys stay listed in mountinfo: minipod-oci takes only the hierarchies a path reaches).
+    const cgroupMounts = String.raw`awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i+1) ~ /^cgroup2?$/) print $5; break } }' /proc/self/mountinfo`;
+    const script = String.raw`
+      for m in $(${cgroupMounts} | sort -r -u); do umount -l "$m" || { echo "umount $m failed" >&2; exit 9; }; done
+      mount -t cgroup2 cgroup2 /sys/fs/cgroup || { echo "mount cgroup2 failed" >&2; exit 9; }
+      ! mountpoint -q /sys/fs/cgroup/memory || { echo "a v1 hierarchy is still reachable" >&2; exit 9; }
+      ${oci} --root ${root} create --bundle ${b} v2dev && ${oci} --root ${root} start v2dev || exit 8
+      for i in $(seq 100); do [ -e ${out}/done ] && break; sleep 0.05; done
+      ${oci} --root ${root} delete --force v2dev; rmdir /sys/fs/cgroup${cg} 2>/dev/null; true`;
+    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8', timeout: 30_000 });
+    const v2root = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')).find((f) => f[f.indexOf('-') + 1] === 'cgroup2')?.[4];
+    if (v2root) spawnSync('rmdir', [path.join(v2root, cg)]);
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    assert.ok(!v2root || !existsSync(path.join(v2root, cg)), 'its cgroup is gone');
+    const disk = readFileSync(path.join(out, 'disk'), 'utf8');
+    assert.match(disk, /Operation not permitted/, `the node is made (CAP_MKNOD, "c *:* m"), its open refused: ${disk}`);
+    assert.equal(readFileSync(path.join(out, 'null'), 'utf8').trim(), '0', '/dev/null is allowed');
   });
 
   test('bad input: an unknown id, a config that asks for what cannot be given, a bad signal: exit 1, the reason in the log', () => {

@@ -210,3 +210,12 @@ test('a user namespace is joined first (made by create with the mappings), so th
   assert.ok(!p.mounts.some((m) => m.op === 'mknod'), 'no mknod in a user namespace');
   assert.ok(p.mounts.some((m) => m.op === 'bind' && m.dst === '/dev/fuse' && m.source === '/dev/fuse'));
 });
+
+test('cgroup v2 device control: a leading deny-all and the allows become the device program\'s list (with linux.devices and the defaults); other denies are refused', () => {
+  const devices = (rules: unknown[]) => planned(config({}, { resources: { devices: rules }, devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }] }), 'v2').cgroup as { devices?: string[] };
+  const list = devices([{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rw' }]).devices!;
+  assert.deepEqual(list.slice(0, 2), ['c 1:3 rw', 'c 10:229 rwm']);
+  assert.ok(list.includes('c 136:* rwm') && list.includes('b *:* m'), 'the defaults follow');
+  assert.equal(devices([{ allow: false, access: 'rwm' }, { allow: true, access: 'rwm' }]).devices, undefined, 'allow-all after the deny: no program');
+  assert.throws(() => devices([{ allow: true, access: 'rwm' }, { allow: false, type: 'b', major: 8, access: 'rwm' }]), /devices\[1\]: on cgroup v2 a deny rule is taken only first/);
+});
