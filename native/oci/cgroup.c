@@ -161,6 +161,22 @@ static void whole(char *out, size_t n, double v) {
 /* runc's AllowedDevices, after the config's rules: mknod of any, the standard nodes, ptys, tun. */
 static const char *const DEFAULT_ALLOWED[] = {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 10:200 rwm", "c 136:* rwm", NULL};
 
+/* One device rule as the v1 file and the v2 program (native/shim/devices.c) take it. */
+static int device_rule(const struct mp_json *d, int from_devices, char *out, size_t n, struct oci_err *e) {
+  const char *type = mp_json_str(d, "type", "a"), *access = from_devices ? "rwm" : mp_json_str(d, "access", "rwm");
+  if (from_devices && !strcmp(type, "u")) type = "c";
+  if (strcmp(type, "a") && strcmp(type, "c") && strcmp(type, "b")) return oci_fail(e, "config.json linux.resources.devices: type \"%s\" is a, c or b", type);
+  if (strspn(access, "rwm") != strlen(access) || !access[0]) return oci_fail(e, "config.json linux.resources.devices: access \"%s\" is made of r, w and m", access);
+  const struct mp_json *maj = mp_json_get(d, "major"), *min = mp_json_get(d, "minor");
+  char mj[24] = "*", mn[24] = "*";
+  if (maj && maj->type == MP_JNUM && maj->num >= 0) snprintf(mj, sizeof(mj), "%lld", (long long)maj->num);
+  if (min && min->type == MP_JNUM && min->num >= 0) snprintf(mn, sizeof(mn), "%lld", (long long)min->num);
+  if (!strcmp(type, "a") && !strcmp(access, "rwm")) snprintf(out, n, "a");
+  else if (!strcmp(type, "a")) snprintf(out, n, "a *:* %s", access);
+  else snprintf(out, n, "%s %s:%s %s", type, mj, mn, access);
+  return 0;
+}
+
 int oci_resource_writes(const struct oci_layout *l, const struct mp_json *r, const struct mp_json *extra_devices, struct oci_write *w, int max, struct oci_err *e) {
   int n = 0;
   int v2 = l->version == 2;
@@ -278,22 +294,11 @@ int oci_resource_writes(const struct oci_layout *l, const struct mp_json *r, con
     for (int pass = 0; pass < 2; pass++) {
       const struct mp_json *list = pass ? extra_devices : devs;
       for (const struct mp_json *d = list && list->type == MP_JARR ? list->child : NULL; d; d = d->next) {
-        const char *type = mp_json_str(d, "type", "a"), *access = mp_json_str(d, "access", "rwm");
-        int allow = pass ? 1 : mp_json_bool(d, "allow", 0);
-        if (pass) {
-          /* linux.devices, made in the container: allowed (u is c; p needs no rule) */
-          if (!strcmp(type, "p")) continue;
-          if (!strcmp(type, "u")) type = "c";
-          access = "rwm";
-        }
-        if (strcmp(type, "a") && strcmp(type, "c") && strcmp(type, "b")) return oci_fail(e, "config.json linux.resources.devices: type \"%s\" is a, c or b", type);
-        if (strspn(access, "rwm") != strlen(access) || !access[0]) return oci_fail(e, "config.json linux.resources.devices: access \"%s\" is made of r, w and m", access);
-        const struct mp_json *maj = mp_json_get(d, "major"), *min = mp_json_get(d, "minor");
-        char mj[24] = "*", mn[24] = "*";
-        if (maj && maj->type == MP_JNUM && maj->num >= 0) snprintf(mj, sizeof(mj), "%lld", (long long)maj->num);
-        if (min && min->type == MP_JNUM && min->num >= 0) snprintf(mn, sizeof(mn), "%lld", (long long)min->num);
-        if (!strcmp(type, "a") && !strcmp(access, "rwm")) PUT(OCI_DEVICES, allow ? "devices.allow" : "devices.deny", "a");
-        else PUT(OCI_DEVICES, allow ? "devices.allow" : "devices.deny", "%s %s:%s %s", type, !strcmp(type, "a") ? "*" : mj, !strcmp(type, "a") ? "*" : mn, access);
+        /* linux.devices, made in the container: allowed (u is c; p needs no rule) */
+        if (pass && !strcmp(mp_json_str(d, "type", ""), "p")) continue;
+        char rule[128];
+        if (device_rule(d, pass, rule, sizeof(rule), e) < 0) return -1;
+        PUT(OCI_DEVICES, pass || mp_json_bool(d, "allow", 0) ? "devices.allow" : "devices.deny", "%s", rule);
       }
     }
     for (int i = 0; DEFAULT_ALLOWED[i]; i++) PUT(OCI_DEVICES, "devices.allow", "%s", DEFAULT_ALLOWED[i]);
@@ -307,21 +312,6 @@ int oci_resource_writes(const struct oci_layout *l, const struct mp_json *r, con
   }
 #undef PUT
   return n;
-}
-
-/* One device rule as the v1 file and the v2 program (native/shim/devices.c) take it. */
-static int device_rule(const struct mp_json *d, int from_devices, char *out, size_t n, struct oci_err *e) {
-  const char *type = mp_json_str(d, "type", "a"), *access = from_devices ? "rwm" : mp_json_str(d, "access", "rwm");
-  if (from_devices && !strcmp(type, "u")) type = "c";
-  if (strcmp(type, "a") && strcmp(type, "c") && strcmp(type, "b")) return oci_fail(e, "config.json linux.resources.devices: type \"%s\" is a, c or b", type);
-  if (strspn(access, "rwm") != strlen(access) || !access[0]) return oci_fail(e, "config.json linux.resources.devices: access \"%s\" is made of r, w and m", access);
-  const struct mp_json *maj = mp_json_get(d, "major"), *min = mp_json_get(d, "minor");
-  char mj[24] = "*", mn[24] = "*";
-  if (maj && maj->type == MP_JNUM && maj->num >= 0) snprintf(mj, sizeof(mj), "%lld", (long long)maj->num);
-  if (min && min->type == MP_JNUM && min->num >= 0) snprintf(mn, sizeof(mn), "%lld", (long long)min->num);
-  if (!strcmp(type, "a")) snprintf(out, n, "%s", !strcmp(access, "rwm") ? "a" : "a *:* rwm");
-  else snprintf(out, n, "%s %s:%s %s", type, mj, mn, access);
-  return 0;
 }
 
 int oci_v2_devices(const struct mp_json *r, const struct mp_json *extra, struct jw *list, struct oci_err *e) {
