@@ -35,18 +35,6 @@ static void now_iso(char *out, size_t n) {
   snprintf(out + k, n - k, ".%06ldZ", (long)tv.tv_usec);
 }
 
-static void read_lsms(char *out, size_t n) {
-  char *t = oci_slurp("/sys/kernel/security/lsm", NULL);
-  if (t) {
-    t[strcspn(t, "\n")] = 0;
-    snprintf(out, n, "%s", t);
-    free(t);
-    return;
-  }
-  out[0] = 0;
-  if (access("/sys/module/apparmor", F_OK) == 0) snprintf(out, n, "apparmor");
-  if (access("/sys/module/selinux", F_OK) == 0) snprintf(out + strlen(out), n - strlen(out), "%sselinux", out[0] ? "," : "");
-}
 
 /* runc's check before create: the command is there and executable, resolved inside the rootfs
  * (RESOLVE_IN_ROOT: a symlink in it cannot point the check at the host), so start cannot fail on it. */
@@ -183,15 +171,6 @@ static int write_state(const char *dir, const char *id, const char *bundle, pid_
   return rc < 0 ? oci_fail(e, "write %s: %s", file, strerror(errno)) : 0;
 }
 
-static void rm_dir(const char *dir) {
-  const char *names[] = {"state.json", "state.json.tmp", "exec.fifo"};
-  for (int i = 0; i < 3; i++) {
-    char p[OCI_PATH + 32];
-    snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
-    unlink(p);
-  }
-  rmdir(dir);
-}
 
 /* "@userns/user" in the plan: the user namespace create made (its fd). */
 static int resolve_userns(void *ctx, const char *who) {
@@ -265,7 +244,7 @@ int oci_create(const char *root, const char *id, const struct oci_create_opts *o
   }
   char lsms[256];
   if (o->lsms) snprintf(lsms, sizeof(lsms), "%s", o->lsms);
-  else read_lsms(lsms, sizeof(lsms));
+  else oci_host_lsms(lsms, sizeof(lsms));
   char dropped[512] = "";
   int user = oci_user_namespace(config, e);
   if (user < 0) goto out;
@@ -399,7 +378,7 @@ out:
       for (int i = 0; i < cg->ndirs; i++) dirs[i] = cg->dirs[i];
       for (int i = 0; i < 50 && oci_cgroup_remove_dirs(cg->path, dirs, cg->ndirs) < 0; i++) usleep(5000);
     }
-    if (dir[0]) rm_dir(dir);
+    if (dir[0]) oci_remove_dir(dir);
   }
   if (gate >= 0) close(gate);
   if (console >= 0) close(console);

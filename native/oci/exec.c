@@ -38,9 +38,8 @@ int oci_exec(const char *root, const struct oci_exec_opts *o, int *exit_code, st
   const struct mp_json *p = mp_json_parse(&arena, text, len, jerr, sizeof(jerr));
   free(text);
   if (!p || p->type != MP_JOBJ) { oci_fail(e, "%s: %s", o->process, p ? "not an object" : jerr); goto out; }
-  char lsms[256] = "";
-  char *l = oci_slurp("/sys/kernel/security/lsm", NULL);
-  if (l) { snprintf(lsms, sizeof(lsms), "%.*s", (int)strcspn(l, "\n"), l); free(l); }
+  char lsms[256];
+  oci_host_lsms(lsms, sizeof(lsms));
   if (oci_check_lsm(p, lsms, "process.json", e) < 0) goto out;
   if (mp_json_bool(p, "terminal", 0) && !o->console_socket) { oci_fail(e, "process.json terminal: needs --console-socket"); goto out; }
 

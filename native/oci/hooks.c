@@ -18,12 +18,6 @@
 
 #define MAX_ARGS 256
 
-static long long now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Fills a NULL-terminated vector from a JSON array of strings (at most MAX_ARGS). */
 static int strings(const struct mp_json *arr, char **out) {
   int n = 0;
@@ -68,11 +62,11 @@ static int run_one(const char *kind, const struct mp_json *h, const char *state_
   /* Its stderr until it closes (the hook has ended, as Go's exec waits for it in runc). */
   char msg[512];
   size_t mlen = 0;
-  long long deadline = timeout > 0 ? now_ms() + (long long)(timeout * 1000) : -1;
+  long long deadline = timeout > 0 ? oci_mono_ms() + (long long)(timeout * 1000) : -1;
   int timed_out = 0;
   for (;;) {
     struct pollfd pf = {.fd = err[0], .events = POLLIN};
-    int wait_ms = deadline < 0 ? -1 : (int)(deadline - now_ms());
+    int wait_ms = deadline < 0 ? -1 : (int)(deadline - oci_mono_ms());
     if (deadline >= 0 && wait_ms <= 0) { timed_out = 1; break; }
     int r = poll(&pf, 1, wait_ms);
     if (r < 0 && errno == EINTR) continue;

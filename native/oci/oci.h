@@ -28,6 +28,12 @@ struct oci_err {
 int oci_fail(struct oci_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The whole of a file (at most 64 MiB), NUL-terminated, malloc'd; NULL with errno. */
 char *oci_slurp(const char *file, size_t *len);
+/* A container's directory and what is in it (state.json, exec.fifo, a temporary file). */
+int oci_remove_dir(const char *dir);
+/* CLOCK_MONOTONIC in milliseconds, for deadlines. */
+long long oci_mono_ms(void);
+/* The host's LSMs, comma-separated ("capability,yama"). */
+void oci_host_lsms(char *out, size_t n);
 
 struct oci_state {
   struct mp_arena arena;

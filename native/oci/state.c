@@ -3,6 +3,7 @@
  * another process never passes for the init, as crun's status.c checks it), the OCI state
  * JSON, the cgroup's pids, hooks. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../shim/shim.h"
@@ -201,4 +203,38 @@ int oci_signal_number(const char *s) {
   for (int i = 1; i < (int)(sizeof(SIGNALS) / sizeof(SIGNALS[0])); i++)
     if (strcasecmp(name, SIGNALS[i]) == 0) return i;
   return -1;
+}
+
+int oci_remove_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return errno == ENOENT ? 0 : -1;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    char p[4200];
+    snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+    if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno == EISDIR) oci_remove_dir(p);
+  }
+  closedir(d);
+  return rmdir(dir);
+}
+
+/* The host's LSMs, comma-separated: securityfs's list, else what /sys/module shows. */
+void oci_host_lsms(char *out, size_t n) {
+  char *t = oci_slurp("/sys/kernel/security/lsm", NULL);
+  if (t) {
+    t[strcspn(t, "\n")] = 0;
+    snprintf(out, n, "%s", t);
+    free(t);
+    return;
+  }
+  out[0] = 0;
+  if (access("/sys/module/apparmor", F_OK) == 0) snprintf(out, n, "apparmor");
+  if (access("/sys/module/selinux", F_OK) == 0) snprintf(out + strlen(out), n - strlen(out), "%sselinux", out[0] ? "," : "");
+}
+
+long long oci_mono_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }

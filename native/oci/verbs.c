@@ -27,12 +27,6 @@ static void sleep_ms(int ms) {
   while (nanosleep(&t, &t) < 0 && errno == EINTR) {}
 }
 
-static long long mono_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Signals pid if it is still the process it was (start time `start`, 0: any). */
 static int signal_pid(pid_t pid, unsigned long long start, int sig) {
   int fd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -160,19 +154,6 @@ static void thaw(const struct oci_state *s) {
   close(fd);
 }
 
-static int rm_tree(const char *dir) {
-  DIR *d = opendir(dir);
-  if (!d) return errno == ENOENT ? 0 : -1;
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-    char p[4200];
-    snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-    if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno == EISDIR) rm_tree(p);
-  }
-  closedir(d);
-  return rmdir(dir);
-}
 
 int oci_delete(const char *root, const char *id, int force, void (*warn)(const char *msg), struct oci_err *e) {
   struct oci_state s;
@@ -190,8 +171,8 @@ int oci_delete(const char *root, const char *id, int force, void (*warn)(const c
     thaw(&s); /* a frozen process does not die of SIGKILL until it is thawed */
     signal_cgroup(&s, SIGKILL);
     if (oci_init_alive(&s)) signal_pid(s.pid, s.start, SIGKILL);
-    long long deadline = mono_ms() + 5000;
-    while (busy(&s) && mono_ms() < deadline) sleep_ms(5);
+    long long deadline = oci_mono_ms() + 5000;
+    while (busy(&s) && oci_mono_ms() < deadline) sleep_ms(5);
     if (busy(&s)) {
       rc = oci_fail(e, "container %s: processes did not die within 5 s of SIGKILL", id);
       goto out;
@@ -208,7 +189,7 @@ int oci_delete(const char *root, const char *id, int force, void (*warn)(const c
   free(j);
   char dir[4200];
   snprintf(dir, sizeof(dir), "%s/%s", root, id);
-  if (rm_tree(dir) < 0 && errno != ENOENT) rc = oci_fail(e, "remove %s: %s", dir, strerror(errno));
+  if (oci_remove_dir(dir) < 0 && errno != ENOENT) rc = oci_fail(e, "remove %s: %s", dir, strerror(errno));
 out:
   oci_state_free(&s);
   return rc;
@@ -243,7 +224,7 @@ int oci_pause(const char *root, const char *id, int frozen, struct oci_err *e) {
   if (fd < 0 || write(fd, v, strlen(v)) < 0) rc = oci_fail(e, "write %s: %s", file, strerror(errno));
   if (fd >= 0) close(fd);
   /* v1 freezes asynchronously: pause returns once the cgroup says FROZEN (runc waits too). */
-  for (long long deadline = mono_ms() + 2000; rc == 0 && frozen && !oci_frozen(&s) && mono_ms() < deadline;) sleep_ms(2);
+  for (long long deadline = oci_mono_ms() + 2000; rc == 0 && frozen && !oci_frozen(&s) && oci_mono_ms() < deadline;) sleep_ms(2);
 out:
   oci_state_free(&s);
   return rc;
