@@ -11,7 +11,8 @@
  *   [fork into the pid namespace] -> parent-death signal -> setsid -> mounts (in plan
  *   order, ending with pivot_root) -> the namespace steps "after mounts" (the user
  *   namespace) -> loopback up -> hostname -> cwd -> stdio and fds -> capabilities + ids
- *   (inheritable always empty) -> no_new_privs -> [sync] -> execve
+ *   (inheritable always empty) -> no_new_privs -> [sync] -> [seccomp with no_new_privs] ->
+ *   [startContainer hooks] -> execve
  */
 #define _GNU_SOURCE
 #include "child.h"
@@ -347,6 +348,11 @@ static int stage2(void *arg) {
     if (MP_SYS3(SYS_read, syncfd, &go, 1) != 1) mp_die(&w, "read", -EPIPE, "(sync pipe)", NULL);
   }
   if (c->seccomp.len && p->no_new_privs) install_seccomp(&w);
+  /* An OCI config's startContainer hooks: now, as the workload, under its filter. */
+  if (p->nstart_hooks) {
+    if (syncfd < 0) mp_die(&w, "read", -EPIPE, "(startHooks need a start gate)", NULL);
+    mp_start_hooks(&w, syncfd);
+  }
   do_exec(&w);
 }
 

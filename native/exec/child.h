@@ -98,6 +98,8 @@ struct walk {
 };
 
 void mp_set_step(struct walk *w, const char *what, int idx, const char *name);
+/* start-hooks.c: reads the state start sent through the gate, runs the plan's startContainer hooks. */
+void mp_start_hooks(struct walk *w, int syncfd);
 void mp_report(struct walk *w, const char *sys, long neg_errno, const char *path, const char *dest, const char *detail);
 __attribute__((noreturn)) void mp_die(struct walk *w, const char *sys, long neg_errno, const char *path, const char *dest);
 

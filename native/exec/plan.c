@@ -324,7 +324,7 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
   if (!j || j->type != MP_JOBJ) return bad(&c, "plan: a process plan must be an object%s%s", "", "");
   static const char *const keys[] = {"pod", "container", "namespaces", "loopbackUp", "hostname", "domainname", "mounts", "user",
                                      "capabilities", "noNewPrivileges", "cwd", "argv", "env", "setsid",
-                                     "controllingTty", "parentDeathSignal", "cgroups", "oomScoreAdj", "seccomp", "rlimits", "sysctls", "capabilitySets", NULL};
+                                     "controllingTty", "parentDeathSignal", "cgroups", "oomScoreAdj", "seccomp", "rlimits", "sysctls", "capabilitySets", "startHooks", NULL};
   if (only_keys(&c, j, "the process plan", keys)) return -1;
   p->pod = mp_json_str(j, "pod", "");
   p->container = mp_json_str(j, "container", "");
@@ -515,6 +515,22 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
       p->sysctls[p->nsysctls].name = n;
       p->sysctls[p->nsysctls].value = v;
       p->nsysctls++;
+    }
+  }
+  const struct mp_json *sh = mp_json_get(j, "startHooks");
+  if (sh) {
+    if (sh->type != MP_JARR || sh->len > 32) return bad(&c, "plan: \"startHooks\" must be a list of at most 32%s%s", "", "");
+    if (!(p->start_hooks = mp_arena_alloc(a, (sh->len + 1) * sizeof(*p->start_hooks)))) return bad(&c, "plan: out of memory%s%s", "", "");
+    for (const struct mp_json *e = sh->child; e; e = e->next) {
+      struct mp_hook *h = &p->start_hooks[p->nstart_hooks++];
+      const struct mp_json *t = mp_json_get(e, "timeout");
+      h->path = mp_json_str(e, "path", "");
+      /* Absolute: it is looked up in the container's root, never in a PATH or a cwd. */
+      if (h->path[0] != '/') return bad(&c, "plan: startHooks: path \"%s\" must be absolute%s", h->path, "");
+      if (!(h->argv = str_array(&c, mp_json_get(e, "args"), "startHooks[].args")) || !(h->env = str_array(&c, mp_json_get(e, "env"), "startHooks[].env"))) return -1;
+      if (!h->argv[0]) return bad(&c, "plan: startHooks: args of \"%s\" must not be empty%s", h->path, "");
+      if (t && (t->type != MP_JNUM || t->num != (double)(int)t->num || t->num < 0)) return bad(&c, "plan: startHooks: timeout must be whole seconds%s%s", "", "");
+      h->timeout = t ? (int)t->num : 0;
     }
   }
   if (!(p->argv = str_array(&c, mp_json_get(j, "argv"), "argv"))) return -1;

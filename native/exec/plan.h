@@ -73,6 +73,15 @@ struct mp_mount_op {
   int nopts;
 };
 
+/* An OCI config's startContainer hook: run by the workload itself once start lets it go,
+ * in all its namespaces and with its identity, before its execve (child.c). */
+struct mp_hook {
+  const char *path;
+  char **argv;
+  char **env;
+  int timeout; /* seconds, 0: none */
+};
+
 struct mp_proc {
   const char *pod, *container;
   struct mp_ns_op ns[MP_MAX_NS];
@@ -107,6 +116,8 @@ struct mp_proc {
   int nrlimits;
   struct { const char *name, *value; } sysctls[32]; /* written under /proc/sys before the mounts */
   int nsysctls;
+  struct mp_hook *start_hooks; /* with a gate only: start sends the state they read (child.c) */
+  int nstart_hooks;
 };
 
 /* Resolves "@pause/net" and "@container:NAME/mnt" style namespace paths to a pid; returns

@@ -156,10 +156,10 @@ static int write_state(const char *dir, const char *id, const char *bundle, pid_
   const struct mp_json *hooks = mp_json_get(config, "hooks");
   jw_key(&w, "hooks");
   JW_LIT(&w, "{");
-  const char *kinds[2] = {"poststart", "poststop"};
-  for (int i = 0; i < 2; i++) {
+  const char *kinds[3] = {"poststart", "poststop", "startContainer"}; /* the last for start: it sends them the state */
+  for (int i = 0; i < 3; i++) {
     const struct mp_json *h = hooks && hooks->type == MP_JOBJ ? mp_json_get(hooks, kinds[i]) : NULL;
-    if (!h) continue;
+    if (!h || (i == 2 && (h->type != MP_JARR || !h->child))) continue;
     jw_key(&w, kinds[i]);
     jw_node(&w, h);
   }
@@ -228,10 +228,8 @@ int oci_create(const char *root, const char *id, const struct oci_create_opts *o
   pid_t pid = 0;
   if (!layout || !cg || !writes) { oci_fail(e, "out of memory"); goto out; }
   if (!config || config->type != MP_JOBJ) { oci_fail(e, "%s: %s", file, config ? "not an object" : jerr); goto out; }
-  const struct mp_json *proc = mp_json_get(config, "process"), *linux_ = mp_json_get(config, "linux"), *hooks = mp_json_get(config, "hooks");
+  const struct mp_json *proc = mp_json_get(config, "process"), *linux_ = mp_json_get(config, "linux");
   if (proc && mp_json_bool(proc, "terminal", 0) && !o->console_socket && !o->print_plan) { oci_fail(e, "config.json process.terminal: needs --console-socket"); goto out; }
-  const struct mp_json *sc_hooks = hooks && hooks->type == MP_JOBJ ? mp_json_get(hooks, "startContainer") : NULL;
-  if (sc_hooks && sc_hooks->type == MP_JARR && sc_hooks->len) { oci_fail(e, "config.json hooks.startContainer: is not supported yet (it runs inside the container, before its command)"); goto out; }
   if (load_layout(o->mountinfo, layout) < 0) { oci_fail(e, "read mountinfo: %s", strerror(errno)); goto out; }
   int have_cg = layout->version != 0;
   if (have_cg) {

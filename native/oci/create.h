@@ -79,6 +79,8 @@ int oci_abs(const char *p, char *out, size_t n);
 void oci_resolve(const char *dir, const char *p, char *out, size_t n);
 /* linux.seccomp -> the plan's "seccomp" member (profile.c). */
 int oci_translate_seccomp(const struct mp_json *sc, struct jw *w, struct oci_err *e);
+/* hooks.startContainer -> the plan's "startHooks" member (hooks.c). */
+int oci_translate_start_hooks(const struct mp_json *hooks, struct jw *w, struct oci_err *e);
 /* A JSON number as configs write them (rlimits may be 2^64-1). */
 void oci_jnum(struct jw *w, double v);
 /* A JSON string, "" kept (jw_str writes null for it). */

@@ -1,7 +1,9 @@
-/* The poststart and poststop hooks (runtime spec "Lifecycle"), which start and delete run:
- * each in the runtime's namespaces, with exactly its env, the container's state JSON on its
- * stdin, its own timeout (killed when it passes); its stderr becomes the error message.
- * create's hooks (prestart, createRuntime, createContainer) run in src/oci/verbs.ts. */
+/* The hooks the runtime runs (runtime spec "Lifecycle"): create's (prestart, createRuntime,
+ * createContainer), start's poststart and delete's poststop, each in the runtime's
+ * namespaces, with exactly its env, the container's state JSON on its stdin, its own timeout
+ * (killed when it passes); its stderr becomes the error message. startContainer hooks run
+ * in the container, by the workload itself (native/exec/start-hooks.c): they become the
+ * plan's startHooks here. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "oci.h"
+#include "create.h"
 
 #define MAX_ARGS 256
 
@@ -107,4 +109,35 @@ int oci_run_hooks(const struct oci_state *s, const char *kind, const char *state
     if (warn) warn(e->msg);
   }
   return rc;
+}
+
+/* hooks.startContainer -> the plan's "startHooks" (nothing when there are none). Their paths
+ * are the container's: checked to be absolute here, resolved in its root by the workload. */
+int oci_translate_start_hooks(const struct mp_json *hooks, struct jw *w, struct oci_err *e) {
+  const struct mp_json *list = hooks && hooks->type == MP_JOBJ ? mp_json_get(hooks, "startContainer") : NULL;
+  if (!list || list->type != MP_JARR || !list->child) return 0;
+  if (list->len > 32) return oci_fail(e, "config.json hooks.startContainer: at most 32 hooks");
+  jw_key(w, "startHooks");
+  JW_LIT(w, "[");
+  int i = 0;
+  for (const struct mp_json *h = list->child; h; h = h->next, i++) {
+    const char *path = h->type == MP_JOBJ ? mp_json_str(h, "path", NULL) : NULL;
+    if (!path || path[0] != '/') return oci_fail(e, "config.json hooks.startContainer[%d].path: must be an absolute path", i);
+    const struct mp_json *args = mp_json_get(h, "args"), *env = mp_json_get(h, "env"), *t = mp_json_get(h, "timeout");
+    if (t && (t->type != MP_JNUM || t->num < 1 || t->num != (double)(int)t->num)) return oci_fail(e, "config.json hooks.startContainer[%d].timeout: must be a whole number of seconds greater than zero", i);
+    if (i) JW_LIT(w, ",");
+    JW_LIT(w, "{\"path\":");
+    oci_jstr(w, path);
+    JW_LIT(w, ",\"args\":");
+    /* no args: the path alone is argv (as Go's exec.Cmd makes it in runc) */
+    if (args && args->type == MP_JARR && args->child) jw_node(w, args);
+    else { JW_LIT(w, "["); oci_jstr(w, path); JW_LIT(w, "]"); }
+    JW_LIT(w, ",\"env\":");
+    if (env && env->type == MP_JARR) jw_node(w, env);
+    else JW_LIT(w, "[]");
+    if (t) jw_putf(w, ",\"timeout\":%d", (int)t->num);
+    JW_LIT(w, "}");
+  }
+  JW_LIT(w, "]");
+  return 0;
 }

@@ -574,6 +574,7 @@ int oci_translate(const struct oci_translate_in *in, struct jw *w, struct oci_er
     JW_LIT(w, "]");
   }
   if (sc && sc->type == MP_JOBJ && oci_translate_seccomp(sc, w, e) < 0) return -1;
+  if (oci_translate_start_hooks(mp_json_get(c, "hooks"), w, e) < 0) return -1;
   JW_LIT(w, "}");
   return w->oom ? oci_fail(e, "out of memory") : 0;
 }

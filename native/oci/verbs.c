@@ -101,7 +101,24 @@ int oci_start(const char *root, const char *id, void (*warn)(const char *msg), s
     goto out;
   }
   unlink(fifo);
-  if (write(fd, "s", 1) != 1) {
+  /* The byte that lets the init go; with startContainer hooks, then the state they read
+   * (8 hex digits of length, the JSON), which the init reads before it runs them
+   * (native/exec/start-hooks.c). A write to an init that died meanwhile is EPIPE, not SIGPIPE. */
+  const struct mp_json *hk = mp_json_get(s.root, "hooks");
+  char *created = hk && mp_json_get(hk, "startContainer") ? oci_state_json(&s, OCI_CREATED) : NULL;
+  size_t clen = created ? strlen(created) : 0;
+  char head[16];
+  snprintf(head, sizeof(head), "s%08zx", clen);
+  signal(SIGPIPE, SIG_IGN);
+  int wr = fcntl(fd, F_SETFL, 0) == 0 && write(fd, head, created ? 9 : 1) == (created ? 9 : 1);
+  for (size_t off = 0; wr && off < clen;) {
+    ssize_t n = write(fd, created + off, clen - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) { wr = 0; break; }
+    off += (size_t)n;
+  }
+  free(created);
+  if (!wr) {
     rc = oci_fail(e, "write %s: %s", fifo, strerror(errno));
     close(fd);
     goto out;

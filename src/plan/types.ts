@@ -158,6 +158,12 @@ export interface ProcessPlan {
   capabilitySets?: { bounding: string[]; effective: string[]; permitted: string[]; inheritable: string[]; ambient: string[] };
   /** Written to /proc/sys/NAME (dots as slashes) in the process's namespaces, before its mounts (an OCI config's linux.sysctl). */
   sysctls?: { name: string; value: string }[];
+  /**
+   * An OCI config's startContainer hooks, run by the process itself once its start gate
+   * opens, before its execve: in all its namespaces, under its root (path resolved there), as
+   * its user, the container's state on stdin. Only with a start gate (minipod-oci's create).
+   */
+  startHooks?: { path: string; args: string[]; env: string[]; timeout?: number }[];
 }
 
 /** The whole of what `minipod plan` prints for one pod. */

@@ -25,7 +25,7 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     cgParent = path.posix.join(ownCgroup(), `minipod-test-oci-${process.pid}`);
   });
   after(() => {
-    for (const id of ['a', 'b', 'c', 'uts', 'prop', 'userns', 'v2dev', 'frozen', 'hooked', 'tty', 'cwd', 'link', 'err']) run(['delete', '--force', id]);
+    for (const id of ['a', 'b', 'c', 'uts', 'prop', 'userns', 'v2dev', 'frozen', 'hooked', 'starthook', 'hookfail', 'hookhost', 'tty', 'cwd', 'link', 'err']) run(['delete', '--force', id]);
     const left = existsSync(root) ? spawnSync('ls', [root], { encoding: 'utf8' }).stdout.trim() : '';
     for (const d of cgroupDirsOf(cgParent)) spawnSync('sh', ['-c', `find ${d} -depth -type d -exec rmdir {} + 2>/dev/null`]);
     const cgLeft = cgroupDirsOf(cgParent).filter((d) => existsSync(d));
@@ -46,7 +46,8 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     const err = openSync(`${base}.err`, 'w');
     try {
       const r = spawnSync(oci, ['--root', root, '--log', path.join(dir, 'log.json'), '--log-format', 'json', ...args], { env, timeout: 30_000, stdio: ['ignore', out, err] });
-      return { status: r.status, stdout: readFileSync(`${base}.out`, 'utf8'), stderr: readFileSync(`${base}.err`, 'utf8') };
+      // errFile: where the init of a create goes on writing its stderr (it inherits it)
+      return { status: r.status, stdout: readFileSync(`${base}.out`, 'utf8'), stderr: readFileSync(`${base}.err`, 'utf8'), errFile: `${base}.err` };
     } finally {
       closeSync(out);
       closeSync(err);
@@ -218,6 +219,64 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     assert.equal(d.status, 0, d.stderr);
     assert.match(d.stderr, /warning: poststop hook \/bin\/false failed/);
     assert.equal(JSON.parse(readFileSync(`${out}.poststop`, 'utf8')).id, 'hooked', 'the hook after the failing one ran');
+  });
+
+  /** A directory of the host bound at /out in the container, writable by any user. */
+  const withOut = (b: string, name: string) => {
+    const out = path.join(dir, `${name}-out`);
+    mkdirSync(out, { recursive: true, mode: 0o777 });
+    chmodSync(out, 0o777);
+    const config = JSON.parse(readFileSync(path.join(b, 'config.json'), 'utf8'));
+    config.mounts.push({ destination: '/out', type: 'bind', source: out, options: ['rbind', 'rw'] });
+    writeFileSync(path.join(b, 'config.json'), JSON.stringify(config));
+    return out;
+  };
+
+  test('startContainer hooks run at start inside the container, before its command: its mount namespace, hostname, user and capabilities, the state on stdin', async () => {
+    const hook = 'cat > /tmp/state; { hostname; id -u; grep CapEff /proc/self/status; } > /tmp/hook';
+    const b = bundle('starthook', { args: ['sh', '-c', 'cp /tmp/state /out/state; cp /tmp/hook /out/seen'], user: { uid: 1000, gid: 1000 } }, { hooks: { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', hook] }] } });
+    const out = withOut(b, 'starthook');
+    chmodSync(path.join(b, 'rootfs'), 0o755); // the test tree is made 0700: uid 1000 could not enter its own /
+    assert.equal(run(['create', '--bundle', b, 'starthook']).status, 0);
+    assert.ok(!existsSync(path.join(b, 'rootfs', 'tmp', 'hook')), 'its /tmp is the container\'s tmpfs');
+    const pid = state('starthook').pid;
+    assert.equal(run(['start', 'starthook']).status, 0);
+    await waitFor(() => existsSync(path.join(out, 'seen')) && readFileSync(path.join(out, 'seen'), 'utf8').includes('CapEff'), 'the command read what the hook wrote in the container\'s /tmp');
+    const [host, uid, capEff] = readFileSync(path.join(out, 'seen'), 'utf8').trim().split('\n');
+    const st = JSON.parse(readFileSync(path.join(out, 'state'), 'utf8'));
+    assert.deepEqual([st.id, st.status, st.pid], ['starthook', 'created', pid]);
+    assert.deepEqual([host, uid], ['starthook', '1000'], 'the container\'s hostname, its user');
+    assert.match(capEff, /^CapEff:\s+0+$/, 'a uid 1000 process keeps no effective capability');
+    await waitFor(() => state('starthook').status === 'stopped', 'ended');
+    assert.equal(run(['delete', 'starthook']).status, 0);
+  });
+
+  test('a failing startContainer hook stops the container before its command, the reason on its stderr', async () => {
+    const b = bundle('hookfail', { args: ['sh', '-c', 'touch /out/ran'] }, { hooks: { startContainer: [{ path: '/bin/false' }, { path: '/bin/touch', args: ['touch', '/out/second'] }] } });
+    const out = withOut(b, 'hookfail');
+    const c = run(['create', '--bundle', b, 'hookfail']);
+    assert.equal(c.status, 0);
+    assert.equal(run(['start', 'hookfail']).status, 0, 'start has let the init go (as runc\'s does) before the hook runs');
+    await waitFor(() => state('hookfail').status === 'stopped', 'the init stopped');
+    assert.match(readFileSync(c.errFile, 'utf8'), /startContainer hook \/bin\/false failed: exit 1/);
+    assert.deepEqual([existsSync(path.join(out, 'ran')), existsSync(path.join(out, 'second'))], [false, false], 'neither the command nor the next hook ran');
+    assert.equal(run(['delete', 'hookfail']).status, 0);
+  });
+
+  test('attack: a startContainer hook path is resolved in the container\'s root: a symlink there to a host program runs nothing of the host\'s', async () => {
+    const hostProg = path.join(dir, 'host-only.sh');
+    const ran = path.join(dir, 'host-ran');
+    writeFileSync(hostProg, `#!/bin/sh\ntouch ${ran}\n`, { mode: 0o755 });
+    const b = bundle('hookhost', { args: ['sh', '-c', 'touch /out/ran'] }, { hooks: { startContainer: [{ path: '/evil' }] } });
+    symlinkSync(hostProg, path.join(b, 'rootfs', 'evil'));
+    const out = withOut(b, 'hookhost');
+    const c = run(['create', '--bundle', b, 'hookhost']);
+    assert.equal(c.status, 0);
+    assert.equal(run(['start', 'hookhost']).status, 0);
+    await waitFor(() => state('hookhost').status === 'stopped', 'the init stopped');
+    assert.match(readFileSync(c.errFile, 'utf8'), /startContainer hook \/evil: execve: errno 2/, 'ENOENT: the host path is not in the container');
+    assert.deepEqual([existsSync(ran), existsSync(path.join(out, 'ran'))], [false, false], 'the host program did not run, nor did the command');
+    assert.equal(run(['delete', 'hookhost']).status, 0);
   });
 
   test('attack: process.cwd /proc/self/fd/N (runc CVE-2024-21626) cannot reach a host directory: no fd of the runtime is left', () => {

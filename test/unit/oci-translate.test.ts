@@ -108,6 +108,14 @@ test('linux.seccomp becomes the executor\'s filter; devices are made with their 
   assert.ok(p.mounts.some((m) => m.op === 'mknod' && m.dst === '/dev/fuse' && m.major === 10 && m.minor === 229 && m.mode === 0o666));
 });
 
+test('hooks.startContainer becomes the plan\'s startHooks (the path alone is argv when args are absent); a relative path or a bad timeout is refused, naming the hook', () => {
+  const p = plan(config({ hooks: { startContainer: [{ path: '/bin/hook' }, { path: '/bin/sh', args: ['sh', '-c', 'true'], env: ['A=1'], timeout: 5 }], prestart: [{ path: '/usr/bin/x' }] } }));
+  assert.deepEqual(p.startHooks, [{ path: '/bin/hook', args: ['/bin/hook'], env: [] }, { path: '/bin/sh', args: ['sh', '-c', 'true'], env: ['A=1'], timeout: 5 }]);
+  assert.equal(plan(config({ hooks: { startContainer: [] } })).startHooks, undefined, 'none: no member');
+  assert.throws(() => plan(config({ hooks: { startContainer: [{ path: '/bin/a' }, { path: 'bin/hook' }] } })), /hooks\.startContainer\[1\]\.path: must be an absolute path/);
+  assert.throws(() => plan(config({ hooks: { startContainer: [{ path: '/bin/a', timeout: 0 }] } })), /hooks\.startContainer\[0\]\.timeout/);
+});
+
 test('refused, naming the field: mappings without a user namespace (and one without mappings), no mount namespace, a hostname without a uts namespace, an unknown capability, AppArmor on a host without it', () => {
   assert.throws(() => plan(config({}, { uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] })), /linux\.uidMappings: mappings need a user namespace in linux\.namespaces/);
   assert.throws(() => plan(config({}, { namespaces: [{ type: 'mount' }, { type: 'uts' }, { type: 'user' }] })), /a new user namespace needs uidMappings and gidMappings/);
