@@ -367,6 +367,7 @@ static void close_others(struct walk *w) {
   if (c->syncfd >= 0) keep[n++] = c->syncfd;
   if (c->spawner_pidfd >= 0) keep[n++] = c->spawner_pidfd;
   if (c->console_fd >= 0) keep[n++] = c->console_fd;
+  if (c->home_mntns >= 0) keep[n++] = c->home_mntns;
   for (int i = 0; i < MP_MAX_NS; i++)
     if (c->nsfd[i] >= 0) keep[n++] = c->nsfd[i];
   for (int i = 0; i < MP_MAX_CGROUPS; i++)

@@ -393,6 +393,30 @@ static void do_pivot(struct walk *w, const struct mp_mount_op *m) {
   w->rootfd = -1;
 }
 
+/* Instead of pivot_root, for a process that is to stay in the spawner's mount namespace (an
+ * OCI config without one of its own): the tree built in the namespace made for this process
+ * (rootfs, its mounts, masks) is cloned as a detached tree, the process goes back to the
+ * spawner's namespace (setns on the fd the spawner opened) and chroots into the clone. Its
+ * mount namespace is then the spawner's, yet nothing was mounted there: the namespace it made
+ * goes away with the step, the clone lives as long as the container's processes are rooted
+ * in it, and ".." at its top stays there (a detached tree has no parent to climb to). */
+static void do_chroot(struct walk *w) {
+  const struct mp_proc *p = w->c->p;
+  long tree = CHECK(w, MP_SYS3(SYS_open_tree, w->rootfd, "", MP_OPEN_TREE_CLONE | MP_AT_RECURSIVE | AT_EMPTY_PATH | O_CLOEXEC), "open_tree(OPEN_TREE_CLONE)", "(new root)", NULL);
+  if (p->rootfs_readonly) {
+    struct mp_mount_attr a = {MP_MOUNT_ATTR_RDONLY, 0, 0, 0};
+    CHECK(w, MP_SYS5(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &a, sizeof(a)), "mount_setattr", "/", NULL);
+  }
+  CHECK(w, MP_SYS2(SYS_setns, w->c->home_mntns, CLONE_NEWNS), "setns", "(the spawner's mount namespace)", NULL);
+  CHECK(w, MP_SYS1(SYS_fchdir, tree), "fchdir", "(new root)", NULL);
+  CHECK(w, MP_SYS1(SYS_chroot, "."), "chroot", ".", NULL);
+  CHECK(w, MP_SYS1(SYS_chdir, "/"), "chdir", "/", NULL);
+  MP_SYS1(SYS_close, tree);
+  MP_SYS1(SYS_close, w->c->home_mntns);
+  MP_SYS1(SYS_close, w->rootfd);
+  w->rootfd = -1;
+}
+
 void mp_do_mounts(struct walk *w) {
   const struct mp_proc *p = w->c->p;
   preopen_shared(w);
@@ -420,6 +444,7 @@ void mp_do_mounts(struct walk *w) {
       case MP_M_MASK: do_mask(w, m); break;
       case MP_M_READONLY: do_readonly(w, m); break;
       case MP_M_PIVOT: do_pivot(w, m); break;
+      case MP_M_CHROOT: do_chroot(w); break;
       default: break;
     }
   }

@@ -308,6 +308,11 @@ static int decode_mount(struct ctx *c, const struct mp_json *j, struct mp_mount_
                                                                       {"rshared", MS_SHARED | MS_REC}, {"rslave", MS_SLAVE | MS_REC}, {"rprivate", MS_PRIVATE | MS_REC}, {"runbindable", MS_UNBINDABLE | MS_REC}};
     for (size_t k = 0; rp && k < sizeof props / sizeof props[0]; k++) if (!strcmp(rp, props[k].n)) m->propagation = props[k].f;
     if (rp && !m->propagation) return bad(c, "plan: pivot rootPropagation \"%s\" is not a propagation type%s", rp, "");
+  } else if (!strcmp(op, "chroot")) {
+    static const char *const keys[] = {"op", NULL};
+    only_keys(c, j, "chroot", keys);
+    m->kind = MP_M_CHROOT;
+    m->dst = "/";
   } else {
     return bad(c, "plan: unknown mount op \"%s\"%s", op, "");
   }
@@ -396,6 +401,14 @@ int mp_plan_decode(struct mp_arena *a, const struct mp_json *j, struct mp_proc *
         if (!private) return bad(&c, "plan: the idmap of \"%s\" needs a propagation step before it%s", m->dst, "");
       }
       if (m->idmap && p->userns < 0) return bad(&c, "plan: the idmapped mount of \"%s\" needs a user namespace to join%s", m->dst ? m->dst : "?", "");
+      if (m->kind == MP_M_CHROOT) {
+        /* The namespace it leaves must be one made for this process alone (so that what was
+         * built in it goes with it), and returning needs host root: no user namespace. */
+        int made = 0;
+        for (int k = 0; k < p->nns; k++) made |= p->ns[k].flag == CLONE_NEWNS && p->ns[k].action == MP_NS_CREATE;
+        if (!made || p->userns >= 0 || e->next) return bad(&c, "plan: a chroot step comes last, in a mount namespace the plan creates, without a user namespace%s%s", "", "");
+        p->chroot_home = 1;
+      }
       if ((m->kind == MP_M_ROOTFS_OVERLAY || m->kind == MP_M_ROOTFS_BIND || m->kind == MP_M_ROOTFS_TMPFS) && m->readonly)
         p->rootfs_readonly = 1;
     }

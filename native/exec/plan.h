@@ -43,6 +43,7 @@ enum mp_mount_kind {
   MP_M_READONLY,
   MP_M_PIVOT,
   MP_M_IDMAP,
+  MP_M_CHROOT, /* instead of pivot: back to the spawner's mount namespace, rooted in a detached clone of the tree */
 };
 
 struct mp_mount_opt {
@@ -93,6 +94,7 @@ struct mp_proc {
   struct mp_mount_op *mounts;
   int nmounts;
   int rootfs_readonly;
+  int chroot_home;     /* a chroot step: the spawner opens its own mount namespace for the child to return to */
   uid_t uid;
   gid_t gid;
   gid_t groups[MP_MAX_GROUPS];

@@ -79,6 +79,7 @@ int mp_spawn(const struct mp_proc *p, const struct mp_spawn_io *io, struct mp_sp
   c.syncfd = c.spawner_pidfd = -1;
   for (int i = 0; i < MP_MAX_NS; i++) c.nsfd[i] = -1;
   c.console_fd = io->console_fd;
+  c.home_mntns = -1;
   for (int i = 0; i < MP_MAX_CGROUPS; i++) c.cgfd[i] = -1;
   res->pid = 0;
   res->pidfd = res->mntns = -1;
@@ -101,6 +102,12 @@ int mp_spawn(const struct mp_proc *p, const struct mp_spawn_io *io, struct mp_sp
       parent_fail(err, step, "open", errno, p->ns[i].path);
       goto out;
     }
+  }
+  /* A chroot step returns the child to this mount namespace (an OCI config without one of
+   * its own): opened here, by fd, before the child leaves it. */
+  if (p->chroot_home && (c.home_mntns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0) {
+    parent_fail(err, "mounts:chroot", "open", errno, "/proc/self/ns/mnt");
+    goto out;
   }
   /* The cgroups, opened here (the child enters namespaces where the host's cgroupfs is not
    * visible) and joined by the child before anything else: write "0" to cgroup.procs. */
@@ -258,6 +265,7 @@ out:
     if (syncp[i] >= 0) close(syncp[i]);
   }
   if (c.spawner_pidfd >= 0) close(c.spawner_pidfd);
+  if (c.home_mntns >= 0) close(c.home_mntns);
   if (devnull >= 0) close(devnull);
   for (int i = 0; i < MP_MAX_NS; i++)
     if (c.nsfd[i] >= 0) close(c.nsfd[i]);

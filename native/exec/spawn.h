@@ -58,6 +58,7 @@ struct mp_child {
   const int *extra;
   int nextra;
   int console_fd;      /* io->console_fd, or -1 */
+  int home_mntns;      /* a chroot step: the spawner's mount namespace, to return to; else -1 */
   int need_fork;
   int cap_last;
   char *stack2;

@@ -46,6 +46,11 @@ int oci_exec(const char *root, const struct oci_exec_opts *o, int *exit_code, st
   /* The init's namespaces, in the order an exec enters them, as the config created them. */
   static const char *const ORDER[][2] = {{"user", "user"}, {"ipc", "ipc"}, {"uts", "uts"}, {"network", "net"}, {"pid", "pid"}, {"mount", "mnt"}, {"cgroup", "cgroup"}};
   const struct mp_json *nss = mp_json_get(s.root, "namespaces");
+  int own_mnt = 0;
+  for (const struct mp_json *n = nss && nss->type == MP_JARR ? nss->child : NULL; n; n = n->next) own_mnt |= n->type == MP_JSTR && !strcmp(n->str, "mount");
+  /* Without it the init is rooted in a detached tree that a join of namespaces does not
+   * reach: the process would run on the host's root. */
+  if (!own_mnt) { oci_fail(e, "exec: the container has no mount namespace of its own (its root cannot be entered)"); goto out; }
   JW_LIT(&w, "{\"pod\":\"\",\"container\":");
   oci_jstr(&w, o->id);
   JW_LIT(&w, ",\"namespaces\":[");

@@ -522,9 +522,13 @@ int oci_translate(const struct oci_translate_in *in, struct jw *w, struct oci_er
     if (path && path[0]) { JW_LIT(w, ",\"path\":"); oci_jstr(w, path); }
     JW_LIT(w, "}");
   }
+  /* Without a mount namespace the container stays in the runtime's, yet nothing is mounted
+   * there: its tree is built in a namespace made for the init alone, which then returns to the
+   * runtime's and chroots into a detached clone of that tree (the plan's chroot step). */
+  int home_mnt = !have_mnt;
+  if (home_mnt && user) return oci_fail(e, "config.json linux.namespaces: a user namespace needs a mount namespace of its own");
+  if (home_mnt) jw_putf(w, "%s{\"type\":\"mnt\",\"action\":\"create\"}", first ? "" : ",");
   JW_LIT(w, "]");
-  /* Its mounts and pivot_root happen in that namespace: never in the runtime's own (the host's). */
-  if (!have_mnt) return oci_fail(e, "config.json linux.namespaces: minipod-oci runs a container only in a mount namespace of its own (or one joined by path), never in the host's");
   const char *hostname = mp_json_str(c, "hostname", NULL);
   if (hostname && hostname[0] && !have_uts) return oci_fail(e, "config.json hostname: needs a uts namespace (the host's would be renamed)");
   const char *domain = mp_json_str(c, "domainname", NULL);
@@ -544,8 +548,9 @@ int oci_translate(const struct oci_translate_in *in, struct jw *w, struct oci_er
   oci_jstr(w, rootfs);
   jw_putf(w, ",\"readOnly\":%s}", mp_json_bool(root, "readonly", 0) ? "true" : "false");
   if (mount_ops(in, w, e) < 0) return -1;
-  JW_LIT(w, ",{\"op\":\"pivot\"");
-  if (prop) jw_putf(w, ",\"rootPropagation\":\"%s\"", prop);
+  if (home_mnt && prop && !strstr(prop, "private")) return oci_fail(e, "config.json linux.rootfsPropagation: \"%s\" needs a mount namespace of its own (without one the root is a private detached tree)", prop);
+  jw_putf(w, ",{\"op\":\"%s\"", home_mnt ? "chroot" : "pivot");
+  if (prop && !home_mnt) jw_putf(w, ",\"rootPropagation\":\"%s\"", prop);
   JW_LIT(w, "}]");
 
   if (oci_translate_process(proc, "process", in->runtime_caps, in->dropped, in->dropped_len, w, e) < 0) return -1;

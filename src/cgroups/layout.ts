@@ -7,7 +7,7 @@
 //
 // A v1 controller wins over v2: on a hybrid host the v1 hierarchies hold cpu and memory.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import type { MountFlag, MountOp } from '../plan/types.ts';
@@ -30,16 +30,41 @@ function unescape(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
 }
 
-/** The layout described by a mountinfo text; undefined when there is no cgroup filesystem. */
-export function parseLayout(mountinfo: string): CgroupLayout | undefined {
+/** glibc's dev_t of major:minor (gnu_dev_makedev), as stat gives it. */
+function makedev(major: bigint, minor: bigint): bigint {
+  return ((major & 0xfffff000n) << 32n) | ((major & 0xfffn) << 8n) | ((minor & 0xffffff00n) << 12n) | (minor & 0xffn);
+}
+
+/**
+ * Whether the mount listed with this major:minor is what the path shows now: a cgroup mount
+ * hidden under a later one at or above its path (a namespace that mounted /sys again) is not
+ * a hierarchy of this process's.
+ */
+export function reachable(devno: string, mountPoint: string): boolean {
+  const m = /^(\d+):(\d+)$/.exec(devno);
+  if (!m) return false;
+  try {
+    return statSync(mountPoint, { bigint: true }).dev === makedev(BigInt(m[1]), BigInt(m[2]));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The layout described by a mountinfo text; undefined when there is no cgroup filesystem.
+ * check(devno, mountPoint): false skips a cgroup mount (hostLayout: the hidden ones).
+ */
+export function parseLayout(mountinfo: string, check?: (devno: string, mountPoint: string) => boolean): CgroupLayout | undefined {
   const v1: Partial<Record<V1Controller, string>> = {};
   const options: Record<string, string[]> = {};
   let v2: string | undefined;
   for (const line of mountinfo.split('\n')) {
     const sep = line.indexOf(' - ');
     if (sep < 0) continue;
-    const mountPoint = unescape(line.slice(0, sep).split(' ')[4] ?? '');
+    const fields = line.slice(0, sep).split(' ');
+    const mountPoint = unescape(fields[4] ?? '');
     const [fstype, , superOpts = ''] = line.slice(sep + 3).split(' ');
+    if ((fstype === 'cgroup' || fstype === 'cgroup2') && check && !check(fields[2] ?? '', mountPoint)) continue;
     if (fstype === 'cgroup2' && !v2) v2 = mountPoint;
     if (fstype !== 'cgroup') continue;
     options[mountPoint] = superOpts.split(',').filter((o) => o !== 'rw' && o !== 'ro');
@@ -52,7 +77,7 @@ export function parseLayout(mountinfo: string): CgroupLayout | undefined {
 }
 
 export function hostLayout(): CgroupLayout | undefined {
-  return parseLayout(readFileSync('/proc/self/mountinfo', 'utf8'));
+  return parseLayout(readFileSync('/proc/self/mountinfo', 'utf8'), reachable);
 }
 
 /**

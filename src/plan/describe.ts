@@ -39,6 +39,8 @@ function mountLine(m: MountOp): string {
       return `readonly ${m.dst}`;
     case 'pivot':
       return 'pivot_root into the rootfs, detach the old root';
+    case 'chroot':
+      return "chroot into a detached clone of the tree, back in the spawner's mount namespace";
   }
 }
 
@@ -58,6 +60,7 @@ function processLines(p: ProcessPlan, indent: string): string[] {
   out.push(`${indent}capabilities: ${p.capabilities === null ? 'all (privileged)' : p.capabilities.join(' ') || 'none'}`);
   if (p.noNewPrivileges) out.push(`${indent}no_new_privs: yes`);
   out.push(`${indent}cwd: ${p.cwd}`);
+  if (p.startHooks?.length) out.push(`${indent}startContainer hooks (in the container, before execve): ${p.startHooks.map((h) => h.path).join(' ')}`);
   out.push(`${indent}env: ${p.env.length ? '' : '(empty)'}`);
   for (const e of p.env) out.push(`${indent}  ${e}`);
   out.push(`${indent}argv: ${JSON.stringify(p.argv)}`);

@@ -97,7 +97,14 @@ export type MountOp =
   /** Bind a path onto itself read-only. Missing paths are skipped. */
   | { op: 'readonly'; dst: string }
   /** pivot_root into the rootfs and detach the old root. Always the last mount step. rootPropagation: the new /'s afterwards (an OCI config's rootfsPropagation). */
-  | { op: 'pivot'; rootPropagation?: 'shared' | 'slave' | 'private' | 'unbindable' | 'rshared' | 'rslave' | 'rprivate' | 'runbindable' };
+  | { op: 'pivot'; rootPropagation?: 'shared' | 'slave' | 'private' | 'unbindable' | 'rshared' | 'rslave' | 'rprivate' | 'runbindable' }
+  /**
+   * Instead of pivot, last, for a process that is to stay in its spawner's mount namespace (an
+   * OCI config without one): the tree built in the mount namespace the plan created is cloned
+   * detached, the process returns to the spawner's namespace and chroots into the clone, so
+   * nothing is ever mounted in the spawner's namespace and ".." at the top leads nowhere.
+   */
+  | { op: 'chroot' };
 
 export interface ProcessUser {
   uid: number;

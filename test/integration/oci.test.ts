@@ -5,7 +5,7 @@
 // hooks, the --log JSON lines and the error words the shim matches.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -25,7 +25,7 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     cgParent = path.posix.join(ownCgroup(), `minipod-test-oci-${process.pid}`);
   });
   after(() => {
-    for (const id of ['a', 'b', 'c', 'uts', 'prop', 'userns', 'v2dev', 'frozen', 'hooked', 'starthook', 'hookfail', 'hookhost', 'tty', 'cwd', 'link', 'err']) run(['delete', '--force', id]);
+    for (const id of ['a', 'b', 'c', 'uts', 'prop', 'userns', 'v2dev', 'frozen', 'hooked', 'starthook', 'hookfail', 'hookhost', 'nomnt', 'escape', 'tty', 'cwd', 'link', 'err']) run(['delete', '--force', id]);
     const left = existsSync(root) ? spawnSync('ls', [root], { encoding: 'utf8' }).stdout.trim() : '';
     for (const d of cgroupDirsOf(cgParent)) spawnSync('sh', ['-c', `find ${d} -depth -type d -exec rmdir {} + 2>/dev/null`]);
     const cgLeft = cgroupDirsOf(cgParent).filter((d) => existsSync(d));
@@ -277,6 +277,45 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     assert.match(readFileSync(c.errFile, 'utf8'), /startContainer hook \/evil: execve: errno 2/, 'ENOENT: the host path is not in the container');
     assert.deepEqual([existsSync(ran), existsSync(path.join(out, 'ran'))], [false, false], 'the host program did not run, nor did the command');
     assert.equal(run(['delete', 'hookhost']).status, 0);
+  });
+
+  /** Lines of the runtime's (the host's) mountinfo that name this path. */
+  const hostMountsOf = (p: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(p));
+
+  test('a config without a mount namespace: the container is in the runtime\'s mount namespace, rooted in its bundle, yet nothing of it is mounted there; exec into it is refused', async () => {
+    const b = bundle('nomnt', { args: ['sleep', '1000'] }, {}, { namespaces: [{ type: 'pid' }, { type: 'uts' }] });
+    assert.equal(run(['create', '--bundle', b, 'nomnt']).status, 0);
+    assert.equal(run(['start', 'nomnt']).status, 0);
+    const pid = state('nomnt').pid;
+    assert.equal(readlinkSync(`/proc/${pid}/ns/mnt`), readlinkSync('/proc/self/ns/mnt'), 'the runtime\'s mount namespace (runtime-tools linux_ns_itype)');
+    assert.ok(readdirSync(`/proc/${pid}/root`).includes('www'), 'its root is the bundle\'s rootfs');
+    assert.ok(readdirSync(`/proc/${pid}/root/proc`).includes('1'), 'with its own /proc mounted');
+    assert.deepEqual(hostMountsOf(b), [], 'none of its mounts is in the runtime\'s mount table');
+    const ex = path.join(dir, 'nomnt-exec.json');
+    writeFileSync(ex, JSON.stringify({ args: ['true'], cwd: '/', env: [], user: { uid: 0, gid: 0 } }));
+    const e = run(['exec', '--process', ex, 'nomnt']);
+    assert.notEqual(e.status, 0);
+    assert.match(e.stderr, /no mount namespace of its own/, 'an exec would otherwise run on the host\'s root');
+    assert.equal(run(['delete', '--force', 'nomnt']).status, 0);
+    assert.deepEqual(hostMountsOf(b), []);
+  });
+
+  test('attack: without a mount namespace, root with CAP_SYS_CHROOT and CAP_SYS_ADMIN cannot climb out of its chroot to a host file, nor mount on the host', async () => {
+    const tools = attackTools('chroot-escape');
+    const secret = path.join(dir, 'host-secret');
+    writeFileSync(secret, 'host only\n');
+    const caps = ['CAP_SYS_CHROOT', 'CAP_SYS_ADMIN'];
+    const b = bundle('escape', { args: ['sh', '-c', `/attack/chroot-escape ${secret} > /out/escape; mount -t tmpfs none /data; echo $? > /out/mount; sleep 1000`], capabilities: { bounding: caps, effective: caps, permitted: caps } }, {}, { namespaces: [{ type: 'pid' }, { type: 'uts' }] });
+    const config = JSON.parse(readFileSync(path.join(b, 'config.json'), 'utf8'));
+    config.mounts.push({ destination: '/attack', type: 'bind', source: tools, options: ['rbind', 'ro'] });
+    writeFileSync(path.join(b, 'config.json'), JSON.stringify(config));
+    const out = withOut(b, 'escape');
+    assert.equal(run(['create', '--bundle', b, 'escape']).status, 0);
+    assert.equal(run(['start', 'escape']).status, 0);
+    await waitFor(() => existsSync(path.join(out, 'mount')), 'the attack ran');
+    assert.match(readFileSync(path.join(out, 'escape'), 'utf8'), /^contained: .*host-secret: No such file or directory/, '".." at the top of its root stays there');
+    assert.deepEqual([hostMountsOf(b), hostMountsOf(' /data ')], [[], []], 'whatever its mount did, nothing reached the runtime\'s mount table');
+    assert.equal(run(['delete', '--force', 'escape']).status, 0);
   });
 
   test('attack: process.cwd /proc/self/fd/N (runc CVE-2024-21626) cannot reach a host directory: no fd of the runtime is left', () => {

@@ -3,9 +3,10 @@
 // a v1/v2 hybrid host: these tests plan against a mountinfo of a pure v2 host (what a
 // fresh Debian 12 under systemd has) and check every operation the supervisor would run.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-import { cgroupDirs, ownCgroup, parseLayout } from '../../src/cgroups/layout.ts';
+import { cgroupDirs, ownCgroup, parseLayout, reachable } from '../../src/cgroups/layout.ts';
 import { checkCgroupParent, DEFAULT_DEVICES, planCgroups } from '../../src/cgroups/plan.ts';
 import { milliToQuota, milliToShares, oomScoreAdj, podResources, qosClass, sharesToWeight } from '../../src/cgroups/resources.ts';
 import type { Pod } from '../../src/spec/types.ts';
@@ -35,6 +36,16 @@ test('layout: a hybrid host is v1 (co-mounted cpu,cpuacct is one hierarchy); a p
   assert.equal(parseLayout('22 1 0:21 / /proc rw - proc proc rw'), undefined);
   assert.equal(ownCgroup('12:memory:/user.slice\n0::/user.slice/x', h), '/user.slice');
   assert.equal(ownCgroup('0::/user.slice/session-1.scope', parseLayout(V2)!), '/user.slice/session-1.scope');
+});
+
+test('layout: a cgroup mount hidden under a later one (a namespace that mounted /sys again) is not a hierarchy; reachable() compares the mount\'s device with what the path shows', () => {
+  const hiddenV1 = `${HYBRID}\n90 22 0:99 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw`;
+  assert.deepEqual(parseLayout(hiddenV1, (devno) => devno === '0:99'), { version: 2, mount: '/sys/fs/cgroup' }, 'only the later cgroup2 mount is seen');
+  assert.equal(parseLayout(hiddenV1)!.version, 1, 'without a check: the first listed (v1) wins');
+  const procLine = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4] === '/proc' && l.includes(' - proc ')).at(-1);
+  if (procLine) assert.equal(reachable(procLine.split(' ')[2], '/proc'), true, 'the last /proc mounted is what /proc shows');
+  assert.equal(reachable('0:1', '/proc'), false);
+  assert.equal(reachable('0:1', '/no/such/path'), false);
 });
 
 test('the kubelet\'s formulas: shares, weight, quota, oom_score_adj', () => {

@@ -107,6 +107,8 @@ describe('the plan decoder (C)', { skip: haveCc ? false : 'needs a C compiler (c
     ['an unknown parent-death signal', (p) => (p.parentDeathSignal = 'SIGHUP'), /parentDeathSignal must be/],
     ['an empty argv', (p) => (p.argv = []), /argv must not be empty/],
     ['a NUL in argv', (p) => (p.argv = ['/bin/sh\u0000-c']), /NUL in string/],
+    ['a chroot step that is not the last', (p) => (p.mounts = [{ op: 'chroot' }, { op: 'propagation', mode: 'rprivate' }]), /a chroot step comes last/],
+    ['a chroot step in a mount namespace the plan joins (it would be left for the spawner\'s)', (p) => (p.namespaces = [{ type: 'mnt', action: 'join', path: '/proc/1/ns/mnt' }], p.mounts = [{ op: 'chroot' }]), /a chroot step comes last, in a mount namespace the plan creates/],
     ['a start hook with a relative path (it would be looked up from the cwd)', (p) => (p.startHooks = [{ path: 'bin/hook', args: ['hook'], env: [] }]), /startHooks: path "bin\/hook" must be absolute/],
     ['a start hook without argv', (p) => (p.startHooks = [{ path: '/bin/hook', args: [], env: [] }]), /args of "\/bin\/hook" must not be empty/],
     ['a start hook timeout of half a second', (p) => (p.startHooks = [{ path: '/bin/hook', args: ['hook'], env: [], timeout: 0.5 }]), /timeout must be whole seconds/],

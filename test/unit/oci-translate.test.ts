@@ -116,10 +116,17 @@ test('hooks.startContainer becomes the plan\'s startHooks (the path alone is arg
   assert.throws(() => plan(config({ hooks: { startContainer: [{ path: '/bin/a', timeout: 0 }] } })), /hooks\.startContainer\[0\]\.timeout/);
 });
 
-test('refused, naming the field: mappings without a user namespace (and one without mappings), no mount namespace, a hostname without a uts namespace, an unknown capability, AppArmor on a host without it', () => {
+test('without a mount namespace: the tree is built in one made for the init alone, which ends in the chroot step (back to the runtime\'s namespace) instead of pivot; a shared root propagation is refused', () => {
+  const p = plan(config({ hostname: '' }, { namespaces: [{ type: 'pid' }] }));
+  assert.deepEqual(p.namespaces, [{ type: 'pid', action: 'create' }, { type: 'mnt', action: 'create' }]);
+  assert.deepEqual([p.mounts[0], p.mounts.at(-1)], [{ op: 'propagation', mode: 'rprivate' }, { op: 'chroot' }]);
+  assert.throws(() => plan(config({ hostname: '' }, { namespaces: [{ type: 'pid' }], rootfsPropagation: 'rshared' })), /linux\.rootfsPropagation: "rshared" needs a mount namespace of its own/);
+});
+
+test('refused, naming the field: mappings without a user namespace (and one without mappings), a user namespace without a mount namespace, a hostname without a uts namespace, an unknown capability, AppArmor on a host without it', () => {
   assert.throws(() => plan(config({}, { uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] })), /linux\.uidMappings: mappings need a user namespace in linux\.namespaces/);
   assert.throws(() => plan(config({}, { namespaces: [{ type: 'mount' }, { type: 'uts' }, { type: 'user' }] })), /a new user namespace needs uidMappings and gidMappings/);
-  assert.throws(() => plan(config({}, { namespaces: [{ type: 'pid' }] })), /linux\.namespaces: minipod-oci runs a container only in a mount namespace of its own/);
+  assert.throws(() => plan(config({ hostname: '' }, { namespaces: [{ type: 'pid' }, { type: 'user' }], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] })), /linux\.namespaces: a user namespace needs a mount namespace of its own/);
   assert.throws(() => plan(config({}, { namespaces: [{ type: 'mount' }] })), /hostname: needs a uts namespace/);
   assert.throws(() => plan(config({ process: { ...config().process!, capabilities: { bounding: ['CAP_FLY'] } } })), /unknown capability "CAP_FLY"/);
   assert.throws(() => plan(config({ process: { ...config().process!, apparmorProfile: 'docker-default' } })), /process\.apparmorProfile: "docker-default": this host has no AppArmor/);
