@@ -7,10 +7,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -99,7 +101,16 @@ int oci_exec(const char *root, const struct oci_exec_opts *o, int *exit_code, st
   for (int i = 0; i < 3; i++) io.stdio[i] = console >= 0 ? MP_STDIO_NULL : MP_STDIO_INHERIT;
   struct mp_spawn_result res;
   struct mp_error err;
+  /* Without --detach, exec stands for the process (as runc's does): the signals a terminal
+   * or a supervisor sends it are forwarded. Blocked before the spawn, so none is lost; the
+   * child unblocks everything before its execve. */
+  sigset_t fwd, old;
+  sigemptyset(&fwd);
+  static const int FORWARD[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM, SIGPIPE};
+  for (size_t i = 0; i < sizeof(FORWARD) / sizeof(FORWARD[0]); i++) sigaddset(&fwd, FORWARD[i]);
+  if (!o->detach) sigprocmask(SIG_BLOCK, &fwd, &old);
   if (mp_spawn(&proc, &io, &res, &err) < 0) {
+    if (!o->detach) sigprocmask(SIG_SETMASK, &old, NULL);
     mp_describe(&err, e->msg, sizeof(e->msg));
     goto out;
   }
@@ -107,12 +118,24 @@ int oci_exec(const char *root, const struct oci_exec_opts *o, int *exit_code, st
   if (o->pid_file && o->pid_file[0] && oci_write_pid_file(o->pid_file, res.pid, e) < 0) {
     kill(res.pid, SIGKILL); /* our own child, not yet reaped */
     close(res.pidfd);
+    if (!o->detach) sigprocmask(SIG_SETMASK, &old, NULL);
     goto out;
   }
   if (!o->detach) {
+    int sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
+    for (;;) {
+      struct pollfd pf[2] = {{.fd = res.pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+      if (poll(pf, sfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR) break;
+      if (pf[0].revents) break;
+      struct signalfd_siginfo ss;
+      if (sfd >= 0 && (pf[1].revents & POLLIN) && read(sfd, &ss, sizeof(ss)) == sizeof(ss))
+        syscall(SYS_pidfd_send_signal, res.pidfd, (int)ss.ssi_signo, NULL, 0); /* by pidfd: never a reused pid */
+    }
     siginfo_t si = {0};
     while (syscall(SYS_waitid, P_PIDFD, res.pidfd, &si, WEXITED, NULL) < 0 && errno == EINTR) {}
     *exit_code = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+    if (sfd >= 0) close(sfd);
+    sigprocmask(SIG_SETMASK, &old, NULL);
   }
   close(res.pidfd);
   rc = 0;

@@ -25,7 +25,7 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     cgParent = path.posix.join(ownCgroup(), `minipod-test-oci-${process.pid}`);
   });
   after(() => {
-    for (const id of ['a', 'b', 'c', 'uts', 'prop', 'userns', 'v2dev', 'frozen', 'hooked', 'starthook', 'hookfail', 'hookhost', 'nomnt', 'escape', 'tty', 'cwd', 'link', 'err']) run(['delete', '--force', id]);
+    for (const id of ['a', 'b', 'c', 'uts', 'prop', 'userns', 'v2dev', 'frozen', 'hooked', 'starthook', 'hookfail', 'hookhost', 'nomnt', 'escape', 'sig', 'tty', 'cwd', 'link', 'err']) run(['delete', '--force', id]);
     const left = existsSync(root) ? spawnSync('ls', [root], { encoding: 'utf8' }).stdout.trim() : '';
     for (const d of cgroupDirsOf(cgParent)) spawnSync('sh', ['-c', `find ${d} -depth -type d -exec rmdir {} + 2>/dev/null`]);
     const cgLeft = cgroupDirsOf(cgParent).filter((d) => existsSync(d));
@@ -178,6 +178,25 @@ describe('minipod-oci: the runc command line', { skip: needsRoot }, () => {
     assert.equal(run(['delete', 'c']).status, 0);
     const stopped = run(['exec', '--process', proc, 'c']);
     assert.notEqual(stopped.status, 0, 'exec into a removed container fails');
+  });
+
+  test('exec without --detach stands for its process: a signal sent to it is forwarded, and the exit is the process\'s', async () => {
+    const b = bundle('sig', { args: ['sleep', '1000'] });
+    assert.equal(run(['create', '--bundle', b, 'sig']).status, 0);
+    assert.equal(run(['start', 'sig']).status, 0);
+    const proc = path.join(dir, 'sig-process.json');
+    writeFileSync(proc, JSON.stringify({ terminal: false, user: { uid: 0, gid: 0 }, cwd: '/', env: ['PATH=/bin'], args: ['sh', '-c', 'trap "exit 42" TERM; echo ready; while :; do sleep 0.05; done'] }));
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    const ex = spawn(oci, ['--root', root, 'exec', '--process', proc, 'sig'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let said = '';
+    ex.stdout.on('data', (d: Buffer) => (said += d.toString()));
+    const exited = new Promise<number | null>((resolve) => ex.on('exit', (code) => resolve(code)));
+    await waitFor(() => said.includes('ready'), 'the exec\'d shell has set its trap');
+    ex.kill('SIGTERM');
+    assert.equal(await exited, 42, 'the shell got SIGTERM (its trap ran) and exec exited with its code');
+    assert.equal(state('sig').status, 'running', 'the init was not signalled');
+    assert.equal(run(['delete', '--force', 'sig']).status, 0);
   });
 
   test('with terminal and --console-socket: the pty master is handed over before create returns, and the container writes to it', async () => {
