@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { systemMounts } from '../../src/plan/defaults.ts';
 import type { MountOp, ProcessPlan } from '../../src/plan/types.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -80,6 +81,11 @@ test('namespaces: created, or joined by path; the rootfs is the bundle\'s, bound
   assert.deepEqual(p.mounts.at(-1), { op: 'pivot' });
   assert.equal(p.hostname, 'h');
   assert.deepEqual(p.cgroups, ['cpu,cpuacct', 'memory', 'pids', 'devices', 'cpuset', 'hugetlb'].map((h) => `/sys/fs/cgroup/${h}/minipod-oci/x`));
+});
+
+test('an empty /dev gets exactly what the pod planner gives a container: the same host nodes bound the same way, the same links (the two planners\' one list, kept in step)', () => {
+  const devOps = (ops: MountOp[]) => ops.filter((m) => (m.op === 'bind' && m.source.startsWith('/dev/')) || m.op === 'symlink').map((m) => JSON.stringify(m)).sort();
+  assert.deepEqual(devOps(plan(config()).mounts), devOps(systemMounts('/pod/shm', false)));
 });
 
 test('mount options: flags, fs options and binds (rbind, ro); the default devices and links on an empty /dev; masks and read-only paths', () => {
