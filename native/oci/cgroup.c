@@ -18,7 +18,7 @@
 #include "../shim/shim.h"
 #include "create.h"
 
-static const char *const V1[OCI_V1_N] = {"cpu", "cpuacct", "memory", "pids", "devices", "freezer", "cpuset", "hugetlb", "blkio"};
+static const char *const V1[OCI_V1_N] = {"cpu", "cpuacct", "memory", "pids", "devices", "freezer", "cpuset", "hugetlb", "blkio", "net_cls", "net_prio"};
 
 static void unescape(char *s) {
   char *o = s;
@@ -281,6 +281,23 @@ int oci_resource_writes(const struct oci_layout *l, const struct mp_json *r, con
       }
     }
   }
+  /* Network classes: v1 only (cgroup v2 has no net_cls or net_prio files). */
+  const struct mp_json *net = mp_json_get(r, "network");
+  if (net && net->type == MP_JOBJ) {
+    const struct mp_json *cls = mp_json_get(net, "classID"), *prios = mp_json_get(net, "priorities");
+    if (v2 && ((cls && cls->type == MP_JNUM) || (prios && prios->type == MP_JARR && prios->child)))
+      return oci_fail(e, "config.json linux.resources.network: net_cls and net_prio are cgroup v1 controllers; this host is v2");
+    if (cls && cls->type == MP_JNUM) PUT(OCI_NET_CLS, "net_cls.classid", "%lld", (long long)cls->num);
+    int k = 0;
+    for (const struct mp_json *pr = prios && prios->type == MP_JARR ? prios->child : NULL; pr; pr = pr->next, k++) {
+      const char *name = mp_json_str(pr, "name", "");
+      const struct mp_json *prio = mp_json_get(pr, "priority");
+      /* an interface name: never a second line or a second field in ifpriomap */
+      if (!name[0] || strlen(name) > 15 || strcspn(name, " \t\n/") != strlen(name) || !prio || prio->type != MP_JNUM || prio->num < 0)
+        return oci_fail(e, "config.json linux.resources.network.priorities[%d]: needs an interface name and a priority", k);
+      PUT(OCI_NET_PRIO, "net_prio.ifpriomap", "%s %lld", name, (long long)prio->num);
+    }
+  }
   const struct mp_json *pids = mp_json_get(r, "pids");
   if (pids && pids->type == MP_JOBJ) {
     const struct mp_json *limit = mp_json_get(pids, "limit");
@@ -352,12 +369,18 @@ int oci_v2_devices(const struct mp_json *r, const struct mp_json *extra, struct 
   return 1;
 }
 
-int oci_apply_writes(const struct oci_layout *l, const struct oci_cgroup *cg, const struct oci_write *w, int n, int must_exist, struct oci_err *e) {
+int oci_apply_writes(const struct oci_layout *l, const struct oci_cgroup *cg, const struct oci_write *w, int n, int must_exist, void (*warn)(const char *), struct oci_err *e) {
   for (int i = 0; i < n; i++) {
     char dir[OCI_PATH];
     if (l->version == 2) snprintf(dir, sizeof(dir), "%s", cg->dirs[0]);
     else if (w[i].controller < OCI_V1_N && l->v1[w[i].controller][0]) snprintf(dir, sizeof(dir), "%s%s", l->v1[w[i].controller], cg->path);
-    else continue; /* a controller this host does not have mounted */
+    else {
+      /* a controller this host does not have mounted: said, not silently dropped */
+      char m[600];
+      snprintf(m, sizeof(m), "config.json linux.resources: %s not written: this host has no %s hierarchy mounted", w[i].file, w[i].controller < OCI_V1_N ? V1[w[i].controller] : "unified");
+      if (warn) warn(m);
+      continue;
+    }
     char file[OCI_PATH + 300];
     snprintf(file, sizeof(file), "%s/%s", dir, w[i].file);
     if (access(file, F_OK) < 0) {
@@ -372,7 +395,7 @@ int oci_apply_writes(const struct oci_layout *l, const struct oci_cgroup *cg, co
 
 /* The v2 controller a write needs ("cpu", "memory", ..., a unified file's prefix). */
 static void v2_controller(const struct oci_write *w, char *out, size_t n) {
-  static const char *const names[] = {"cpu", "cpu", "memory", "pids", "", "", "cpuset", "hugetlb", "io"};
+  static const char *const names[] = {"cpu", "cpu", "memory", "pids", "", "", "cpuset", "hugetlb", "io", "", ""};
   if (w->controller < OCI_V1_N) snprintf(out, n, "%s", names[w->controller]);
   else snprintf(out, n, "%.*s", (int)strcspn(w->file, "."), w->file);
 }

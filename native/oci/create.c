@@ -314,7 +314,7 @@ int oci_create(const char *root, const char *id, const struct oci_create_opts *o
   }
   if (have_cg) {
     made_cgroup = 1;
-    if (oci_cgroup_make(layout, cg, writes, nwrites, e) < 0 || oci_apply_writes(layout, cg, writes, nwrites, 1, e) < 0) goto out;
+    if (oci_cgroup_make(layout, cg, writes, nwrites, e) < 0 || oci_apply_writes(layout, cg, writes, nwrites, 1, warn, e) < 0) goto out;
     if (v2dev) {
       /* v2's device control: the same BPF program the supervisor gives a pod's containers */
       struct mp_arena da = {0};
@@ -410,7 +410,7 @@ int oci_update(const char *root, const char *id, const char *resources_file, str
   if (!r || r->type != MP_JOBJ) { oci_fail(e, "%s: %s", resources_file, r ? "not an object" : jerr); goto out; }
   oci_cgroup_dirs(layout, s.cgroup_path, cg);
   int n = oci_resource_writes(layout, r, NULL, writes, MAX_WRITES, e);
-  if (n < 0 || oci_apply_writes(layout, cg, writes, n, 0, e) < 0) goto out;
+  if (n < 0 || oci_apply_writes(layout, cg, writes, n, 0, NULL, e) < 0) goto out;
   rc = 0;
 out:
   free(layout);

@@ -7,10 +7,10 @@
 #include "oci.h"
 
 #define OCI_PATH 4096
-#define OCI_V1_N 9
+#define OCI_V1_N 11
 /* The v1 hierarchies a container joins (runc joins them all): the pod path's six, and those an
- * OCI config's resources also reach (cpuset, hugetlb, blkio). */
-enum { OCI_CPU, OCI_CPUACCT, OCI_MEMORY, OCI_PIDS, OCI_DEVICES, OCI_FREEZER, OCI_CPUSET, OCI_HUGETLB, OCI_BLKIO, OCI_UNIFIED };
+ * OCI config's resources also reach (cpuset, hugetlb, blkio, net_cls, net_prio). */
+enum { OCI_CPU, OCI_CPUACCT, OCI_MEMORY, OCI_PIDS, OCI_DEVICES, OCI_FREEZER, OCI_CPUSET, OCI_HUGETLB, OCI_BLKIO, OCI_NET_CLS, OCI_NET_PRIO, OCI_UNIFIED };
 
 /* The hierarchies, as src/cgroups/layout.ts reads them from /proc/self/mountinfo. */
 struct oci_layout {
@@ -42,7 +42,7 @@ int oci_cgroup_dirs(const struct oci_layout *l, const char *cg, struct oci_cgrou
 /* linux.resources as file writes (extra_devices: linux.devices, allowed too); count, or -1. */
 int oci_resource_writes(const struct oci_layout *l, const struct mp_json *r, const struct mp_json *extra_devices, struct oci_write *w, int max, struct oci_err *e);
 /* must_exist: a file this host lacks is an error (create) rather than skipped (update). */
-int oci_apply_writes(const struct oci_layout *l, const struct oci_cgroup *cg, const struct oci_write *w, int n, int must_exist, struct oci_err *e);
+int oci_apply_writes(const struct oci_layout *l, const struct oci_cgroup *cg, const struct oci_write *w, int n, int must_exist, void (*warn)(const char *), struct oci_err *e);
 /* v2 (no devices files): the allow list for a device program (native/shim/devices.c) as a JSON
  * array in list: 1; 0 when nothing is restricted; -1 when the rules cannot be one (fail closed). */
 int oci_v2_devices(const struct mp_json *r, const struct mp_json *extra, struct jw *list, struct oci_err *e);

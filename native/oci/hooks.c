@@ -127,11 +127,11 @@ int oci_translate_start_hooks(const struct mp_json *hooks, struct jw *w, struct 
     if (t && (t->type != MP_JNUM || t->num < 1 || t->num != (double)(int)t->num)) return oci_fail(e, "config.json hooks.startContainer[%d].timeout: must be a whole number of seconds greater than zero", i);
     if (i) JW_LIT(w, ",");
     JW_LIT(w, "{\"path\":");
-    oci_jstr(w, path);
+    jw_str(w, path);
     JW_LIT(w, ",\"args\":");
     /* no args: the path alone is argv (as Go's exec.Cmd makes it in runc) */
     if (args && args->type == MP_JARR && args->child) jw_node(w, args);
-    else { JW_LIT(w, "["); oci_jstr(w, path); JW_LIT(w, "]"); }
+    else { JW_LIT(w, "["); jw_str(w, path); JW_LIT(w, "]"); }
     JW_LIT(w, ",\"env\":");
     if (env && env->type == MP_JARR) jw_node(w, env);
     else JW_LIT(w, "[]");

@@ -28,6 +28,7 @@ const mountinfo = {
     '33 25 0:29 / /sys/fs/cgroup/devices rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,devices',
     '35 25 0:31 / /sys/fs/cgroup/cpuset rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,cpuset',
     '36 25 0:32 / /sys/fs/cgroup/hugetlb rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,hugetlb',
+    '37 25 0:33 / /sys/fs/cgroup/net_cls,net_prio rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,net_cls,net_prio',
     '34 25 0:30 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw',
   ].join('\n'),
   v2: '30 25 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate',
@@ -80,7 +81,7 @@ test('namespaces: created, or joined by path; the rootfs is the bundle\'s, bound
   assert.deepEqual(p.mounts.slice(0, 2), [{ op: 'propagation', mode: 'rprivate' }, { op: 'rootfs', kind: 'bind', source: `${root()}/rootfs`, target: `${root()}/rootfs`, readOnly: true }]);
   assert.deepEqual(p.mounts.at(-1), { op: 'pivot' });
   assert.equal(p.hostname, 'h');
-  assert.deepEqual(p.cgroups, ['cpu,cpuacct', 'memory', 'pids', 'devices', 'cpuset', 'hugetlb'].map((h) => `/sys/fs/cgroup/${h}/minipod-oci/x`));
+  assert.deepEqual(p.cgroups, ['cpu,cpuacct', 'memory', 'pids', 'devices', 'cpuset', 'hugetlb', 'net_cls,net_prio'].map((h) => `/sys/fs/cgroup/${h}/minipod-oci/x`));
 });
 
 test('an empty /dev gets exactly what the pod planner gives a container: the same host nodes bound the same way, the same links (the two planners\' one list, kept in step)', () => {
@@ -230,6 +231,14 @@ test('a user namespace is joined first (made by create with the mappings), so th
   assert.deepEqual(p.namespaces, [{ type: 'user', action: 'join', path: '@userns/user' }, { type: 'pid', action: 'create' }, { type: 'mnt', action: 'create' }, { type: 'uts', action: 'create' }]);
   assert.ok(!p.mounts.some((m) => m.op === 'mknod'), 'no mknod in a user namespace');
   assert.ok(p.mounts.some((m) => m.op === 'bind' && m.dst === '/dev/fuse' && m.source === '/dev/fuse'));
+});
+
+test('network classes: net_cls.classid and one net_prio.ifpriomap line per interface on v1; refused on v2 (no such controllers) and for a name that is not one interface', () => {
+  const network = { classID: 1048577, priorities: [{ name: 'lo', priority: 1 }, { name: 'eth0', priority: 2 }] };
+  const v1 = planned(config({}, { resources: { network } })).cgroup!.writes.map((w) => `${w.controller}/${w.file}=${w.value}`);
+  assert.deepEqual(v1, ['net_cls/net_cls.classid=1048577', 'net_prio/net_prio.ifpriomap=lo 1', 'net_prio/net_prio.ifpriomap=eth0 2']);
+  assert.throws(() => planned(config({}, { resources: { network } }), 'v2'), /linux\.resources\.network: net_cls and net_prio are cgroup v1 controllers/);
+  assert.throws(() => planned(config({}, { resources: { network: { priorities: [{ name: 'eth0 5\nlo', priority: 1 }] } } })), /network\.priorities\[0\]: needs an interface name/);
 });
 
 test('cgroup v2 device control: a leading deny-all and the allows become the device program\'s list (with linux.devices and the defaults); other denies are refused', () => {
