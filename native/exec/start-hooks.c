@@ -82,7 +82,7 @@ static void run_hook(const struct mp_hook *h, long len) {
     if (ready == 0) {
       MP_SYS2(SYS_kill, pid, SIGKILL);
       MP_SYS4(SYS_wait4, pid, NULL, 0, NULL);
-      hook_failed(h->path, "timed out after (s) ", h->timeout);
+      hook_failed(h->path, "timed out: its timeout (seconds) is ", h->timeout);
     }
     if (pfd >= 0) MP_SYS1(SYS_close, pfd);
   }
@@ -105,7 +105,7 @@ void mp_start_hooks(struct walk *w, int syncfd) {
     if (v < 0) hook_failed(p->start_hooks[0].path, "a malformed state from start", -1);
     len = len * 16 + v;
   }
-  if (len > STATE_MAX) hook_failed(p->start_hooks[0].path, "state larger than (bytes) ", STATE_MAX);
+  if (len > STATE_MAX) hook_failed(p->start_hooks[0].path, "the state is larger than the bytes it may be: ", STATE_MAX);
   if (read_full(syncfd, state, len) != len) hook_failed(p->start_hooks[0].path, "a short state from start", -1);
   struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } ign = {SIG_IGN, 0, NULL, 0}, dfl = {SIG_DFL, 0, NULL, 0};
   MP_SYS4(SYS_rt_sigaction, SIGPIPE, &ign, NULL, 8);
